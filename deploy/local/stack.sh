@@ -1,0 +1,131 @@
+#!/usr/bin/env bash
+# The local stack: a real Apache Kafka broker (KRaft, assembled from Maven Central) and Debian's redis-server,
+# both on 127.0.0.1, with data under $ASSIST_DATA_DIR. Usage: stack.sh up|down|status|install
+set -euo pipefail
+
+here=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
+root=$(cd "$here/../.." && pwd)
+
+KAFKA_VERSION=${ASSIST_KAFKA_VERSION:-3.9.1}
+KAFKA_PORT=${ASSIST_KAFKA_PORT:-9092}
+CONTROLLER_PORT=${ASSIST_KAFKA_CONTROLLER_PORT:-9093}
+REDIS_PORT=${ASSIST_REDIS_PORT:-6379}
+DATA_DIR=${ASSIST_DATA_DIR:-$root/.data}
+CACHE_DIR=${ASSIST_CACHE_DIR:-${XDG_CACHE_HOME:-$HOME/.cache}/assist-platform}
+KAFKA_LIBS=$CACHE_DIR/kafka-$KAFKA_VERSION/libs
+KAFKA_HEAP=${ASSIST_KAFKA_HEAP:-512M}
+
+say() { printf '%s\n' "stack: $*"; }
+
+pid_alive() { [ -f "$1" ] && kill -0 "$(cat "$1")" 2>/dev/null; }
+
+install_kafka() {
+  if [ -f "$KAFKA_LIBS/.complete" ]; then return; fi
+  command -v mvn >/dev/null || { say "Maven is required to assemble Kafka"; exit 1; }
+  say "assembling Apache Kafka $KAFKA_VERSION from Maven Central into $KAFKA_LIBS"
+  rm -rf "$KAFKA_LIBS"
+  mvn -q -B -f "$here/kafka-pom.xml" -Dkafka.version="$KAFKA_VERSION" dependency:copy-dependencies \
+    -DincludeScope=runtime -DoutputDirectory="$KAFKA_LIBS"
+  touch "$KAFKA_LIBS/.complete"
+}
+
+install_redis() {
+  if command -v redis-server >/dev/null; then return; fi
+  say "installing redis-server from Debian packages"
+  local sudo=""; [ "$(id -u)" = 0 ] || sudo=sudo
+  $sudo apt-get update -qq
+  DEBIAN_FRONTEND=noninteractive $sudo apt-get install -y -qq redis-server >/dev/null
+}
+
+kafka_java() {
+  exec java -Xmx"$KAFKA_HEAP" -Xms"$KAFKA_HEAP" -server -XX:+UseG1GC -XX:MaxGCPauseMillis=20 \
+    -XX:InitiatingHeapOccupancyPercent=35 -XX:+ExplicitGCInvokesConcurrent -Djava.awt.headless=true \
+    -Dlog4j.configuration="file:$here/log4j.properties" -Dkafka.logs.dir="$DATA_DIR/kafka/logs" \
+    -cp "$KAFKA_LIBS/*" "$@"
+}
+
+kafka_answers() { (exec 3<>"/dev/tcp/127.0.0.1/$KAFKA_PORT") 2>/dev/null && "$root/.venv/bin/python" - "$KAFKA_PORT" <<'PY'
+import asyncio, sys
+from aiokafka.admin import AIOKafkaAdminClient
+async def main() -> None:
+    admin = AIOKafkaAdminClient(bootstrap_servers=f"127.0.0.1:{sys.argv[1]}", request_timeout_ms=3000)
+    await admin.start()
+    try:
+        await admin.describe_cluster()
+    finally:
+        await admin.close()
+asyncio.run(main())
+PY
+}
+
+start_kafka() {
+  local pidf=$DATA_DIR/kafka/kafka.pid
+  if pid_alive "$pidf"; then say "kafka already running (pid $(cat "$pidf"))"; return; fi
+  mkdir -p "$DATA_DIR/kafka/logs"
+  sed -e "s#@KAFKA_PORT@#$KAFKA_PORT#g" -e "s#@CONTROLLER_PORT@#$CONTROLLER_PORT#g" -e "s#@DATA_DIR@#$DATA_DIR#g" \
+    "$here/server.properties.in" > "$DATA_DIR/kafka/server.properties"
+  if [ ! -f "$DATA_DIR/kafka/data/meta.properties" ]; then
+    local cluster_id; cluster_id=$( (kafka_java kafka.tools.StorageTool random-uuid) )
+    (kafka_java kafka.tools.StorageTool format -t "$cluster_id" -c "$DATA_DIR/kafka/server.properties") >/dev/null
+    say "formatted KRaft storage (cluster $cluster_id)"
+  fi
+  (kafka_java kafka.Kafka "$DATA_DIR/kafka/server.properties") </dev/null \
+    > "$DATA_DIR/kafka/logs/console.log" 2>&1 &
+  echo $! > "$pidf"
+  say "starting kafka $KAFKA_VERSION on 127.0.0.1:$KAFKA_PORT (pid $!)"
+  for _ in $(seq 1 120); do
+    if kafka_answers >/dev/null 2>&1; then say "kafka answers metadata requests"; return; fi
+    pid_alive "$pidf" || { say "kafka exited; see $DATA_DIR/kafka/logs"; tail -20 "$DATA_DIR/kafka/logs/console.log"; exit 1; }
+    sleep 1
+  done
+  say "kafka did not answer within 120 s"; exit 1
+}
+
+start_redis() {
+  local pidf=$DATA_DIR/redis/redis.pid
+  if pid_alive "$pidf"; then say "redis already running (pid $(cat "$pidf"))"; return; fi
+  mkdir -p "$DATA_DIR/redis"
+  redis-server --bind 127.0.0.1 --port "$REDIS_PORT" --dir "$DATA_DIR/redis" --appendonly yes \
+    --appendfsync everysec --daemonize yes --pidfile "$pidf" --logfile "$DATA_DIR/redis/redis.log" --save ''
+  for _ in $(seq 1 50); do
+    if redis-cli -p "$REDIS_PORT" ping 2>/dev/null | grep -q PONG; then say "redis answers on 127.0.0.1:$REDIS_PORT"; return; fi
+    sleep 0.2
+  done
+  say "redis did not answer"; exit 1
+}
+
+stop_pid() {
+  local name=$1 pidf=$2
+  if pid_alive "$pidf"; then
+    local pid; pid=$(cat "$pidf"); kill "$pid"
+    for _ in $(seq 1 60); do kill -0 "$pid" 2>/dev/null || break; sleep 0.5; done
+    kill -0 "$pid" 2>/dev/null && kill -9 "$pid"
+    say "$name stopped"
+  else
+    say "$name not running"
+  fi
+  rm -f "$pidf"
+}
+
+status() {
+  local rc=0
+  if pid_alive "$DATA_DIR/kafka/kafka.pid" && kafka_answers >/dev/null 2>&1; then
+    say "kafka   up   127.0.0.1:$KAFKA_PORT pid $(cat "$DATA_DIR/kafka/kafka.pid")"
+  else say "kafka   down"; rc=1; fi
+  if pid_alive "$DATA_DIR/redis/redis.pid" && redis-cli -p "$REDIS_PORT" ping 2>/dev/null | grep -q PONG; then
+    say "redis   up   127.0.0.1:$REDIS_PORT pid $(cat "$DATA_DIR/redis/redis.pid")"
+  else say "redis   down"; rc=1; fi
+  return $rc
+}
+
+case "${1:-}" in
+  install) install_kafka; install_redis ;;
+  up)
+    install_kafka; install_redis; start_kafka; start_redis
+    ASSIST_KAFKA_BOOTSTRAP="127.0.0.1:$KAFKA_PORT" "$root/.venv/bin/python" -m services.core create-topics ;;
+  down) stop_pid kafka "$DATA_DIR/kafka/kafka.pid"; stop_pid redis "$DATA_DIR/redis/redis.pid" ;;
+  kafka-down) stop_pid kafka "$DATA_DIR/kafka/kafka.pid" ;;
+  kafka-up) install_kafka; start_kafka ;;
+  status) status ;;
+  *) echo "usage: $0 up|down|status|install|kafka-up|kafka-down" >&2; exit 2 ;;
+esac

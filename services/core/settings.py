@@ -1,0 +1,47 @@
+"""One settings loader. It reads the environment when called; every default is the local stack's."""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Mapping
+from dataclasses import dataclass
+from pathlib import Path
+
+PROJECT_ROOT = Path(__file__).resolve().parents[2]
+
+
+@dataclass(frozen=True)
+class Settings:
+    """Runtime configuration. Environment variable names are the field names upper-cased with ASSIST_ prefix."""
+
+    kafka_bootstrap: str = "127.0.0.1:9092"
+    redis_url: str = "redis://127.0.0.1:6379/0"
+    data_dir: Path = PROJECT_ROOT / ".data"
+    pseudonym_key: str = "local-development-pseudonym-key"
+    intake_host: str = "127.0.0.1"
+    intake_port: int = 8080
+    intake_tokens_file: Path = PROJECT_ROOT / ".data" / "intake-tokens.json"
+    idempotency_window_seconds: int = 7 * 24 * 3600
+    publish_timeout_seconds: float = 5.0
+    max_batch_events: int = 1000
+
+
+def load_settings(env: Mapping[str, str] | None = None) -> Settings:
+    """Build Settings from ASSIST_* variables; unset ones keep the documented local defaults."""
+    env = os.environ if env is None else env
+    defaults = Settings()
+    data_dir = Path(env.get("ASSIST_DATA_DIR", str(defaults.data_dir)))
+    return Settings(
+        kafka_bootstrap=env.get("ASSIST_KAFKA_BOOTSTRAP", defaults.kafka_bootstrap),
+        redis_url=env.get("ASSIST_REDIS_URL", defaults.redis_url),
+        data_dir=data_dir,
+        pseudonym_key=env.get("ASSIST_PSEUDONYM_KEY", defaults.pseudonym_key),
+        intake_host=env.get("ASSIST_INTAKE_HOST", defaults.intake_host),
+        intake_port=int(env.get("ASSIST_INTAKE_PORT", defaults.intake_port)),
+        intake_tokens_file=Path(env.get("ASSIST_INTAKE_TOKENS_FILE", str(data_dir / "intake-tokens.json"))),
+        idempotency_window_seconds=int(
+            env.get("ASSIST_IDEMPOTENCY_WINDOW_SECONDS", defaults.idempotency_window_seconds)
+        ),
+        publish_timeout_seconds=float(env.get("ASSIST_PUBLISH_TIMEOUT_SECONDS", defaults.publish_timeout_seconds)),
+        max_batch_events=int(env.get("ASSIST_MAX_BATCH_EVENTS", defaults.max_batch_events)),
+    )

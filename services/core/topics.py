@@ -1,0 +1,37 @@
+"""Every Kafka topic of the platform, declared once: name, partitions, retention, compaction."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+DAY_MS = 24 * 3600 * 1000
+
+
+@dataclass(frozen=True)
+class Topic:
+    name: str
+    partitions: int
+    purpose: str
+    compacted: bool = False
+    retention_ms: int = 30 * DAY_MS
+    extra: dict[str, str] = field(default_factory=dict)
+
+    def config(self) -> dict[str, str]:
+        if self.compacted:
+            return {"cleanup.policy": "compact", "min.compaction.lag.ms": "60000", **self.extra}
+        return {"cleanup.policy": "delete", "retention.ms": str(self.retention_ms), **self.extra}
+
+
+EVENTS_RAW = Topic("assist.events.raw", 4, "Department events as produced over Kafka, before validation.", retention_ms=3 * DAY_MS)
+EVENTS = Topic("assist.events", 8, "Validated, pseudonymised change events keyed by person id.", retention_ms=90 * DAY_MS)
+EVENTS_DLQ = Topic("assist.events.dlq", 1, "Rejected raw events: original bytes, reason in headers.", retention_ms=90 * DAY_MS)
+REGISTRY = Topic("assist.registry", 8, "Household composition and baseline facts keyed by household id.", compacted=True)
+POLICIES = Topic("assist.policies", 1, "Policy catalogue versions keyed by catalogue name.", compacted=True)
+OFFERS = Topic("assist.offers", 8, "Assistance offers keyed by household id.", retention_ms=365 * DAY_MS)
+TASKS = Topic("assist.tasks", 8, "Caseworker tasks keyed by household id.", retention_ms=365 * DAY_MS)
+NOTIFICATIONS = Topic("assist.notifications", 4, "Delivery status per offer and channel.", retention_ms=90 * DAY_MS)
+DECISIONS = Topic("assist.decisions", 8, "Casework transitions and citizens' answers keyed by household id.", retention_ms=365 * DAY_MS)
+
+ALL_TOPICS: tuple[Topic, ...] = (
+    EVENTS_RAW, EVENTS, EVENTS_DLQ, REGISTRY, POLICIES, OFFERS, TASKS, NOTIFICATIONS, DECISIONS,
+)
