@@ -110,7 +110,9 @@ def encode_record(contract: Contract, record: str, value: dict[str, Any]) -> byt
 
 
 def decode_record(contract: Contract, record: str, payload: bytes) -> dict[str, Any]:
-    result: dict[str, Any] = fastavro.schemaless_reader(io.BytesIO(payload), contract.records[record], None)
+    result = fastavro.schemaless_reader(io.BytesIO(payload), contract.records[record], None)
+    if not isinstance(result, dict):
+        raise ContractError([FieldError(record, "payload is not a record")])
     return result
 
 
@@ -143,11 +145,11 @@ def event_from_json(contract: Contract, obj: Any, subject_check: Any = None) -> 
 
 def _event_time(value: Any, errors: list[FieldError]) -> dt.datetime:
     if not isinstance(value, str):
-        return dt.datetime.min.replace(tzinfo=dt.timezone.utc)
+        return dt.datetime.min.replace(tzinfo=dt.UTC)
     fixed: list[FieldError] = []
     parsed = conform({"type": "long", "logicalType": "timestamp-millis"}, value, "time", {}, fixed)
     errors.extend(fixed)
-    return parsed if isinstance(parsed, dt.datetime) else dt.datetime.min.replace(tzinfo=dt.timezone.utc)
+    return parsed if isinstance(parsed, dt.datetime) else dt.datetime.min.replace(tzinfo=dt.UTC)
 
 
 def _check_subject(subject: Any, subject_check: Any, errors: list[FieldError]) -> None:
@@ -249,7 +251,7 @@ def jsonable(value: Any) -> Any:
 
 
 def _rfc3339(t: dt.datetime) -> str:
-    return t.astimezone(dt.timezone.utc).isoformat().replace("+00:00", "Z")
+    return t.astimezone(dt.UTC).isoformat().replace("+00:00", "Z")
 
 
 def header(headers: Iterable[tuple[str, bytes]], name: str) -> str | None:

@@ -130,11 +130,11 @@ def _date(value: Any, path: str, errors: list[FieldError]) -> Any:
 
 def _timestamp(value: Any, path: str, errors: list[FieldError]) -> Any:
     if isinstance(value, dt.datetime):
-        return value if value.tzinfo else value.replace(tzinfo=dt.timezone.utc)
+        return value if value.tzinfo else value.replace(tzinfo=dt.UTC)
     if isinstance(value, str):
         try:
             parsed = dt.datetime.fromisoformat(value.replace("Z", "+00:00"))
-            return parsed if parsed.tzinfo else parsed.replace(tzinfo=dt.timezone.utc)
+            return parsed if parsed.tzinfo else parsed.replace(tzinfo=dt.UTC)
         except ValueError:
             pass
     errors.append(FieldError(path, "must be an RFC 3339 timestamp"))

@@ -22,16 +22,37 @@ class Topic:
         return {"cleanup.policy": "delete", "retention.ms": str(self.retention_ms), **self.extra}
 
 
-EVENTS_RAW = Topic("assist.events.raw", 4, "Department events as produced over Kafka, before validation.", retention_ms=3 * DAY_MS)
-EVENTS = Topic("assist.events", 8, "Validated, pseudonymised change events keyed by person id.", retention_ms=90 * DAY_MS)
-EVENTS_DLQ = Topic("assist.events.dlq", 1, "Rejected raw events: original bytes, reason in headers.", retention_ms=90 * DAY_MS)
-REGISTRY = Topic("assist.registry", 8, "Household composition and baseline facts keyed by household id.", compacted=True)
+EVENTS_RAW = Topic(
+    "assist.events.raw", 4, "Department events as produced over Kafka, before validation.", retention_ms=3 * DAY_MS
+)
+EVENTS = Topic(
+    "assist.events", 8, "Validated, pseudonymised change events keyed by person id.", retention_ms=90 * DAY_MS
+)
+EVENTS_DLQ = Topic(
+    "assist.events.dlq", 1, "Rejected raw events: original bytes, reason in headers.", retention_ms=90 * DAY_MS
+)
+REGISTRY = Topic(
+    "assist.registry", 8, "Household composition and baseline facts keyed by household id.", compacted=True
+)
 POLICIES = Topic("assist.policies", 1, "Policy catalogue versions keyed by catalogue name.", compacted=True)
 OFFERS = Topic("assist.offers", 8, "Assistance offers keyed by household id.", retention_ms=365 * DAY_MS)
 TASKS = Topic("assist.tasks", 8, "Caseworker tasks keyed by household id.", retention_ms=365 * DAY_MS)
 NOTIFICATIONS = Topic("assist.notifications", 4, "Delivery status per offer and channel.", retention_ms=90 * DAY_MS)
-DECISIONS = Topic("assist.decisions", 8, "Casework transitions and citizens' answers keyed by household id.", retention_ms=365 * DAY_MS)
+DECISIONS = Topic(
+    "assist.decisions",
+    8,
+    "Casework transitions and citizens' answers keyed by household id.",
+    retention_ms=365 * DAY_MS,
+)
 
 ALL_TOPICS: tuple[Topic, ...] = (
-    EVENTS_RAW, EVENTS, EVENTS_DLQ, REGISTRY, POLICIES, OFFERS, TASKS, NOTIFICATIONS, DECISIONS,
+    EVENTS_RAW,
+    EVENTS,
+    EVENTS_DLQ,
+    REGISTRY,
+    POLICIES,
+    OFFERS,
+    TASKS,
+    NOTIFICATIONS,
+    DECISIONS,
 )
