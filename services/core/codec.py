@@ -7,14 +7,14 @@ import datetime as dt
 import io
 import json
 from collections.abc import Iterable, Sequence
-from dataclasses import dataclass, field, replace
-from functools import cache
+from dataclasses import dataclass, field
+from functools import cache, cached_property
 from pathlib import Path
 from typing import Any
 
 import fastavro
 
-from services.core.conformance import ContractError, FieldError, Schema, conform
+from services.core.conformance import Conformer, ContractError, FieldError, Schema, compile_conformer, conform_timestamp
 from services.core.settings import PROJECT_ROOT
 
 SCHEMA_DIR = PROJECT_ROOT / "schemas"
@@ -45,7 +45,10 @@ class Contract:
     event_types: dict[str, EventType]
     records: dict[str, Schema]
     named: dict[str, Schema] = field(repr=False)
+    checks: dict[str, Conformer] = field(repr=False)
+    """A compiled Conformer per record name and per event type."""
 
+    @cached_property
     def departments(self) -> dict[str, frozenset[str]]:
         owned: dict[str, set[str]] = {}
         for et in self.event_types.values():
@@ -67,7 +70,7 @@ class Event:
     dataschema: str | None = None
 
     def with_subject(self, subject: str) -> Event:
-        return replace(self, subject=subject)
+        return Event(self.id, self.source, self.type, self.time, subject, self.data, self.specversion, self.dataschema)
 
 
 def load_contract(schema_dir: Path = SCHEMA_DIR) -> Contract:
@@ -86,7 +89,9 @@ def _load(schema_dir: Path) -> Contract:
         parsed = fastavro.parse_schema(raw, named)
         event_types[raw["ce_type"]] = EventType(raw["ce_type"], raw["department"], parsed,
                                                 f"schemas/events/{path.name}")
-    return Contract(event_types, records, named)
+    checks = {name: compile_conformer(schema, named) for name, schema in records.items()}
+    checks.update({name: compile_conformer(et.schema, named) for name, et in event_types.items()})
+    return Contract(event_types, records, named, checks)
 
 
 def _read(path: Path) -> dict[str, Any]:
@@ -101,7 +106,7 @@ def encode_record(contract: Contract, record: str, value: dict[str, Any]) -> byt
     """Avro-encode `value` as schemas/records/<record>.avsc; ContractError names every bad field."""
     schema = contract.records[record]
     errors: list[FieldError] = []
-    conformed = conform(schema, value, "", contract.named, errors)
+    conformed = contract.checks[record](value, "", errors)
     if errors:
         raise ContractError(errors)
     buf = io.BytesIO()
@@ -129,7 +134,7 @@ def event_from_json(contract: Contract, obj: Any, subject_check: Any = None) -> 
     attributes = {k: v for k, v in obj.items() if k != "data"}
     attributes.setdefault("datacontenttype", None)
     attributes.setdefault("dataschema", None)
-    attrs = conform(contract.records["envelope"], attributes, "", contract.named, errors)
+    attrs = contract.checks["envelope"](attributes, "", errors)
     if isinstance(attrs, dict) and attrs.get("specversion") not in (None, SPECVERSION):
         errors.append(FieldError("specversion", "must be 1.0"))
     if attrs.get("datacontenttype") not in (None, "application/json"):
@@ -147,7 +152,7 @@ def _event_time(value: Any, errors: list[FieldError]) -> dt.datetime:
     if not isinstance(value, str):
         return dt.datetime.min.replace(tzinfo=dt.UTC)
     fixed: list[FieldError] = []
-    parsed = conform({"type": "long", "logicalType": "timestamp-millis"}, value, "time", {}, fixed)
+    parsed = conform_timestamp(value, "time", fixed)
     errors.extend(fixed)
     return parsed if isinstance(parsed, dt.datetime) else dt.datetime.min.replace(tzinfo=dt.UTC)
 
@@ -169,7 +174,7 @@ def _event_data(contract: Contract, type_: Any, data: Any, errors: list[FieldErr
         errors.append(FieldError("data", "is required"))
         return {}
     before = len(errors)
-    result = conform(contract.event_types[type_].schema, data, "data", contract.named, errors)
+    result = contract.checks[type_](data, "data", errors)
     return result if len(errors) == before else {}
 
 
@@ -178,7 +183,7 @@ def check_event(contract: Contract, event: Event) -> None:
     if event.type not in contract.event_types:
         raise ContractError([FieldError("type", "is not a known event type (see schemas/events)")])
     errors: list[FieldError] = []
-    conform(contract.event_types[event.type].schema, event.data, "data", contract.named, errors)
+    contract.checks[event.type](event.data, "data", errors)
     if errors:
         raise ContractError(errors)
 

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import datetime as dt
 import re
+from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
@@ -34,86 +35,115 @@ class ContractError(ValueError):
 
 _INTEGERS = {"int": (-(2**31), 2**31 - 1), "long": (-(2**63), 2**63 - 1)}
 
+Conformer = Callable[[Any, str, list[FieldError]], Any]
+"""Checks one value at a path, appends problems, returns the value in the form fastavro writes."""
+
 
 def conform(schema: Schema, value: Any, path: str, named: dict[str, Schema], errors: list[FieldError]) -> Any:
     """Return `value` in the form fastavro writes, appending a FieldError for each problem found."""
+    return compile_conformer(schema, named)(value, path, errors)
+
+
+def compile_conformer(schema: Schema, named: dict[str, Schema]) -> Conformer:
+    """Turn a schema into a Conformer once, so checking a value walks closures rather than the schema."""
     if isinstance(schema, list):
-        return _union(schema, value, path, named, errors)
+        return _union([compile_conformer(b, named) for b in schema if b != "null"], "null" in schema)
     if isinstance(schema, str):
-        if schema in named:
-            return conform(named[schema], value, path, named, errors)
-        return _primitive(schema, value, path, errors)
-    kind = schema["type"]
+        return compile_conformer(named[schema], named) if schema in named else _primitive(schema)
     logical = schema.get("logicalType")
     if logical == "date":
-        return _date(value, path, errors)
+        return _date
     if logical == "timestamp-millis":
-        return _timestamp(value, path, errors)
+        return conform_timestamp
+    kind = schema["type"]
     if kind == "record":
-        return _record(schema, value, path, named, errors)
+        return _record(schema, named)
     if kind == "enum":
-        if not isinstance(value, str) or value not in schema["symbols"]:
-            errors.append(FieldError(path, f"must be one of {', '.join(schema['symbols'])}"))
-        return value
+        return _enum(schema["symbols"])
     if kind == "array":
+        return _array(compile_conformer(schema["items"], named))
+    if kind == "map":
+        return _map(compile_conformer(schema["values"], named))
+    return compile_conformer(kind, named)
+
+
+def _enum(symbols: list[str]) -> Conformer:
+    allowed = frozenset(symbols)
+    reason = f"must be one of {', '.join(symbols)}"
+
+    def check(value: Any, path: str, errors: list[FieldError]) -> Any:
+        if not isinstance(value, str) or value not in allowed:
+            errors.append(FieldError(path, reason))
+        return value
+    return check
+
+
+def _array(items: Conformer) -> Conformer:
+    def check(value: Any, path: str, errors: list[FieldError]) -> Any:
         if not isinstance(value, list):
             errors.append(FieldError(path, "must be an array"))
             return value
-        return [conform(schema["items"], v, f"{path}[{i}]", named, errors) for i, v in enumerate(value)]
-    if kind == "map":
+        return [items(v, f"{path}[{i}]", errors) for i, v in enumerate(value)]
+    return check
+
+
+def _map(values: Conformer) -> Conformer:
+    def check(value: Any, path: str, errors: list[FieldError]) -> Any:
         if not isinstance(value, dict):
             errors.append(FieldError(path, "must be an object"))
             return value
-        return {k: conform(schema["values"], v, f"{path}.{k}", named, errors) for k, v in value.items()}
-    return conform(kind, value, path, named, errors)
+        return {k: values(v, f"{path}.{k}", errors) for k, v in value.items()}
+    return check
 
 
-def _union(branches: list[Schema], value: Any, path: str, named: dict[str, Schema], errors: list[FieldError]) -> Any:
-    if value is None:
-        if "null" not in branches:
-            errors.append(FieldError(path, "is required"))
-        return None
-    non_null = [b for b in branches if b != "null"]
-    best: list[FieldError] | None = None
-    for branch in non_null:
-        attempt: list[FieldError] = []
-        result = conform(branch, value, path, named, attempt)
-        if not attempt:
-            return result
-        best = attempt if best is None else best
-    errors.extend(best or [FieldError(path, "matches no branch of the union")])
-    return value
-
-
-def _primitive(kind: str, value: Any, path: str, errors: list[FieldError]) -> Any:
-    if kind == "null":
-        if value is not None:
-            errors.append(FieldError(path, "must be null"))
-        return None
-    if kind == "string":
-        if not isinstance(value, str):
-            errors.append(FieldError(path, "must be a string"))
+def _union(branches: list[Conformer], nullable: bool) -> Conformer:
+    def check(value: Any, path: str, errors: list[FieldError]) -> Any:
+        if value is None:
+            if not nullable:
+                errors.append(FieldError(path, "is required"))
+            return None
+        first: list[FieldError] | None = None
+        for branch in branches:
+            attempt: list[FieldError] = []
+            result = branch(value, path, attempt)
+            if not attempt:
+                return result
+            first = attempt if first is None else first
+        errors.extend(first or [FieldError(path, "matches no branch of the union")])
         return value
-    if kind == "boolean":
-        if not isinstance(value, bool):
-            errors.append(FieldError(path, "must be true or false"))
-        return value
+    return check
+
+
+def _primitive(kind: str) -> Conformer:
     if kind in _INTEGERS:
         low, high = _INTEGERS[kind]
-        if isinstance(value, bool) or not isinstance(value, int) or not low <= value <= high:
-            errors.append(FieldError(path, f"must be a whole number ({kind})"))
-        return value
-    if kind in ("float", "double"):
-        if isinstance(value, bool) or not isinstance(value, (int, float)):
-            errors.append(FieldError(path, "must be a number"))
+        reason = f"must be a whole number ({kind})"
+
+        def integer(value: Any, path: str, errors: list[FieldError]) -> Any:
+            if value.__class__ is not int or not low <= value <= high:
+                errors.append(FieldError(path, reason))
             return value
-        return float(value)
-    if kind == "bytes":
-        if not isinstance(value, bytes):
-            errors.append(FieldError(path, "must be bytes"))
+        return integer
+    if kind in ("float", "double"):
+        def number(value: Any, path: str, errors: list[FieldError]) -> Any:
+            if isinstance(value, bool) or not isinstance(value, (int, float)):
+                errors.append(FieldError(path, "must be a number"))
+                return value
+            return float(value)
+        return number
+    expected: dict[str, tuple[type, str]] = {
+        "string": (str, "must be a string"), "boolean": (bool, "must be true or false"),
+        "bytes": (bytes, "must be bytes"), "null": (type(None), "must be null"),
+    }
+    if kind not in expected:
+        raise ValueError(f"unsupported schema type {kind}")
+    cls, reason = expected[kind]
+
+    def simple(value: Any, path: str, errors: list[FieldError]) -> Any:
+        if value.__class__ is not cls:
+            errors.append(FieldError(path, reason))
         return value
-    errors.append(FieldError(path, f"has unsupported schema type {kind}"))
-    return value
+    return simple
 
 
 def _date(value: Any, path: str, errors: list[FieldError]) -> Any:
@@ -128,7 +158,7 @@ def _date(value: Any, path: str, errors: list[FieldError]) -> Any:
     return value
 
 
-def _timestamp(value: Any, path: str, errors: list[FieldError]) -> Any:
+def conform_timestamp(value: Any, path: str, errors: list[FieldError]) -> Any:
     if isinstance(value, dt.datetime):
         return value if value.tzinfo else value.replace(tzinfo=dt.UTC)
     if isinstance(value, str):
@@ -141,28 +171,41 @@ def _timestamp(value: Any, path: str, errors: list[FieldError]) -> Any:
     return value
 
 
-def _record(schema: dict[str, Any], value: Any, path: str, named: dict[str, Schema], errors: list[FieldError]) -> Any:
-    if not isinstance(value, dict):
-        errors.append(FieldError(path, "must be an object"))
-        return value
-    out: dict[str, Any] = {}
-    known = {f["name"] for f in schema["fields"]}
-    for unknown in sorted(set(value) - known):
-        errors.append(FieldError(_join(path, unknown), "is not a field of " + schema["name"].rsplit(".", 1)[-1]))
-    for spec in schema["fields"]:
-        name = spec["name"]
-        where = _join(path, name)
-        if name not in value:
-            if "default" in spec:
-                out[name] = spec["default"]
-            else:
-                errors.append(FieldError(where, "is required"))
-            continue
-        before = len(errors)
-        out[name] = conform(spec["type"], value[name], where, named, errors)
-        if len(errors) == before:
-            _constraints(spec, out[name], where, errors)
-    return out
+_CONSTRAINTS = frozenset({"minimum", "maximum", "allowed", "pattern"})
+
+
+def _record(schema: dict[str, Any], named: dict[str, Schema]) -> Conformer:
+    record_name = schema["name"].rsplit(".", 1)[-1]
+    fields = [(f["name"], compile_conformer(f["type"], named), f, bool(_CONSTRAINTS & f.keys()))
+              for f in schema["fields"]]
+    known = frozenset(name for name, _, _, _ in fields)
+    paths: dict[str, list[str]] = {}  # child paths per parent path, computed once per distinct parent
+
+    def check(value: Any, path: str, errors: list[FieldError]) -> Any:
+        if not isinstance(value, dict):
+            errors.append(FieldError(path, "must be an object"))
+            return value
+        if not known.issuperset(value):
+            for unknown in sorted(set(value) - known):
+                errors.append(FieldError(_join(path, unknown), f"is not a field of {record_name}"))
+        out: dict[str, Any] = {}
+        wheres = paths.get(path)
+        if wheres is None:
+            wheres = paths[path] = [_join(path, name) for name, _, _, _ in fields] if len(paths) < 64 else []
+        for i, (name, conformer, spec, constrained) in enumerate(fields):
+            where = wheres[i] if wheres else _join(path, name)
+            if name not in value:
+                if "default" in spec:
+                    out[name] = spec["default"]
+                else:
+                    errors.append(FieldError(where, "is required"))
+                continue
+            before = len(errors)
+            out[name] = conformer(value[name], where, errors)
+            if constrained and len(errors) == before:
+                _constraints(spec, out[name], where, errors)
+        return out
+    return check
 
 
 def _constraints(spec: dict[str, Any], value: Any, path: str, errors: list[FieldError]) -> None:

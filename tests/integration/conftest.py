@@ -58,7 +58,7 @@ class Api:
 
 @pytest.fixture
 async def api(parts: IntakeParts, settings: Settings) -> AsyncIterator[Api]:
-    tokens = {d: parts.tokens.issue(d) for d in parts.contract.departments()}
+    tokens = {d: parts.tokens.issue(d) for d in parts.contract.departments}
     app = build_app(parts.intake, parts.tokens, parts.contract, parts.metrics, parts.pseudonymiser.person_id,
                     settings.max_batch_events)
     async with TestClient(TestServer(app, host="127.0.0.1")) as client:

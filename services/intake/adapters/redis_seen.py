@@ -1,5 +1,5 @@
 """SeenEvents in Redis: one key per (source, event id); 'pending' briefly while publishing, then 'published'
-for the idempotency window."""
+for the idempotency window. Each batch is one server-side script call, not a command per event."""
 
 from __future__ import annotations
 
@@ -13,6 +13,21 @@ from services.intake.service import Claim
 
 PENDING_SECONDS = 60
 
+# Returns, per key, the previous value (false when the key was free and is now claimed as pending).
+_CLAIM = """
+local previous = {}
+for i, key in ipairs(KEYS) do
+  previous[i] = redis.call('SET', key, 'pending', 'NX', 'GET', 'EX', ARGV[1])
+end
+return previous
+"""
+_CONFIRM = """
+for _, key in ipairs(KEYS) do
+  redis.call('SET', key, 'published', 'EX', ARGV[1])
+end
+return #KEYS
+"""
+
 
 def _key(event: Event) -> str:
     source = hashlib.sha1(event.source.encode(), usedforsecurity=False).hexdigest()[:16]
@@ -23,23 +38,19 @@ class RedisSeenEvents:
     def __init__(self, redis: Redis, window_seconds: int):
         self._redis = redis
         self._window = window_seconds
+        self._claim = redis.register_script(_CLAIM)
+        self._confirm = redis.register_script(_CONFIRM)
 
     async def claim(self, events: Sequence[Event]) -> list[Claim]:
         if not events:
             return []
-        async with self._redis.pipeline(transaction=False) as pipe:
-            for e in events:
-                pipe.set(_key(e), b"pending", nx=True, ex=PENDING_SECONDS, get=True)
-            previous = await pipe.execute()
+        previous = await self._claim(keys=[_key(e) for e in events], args=[PENDING_SECONDS])
         return [Claim.NEW if p is None else Claim.DUPLICATE if p == b"published" else Claim.IN_FLIGHT
                 for p in previous]
 
     async def confirm(self, events: Sequence[Event]) -> None:
         if events:
-            async with self._redis.pipeline(transaction=False) as pipe:
-                for e in events:
-                    pipe.set(_key(e), b"published", ex=self._window)
-                await pipe.execute()
+            await self._confirm(keys=[_key(e) for e in events], args=[self._window])
 
     async def release(self, events: Sequence[Event]) -> None:
         if events:

@@ -5,6 +5,7 @@ from __future__ import annotations
 import datetime as dt
 import hashlib
 import hmac
+import operator
 import re
 
 _WEIGHTS = (7, 9, 10, 5, 8, 4, 2, 1, 6, 3, 7, 9, 10, 5, 8, 4, 2)
@@ -14,7 +15,7 @@ _SHAPE = re.compile(r"[0-9]{17}[0-9X]")
 
 def check_character(first17: str) -> str:
     """ISO 7064 MOD 11-2 check character of the first 17 digits."""
-    return _CHECK[sum(int(d) * w for d, w in zip(first17, _WEIGHTS, strict=True)) % 11]
+    return _CHECK[sum(map(operator.mul, map(int, first17), _WEIGHTS)) % 11]
 
 
 def resident_id_problem(value: str) -> str | None:
@@ -42,5 +43,4 @@ class Pseudonymiser:
         self._key = key.encode()
 
     def person_id(self, resident_id: str) -> str:
-        digest = hmac.new(self._key, resident_id.upper().encode(), hashlib.sha256).hexdigest()
-        return "p" + digest[:31]
+        return "p" + hmac.digest(self._key, resident_id.upper().encode(), hashlib.sha256).hex()[:31]

@@ -46,7 +46,7 @@ class Verdict:
 
 def may_publish(contract: Contract, department: str, event_type: str) -> bool:
     """A department publishes only the event types its schemas name it the owner of."""
-    return event_type in contract.departments().get(department, frozenset())
+    return event_type in contract.departments.get(department, frozenset())
 
 
 def judge_structured(contract: Contract, department: str, items: Sequence[Any], pseudonymise: Pseudonymise) -> Verdict:
