@@ -1,0 +1,256 @@
+"""How change events and decisions alter a household, and the facts policies read from it.
+
+Fact names are the vocabulary shared with policy evaluation (`household.*`, `member.*`, `event.*`).
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import hashlib
+import json
+from collections.abc import Mapping
+from dataclasses import replace
+from typing import Any
+
+from services.matching.domain.household import (
+    EDUCATION,
+    HISTORY_DAYS,
+    MEDICAL,
+    SPENDING_EVENTS,
+    Emergency,
+    Expenditure,
+    HouseholdState,
+    RecordedEvent,
+    as_date,
+    prune,
+)
+
+FactValue = int | float | bool | str
+Facts = dict[str, FactValue]
+
+SUBSISTENCE_ALLOWANCE = "subsistence_allowance"
+"""Catalogue id of the minimum subsistence allowance (dibao): sets household.receives_subsistence_allowance."""
+SPECIAL_HARDSHIP = "special_hardship"
+"""Catalogue id of support for persons in special hardship (tekun): sets household.receives_special_hardship."""
+
+SEVERITIES = ("NONE", "MINOR", "SERIOUS", "CATASTROPHIC")
+DISASTER_DAYS = 90
+SPENDING_DAYS = 365
+WORKING_AGE = (16, 59)
+ELDERLY_AGE = 60
+
+ACCEPTING = frozenset({"ACCEPTED", "APPROVED"})
+REFUSING = frozenset({"DECLINED", "REJECTED"})
+
+# The field of each event's data that says when the change happened.
+_EVENT_DAY_FIELD = {
+    "age.milestone_reached": "reached_on",
+    "death.registered": "died_on",
+    "disability.certified": "certified_on",
+    "emergency.occurred": "occurred_on",
+    "hospitalisation.admitted": "admitted_on",
+    "hospitalisation.discharged": "discharged_on",
+    "housing.lost": "lost_on",
+    "income.changed": "effective_on",
+    "job.lost": "lost_on",
+    "medical_expense.settled": "settled_on",
+    "school.enrolled": "enrolled_on",
+}
+_INCOME_SETTING = ("job.lost", "income.changed")
+
+
+def event_day(event_type: str, data: Mapping[str, Any], fallback: dt.date) -> dt.date:
+    """The day the change happened according to the event's own date field, else `fallback`."""
+    name = _EVENT_DAY_FIELD.get(event_type)
+    return as_date(data[name]) if name is not None and data.get(name) is not None else fallback
+
+
+def apply_event(state: HouseholdState, event_type: str, subject: str, data: Mapping[str, Any], event_id: str,
+                occurred_on: dt.date) -> HouseholdState:
+    """The household after the event; the event is recorded (for windows and to recognise redelivery).
+
+    - An event id already applied returns the state unchanged, so nothing is counted twice.
+    - When `subject` is not a living member (unknown person, already deceased, another household), or the type
+      is unknown, nothing but the record of the event changes: its facts do not belong to this household.
+    - An income change or job loss dated before one already applied to the same person does not override it.
+    History older than HISTORY_DAYS before the newest event is dropped, and an event older than that is ignored
+    (its redelivery could no longer be recognised).
+    """
+    if event_id in state.applied_event_ids() or _beyond_history(state, occurred_on):
+        return state
+    member = state.members.get(subject)
+    record = RecordedEvent(event_id, event_type, occurred_on, subject, member is not None)
+    if member is None:
+        return _record(state, record)
+    members = dict(state.members)
+    expenditures = state.expenditures
+    emergency = state.last_emergency
+    if event_type in _INCOME_SETTING:
+        new_income = 0 if event_type == "job.lost" else int(data["monthly_income_fen"])
+        record = replace(record, amount_fen=new_income, previous_income_fen=member.monthly_income_fen)
+        if not _superseded(state, subject, occurred_on, _INCOME_SETTING):
+            members[subject] = replace(member, monthly_income_fen=new_income)
+    elif event_type == "death.registered":
+        record = replace(record, previous_income_fen=member.monthly_income_fen)
+        del members[subject]
+    elif event_type == "disability.certified":
+        grade = int(data["grade"])
+        record = replace(record, detail=str(grade))
+        if not _superseded(state, subject, occurred_on, ("disability.certified",)):
+            members[subject] = replace(member, disability_grade=grade)
+    elif event_type in SPENDING_EVENTS:
+        kind = SPENDING_EVENTS[event_type]
+        amount = int(data["term_fees_fen" if kind == EDUCATION else "out_of_pocket_fen"])
+        record = replace(record, amount_fen=amount)
+        expenditures = (*expenditures, Expenditure(occurred_on, kind, amount, event_id))
+    elif event_type == "hospitalisation.admitted":
+        record = replace(record, amount_fen=int(data.get("estimated_out_of_pocket_fen", 0)))
+    elif event_type == "emergency.occurred":
+        severity, destroyed = str(data["severity"]), bool(data["home_destroyed"])
+        record = replace(record, detail=severity, home_destroyed=destroyed)
+        if emergency is None or occurred_on >= emergency.on:
+            emergency = Emergency(occurred_on, severity, str(data["place_district"]), destroyed, event_id)
+    elif event_type == "housing.lost":
+        record = replace(record, detail=str(data.get("reason", "")))
+    elif event_type == "age.milestone_reached":
+        record = replace(record, detail=str(data.get("age", "")))
+    else:
+        record = replace(record, member=False)
+    deceased = state.deceased | {subject} if event_type == "death.registered" else state.deceased
+    changed = replace(state, members=members, expenditures=expenditures, last_emergency=emergency, deceased=deceased)
+    return _record(changed, record)
+
+
+def _beyond_history(state: HouseholdState, on: dt.date) -> bool:
+    if not state.recent_events:
+        return False
+    return on < max(e.on for e in state.recent_events) - dt.timedelta(days=HISTORY_DAYS)
+
+
+def _superseded(state: HouseholdState, subject: str, on: dt.date, types: tuple[str, ...]) -> bool:
+    return any(e.subject == subject and e.type in types and e.on > on for e in state.recent_events)
+
+
+def _record(state: HouseholdState, record: RecordedEvent) -> HouseholdState:
+    newest = max([record.on, *(e.on for e in state.recent_events)])
+    return prune(replace(state, recent_events=(*state.recent_events, record)), newest)
+
+
+def record_offer(state: HouseholdState, offer_id: str, policy_id: str) -> HouseholdState:
+    """Remember an emitted offer until the citizen or a caseworker decides on it."""
+    if state.pending_offers.get(offer_id) == policy_id:
+        return state
+    return replace(state, pending_offers={**state.pending_offers, offer_id: policy_id})
+
+
+def apply_decision(state: HouseholdState, action: str, policy_id: str | None, offer_id: str | None,
+                   fingerprint: str) -> HouseholdState:
+    """ACCEPTED/APPROVED: the household receives the policy. DECLINED/REJECTED: it is not offered again while
+    the household's fingerprint stays `fingerprint`. Other actions (claims, reassignment...) change nothing.
+    The policy may be omitted when the offer is pending: it is looked up from the offer id."""
+    if action not in ACCEPTING and action not in REFUSING:
+        return state
+    policy = policy_id or (state.pending_offers.get(offer_id) if offer_id is not None else None)
+    if policy is None:
+        return state
+    pending = {o: p for o, p in state.pending_offers.items() if o != offer_id}
+    declined = {p: f for p, f in state.declined.items() if p != policy}
+    if action in ACCEPTING:
+        return replace(state, receiving=state.receiving | {policy}, pending_offers=pending, declined=declined)
+    return replace(state, pending_offers=pending, declined={**declined, policy: fingerprint},
+                   receiving=state.receiving - {policy})
+
+
+def may_offer(state: HouseholdState, policy_id: str, current_fingerprint: str) -> bool:
+    """False when the household already receives the policy, or declined it and its facts have not changed."""
+    if policy_id in state.benefits():
+        return False
+    return state.declined.get(policy_id) != current_fingerprint
+
+
+# ---- facts -----------------------------------------------------------------------------------------------------
+
+def age_on(birth_date: dt.date, on_date: dt.date) -> int:
+    """Age in whole years at `on_date` (a 29 February birthday counts from 1 March in other years)."""
+    return on_date.year - birth_date.year - ((on_date.month, on_date.day) < (birth_date.month, birth_date.day))
+
+
+def household_facts(state: HouseholdState, on_date: dt.date) -> Facts:
+    """The household.* facts at `on_date`. With no living member, per-capita values are 0."""
+    ages = [age_on(m.birth_date, on_date) for m in state.members.values()]
+    incomes = [m.monthly_income_fen for m in state.members.values()]
+    size = len(ages)
+    income = sum(incomes)
+    benefits = state.benefits()
+    return {
+        "household.id": state.household_id,
+        "household.district": state.district,
+        "household.region": state.region,
+        "household.urban": state.urban,
+        "household.members": size,
+        "household.monthly_income_fen": income,
+        "household.per_capita_income_fen": income / size if size else 0.0,
+        "household.annual_income_fen": 12 * income,
+        "household.financial_assets_fen": state.financial_assets_fen,
+        "household.assets_per_capita_fen": state.financial_assets_fen / size if size else 0.0,
+        "household.earners_working_age": sum(
+            1 for a, i in zip(ages, incomes, strict=True) if WORKING_AGE[0] <= a <= WORKING_AGE[1] and i > 0),
+        "household.elderly_members": sum(1 for a in ages if a >= ELDERLY_AGE),
+        "household.children": sum(1 for a in ages if a < WORKING_AGE[0]),
+        "household.severe_disability_members": sum(
+            1 for m in state.members.values() if m.disability_grade in (1, 2)),
+        "household.medical_12m_fen": spending_12m(state, MEDICAL, on_date),
+        "household.education_12m_fen": spending_12m(state, EDUCATION, on_date),
+        "household.receives_subsistence_allowance": SUBSISTENCE_ALLOWANCE in benefits,
+        "household.receives_special_hardship": SPECIAL_HARDSHIP in benefits,
+        "household.lives_alone": size == 1,
+        "household.disaster_severity": disaster_severity(state, on_date),
+    }
+
+
+def spending_12m(state: HouseholdState, kind: str, on_date: dt.date) -> int:
+    """Out-of-pocket spending of `kind` within the SPENDING_DAYS up to and including `on_date`."""
+    start = on_date - dt.timedelta(days=SPENDING_DAYS)
+    return sum(x.amount_fen for x in state.expenditures if x.kind == kind and start < x.on <= on_date)
+
+
+def disaster_severity(state: HouseholdState, on_date: dt.date) -> str:
+    """Severity of the latest emergency within DISASTER_DAYS up to `on_date`, else NONE."""
+    em = state.last_emergency
+    if em is None or not 0 <= (on_date - em.on).days <= DISASTER_DAYS:
+        return "NONE"
+    return em.severity
+
+
+def member_facts(state: HouseholdState, on_date: dt.date) -> dict[str, Facts]:
+    """The member.* facts of each living member at `on_date`, by person id."""
+    out: dict[str, Facts] = {}
+    for pid, m in state.members.items():
+        age = age_on(m.birth_date, on_date)
+        out[pid] = {
+            "member.id": pid,
+            "member.age": age,
+            "member.monthly_income_fen": m.monthly_income_fen,
+            "member.disability_grade": m.disability_grade or 0,
+            "member.has_phone": m.has_phone,
+            "member.working_age": WORKING_AGE[0] <= age <= WORKING_AGE[1],
+        }
+    return out
+
+
+def event_facts(event_type: str, event_id: str, subject: str, data: Mapping[str, Any]) -> Facts:
+    """The event.* facts: type, id, subject and each data field by name (dates as ISO strings)."""
+    out: Facts = {"event.type": event_type, "event.id": event_id, "event.subject": subject}
+    for name, value in data.items():
+        if isinstance(value, dt.date):  # datetime is a date too
+            out[f"event.{name}"] = value.isoformat()
+        elif isinstance(value, bool | int | float | str):
+            out[f"event.{name}"] = value
+    return out
+
+
+def fingerprint(facts: Mapping[str, FactValue]) -> str:
+    """Stable hash of the household facts eligibility depends on (everything but the household id)."""
+    relevant = {k: v for k, v in facts.items() if k.startswith("household.") and k != "household.id"}
+    text = json.dumps(relevant, sort_keys=True, separators=(",", ":"))
+    return hashlib.sha256(text.encode()).hexdigest()[:16]

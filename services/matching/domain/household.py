@@ -1,0 +1,290 @@
+"""Household state kept by matching: composition and baseline from the registry, plus what events and decisions
+changed since. Values are immutable; every change returns a new HouseholdState."""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections.abc import Mapping
+from dataclasses import dataclass, field, replace
+from typing import Any
+
+EPOCH = dt.date(1970, 1, 1)
+NO_DAY = -(2**31)
+"""Day number (days since EPOCH) standing for 'never' in int32 day columns."""
+HISTORY_DAYS = 400
+"""Recorded events and expenditures older than this (counted back from the newest event) are dropped."""
+
+MEDICAL = "medical"
+EDUCATION = "education"
+
+
+@dataclass(frozen=True)
+class Member:
+    """A living member of the household."""
+
+    birth_date: dt.date
+    monthly_income_fen: int
+    disability_grade: int | None
+    has_phone: bool
+
+
+@dataclass(frozen=True)
+class Expenditure:
+    """Money the household paid out of pocket: kind is 'medical' or 'education'."""
+
+    on: dt.date
+    kind: str
+    amount_fen: int
+    event_id: str
+
+
+@dataclass(frozen=True)
+class Emergency:
+    """The latest emergency that struck a member."""
+
+    on: dt.date
+    severity: str
+    place_district: str
+    home_destroyed: bool
+    event_id: str
+
+
+@dataclass(frozen=True)
+class RecordedEvent:
+    """An applied event, kept for sliding windows (risk signals) and to recognise a redelivered event id.
+
+    `member` tells whether the subject was a living member when the event arrived; `amount_fen` is the event's
+    money (out-of-pocket cost, term fees, new income); `previous_income_fen` the subject's income before a job
+    loss, income change or death; `detail` the severity, disability grade, housing-loss reason or age reached.
+    """
+
+    event_id: str
+    type: str
+    on: dt.date
+    subject: str
+    member: bool
+    amount_fen: int = 0
+    previous_income_fen: int = 0
+    detail: str = ""
+    home_destroyed: bool = False
+
+
+@dataclass(frozen=True)
+class HouseholdState:
+    """Everything matching knows about one household."""
+
+    household_id: str
+    district: str
+    region: str
+    urban: bool
+    financial_assets_fen: int
+    members: Mapping[str, Member]
+    deceased: frozenset[str] = frozenset()
+    current_benefits: frozenset[str] = frozenset()
+    receiving: frozenset[str] = frozenset()
+    pending_offers: Mapping[str, str] = field(default_factory=dict)
+    declined: Mapping[str, str] = field(default_factory=dict)
+    expenditures: tuple[Expenditure, ...] = ()
+    last_emergency: Emergency | None = None
+    recent_events: tuple[RecordedEvent, ...] = ()
+    registry_as_of: dt.date | None = None
+
+    def applied_event_ids(self) -> frozenset[str]:
+        """Ids of the events already applied (within the kept history)."""
+        return frozenset(e.event_id for e in self.recent_events)
+
+    def benefits(self) -> frozenset[str]:
+        """Policies the household receives: from the registry or accepted through a decision."""
+        return self.current_benefits | self.receiving
+
+
+def from_registry(record: Mapping[str, Any], previous: HouseholdState | None = None) -> HouseholdState:
+    """State from a decoded schemas/records/household.avsc record.
+
+    The record replaces composition and baseline facts. With `previous`, the event history, receiving, pending
+    offers and declines are kept; people registered as deceased stay removed even if the registry still lists
+    them; and member changes recorded by events dated on or after the record's `as_of` day (which the registry
+    snapshot may not reflect yet) are applied again on top of the new baseline.
+    """
+    deceased = previous.deceased if previous is not None else frozenset()
+    members = {
+        str(m["person_id"]): Member(
+            birth_date=as_date(m["birth_date"]),
+            monthly_income_fen=int(m["monthly_income_fen"]),
+            disability_grade=None if m.get("disability_grade") is None else int(m["disability_grade"]),
+            has_phone=bool(m.get("has_phone", True)),
+        )
+        for m in record["members"]
+        if str(m["person_id"]) not in deceased
+    }
+    as_of = _registry_day(record.get("as_of"))
+    baseline = HouseholdState(
+        household_id=str(record["household_id"]),
+        district=str(record["district"]),
+        region=str(record["region"]),
+        urban=bool(record["urban"]),
+        financial_assets_fen=int(record["financial_assets_fen"]),
+        members=members,
+        current_benefits=frozenset(str(b) for b in record.get("current_benefits", ())),
+        registry_as_of=as_of,
+    )
+    if previous is None:
+        return baseline
+    state = replace(
+        baseline,
+        deceased=previous.deceased,
+        receiving=previous.receiving,
+        pending_offers=previous.pending_offers,
+        declined=previous.declined,
+        expenditures=previous.expenditures,
+        last_emergency=previous.last_emergency,
+        recent_events=previous.recent_events,
+    )
+    return _replay_member_changes(state, as_of)
+
+
+def _replay_member_changes(state: HouseholdState, since: dt.date | None) -> HouseholdState:
+    members = dict(state.members)
+    for event in sorted(state.recent_events, key=lambda e: e.on):
+        if since is not None and event.on < since:
+            continue
+        member = members.get(event.subject)
+        if member is None:
+            continue
+        if event.type in ("job.lost", "income.changed"):
+            members[event.subject] = replace(member, monthly_income_fen=event.amount_fen)
+        elif event.type == "disability.certified":
+            members[event.subject] = replace(member, disability_grade=int(event.detail))
+        elif event.type == "death.registered":
+            del members[event.subject]
+    return replace(state, members=members)
+
+
+def prune(state: HouseholdState, today: dt.date) -> HouseholdState:
+    """Drop recorded events and expenditures older than HISTORY_DAYS before `today`."""
+    horizon = today - dt.timedelta(days=HISTORY_DAYS)
+    events = tuple(e for e in state.recent_events if e.on >= horizon)
+    spent = tuple(x for x in state.expenditures if x.on >= horizon)
+    if len(events) == len(state.recent_events) and len(spent) == len(state.expenditures):
+        return state
+    return replace(state, recent_events=events, expenditures=spent)
+
+
+def as_date(value: Any) -> dt.date:
+    """A date from a decoded Avro date, an ISO string or days since 1970-01-01."""
+    if isinstance(value, dt.datetime):
+        return value.date()
+    if isinstance(value, dt.date):
+        return value
+    if isinstance(value, str):
+        return dt.date.fromisoformat(value[:10])
+    if isinstance(value, int):
+        return EPOCH + dt.timedelta(days=value)
+    raise TypeError(f"not a date: {type(value).__name__}")
+
+
+def _registry_day(value: Any) -> dt.date | None:
+    if value is None:
+        return None
+    if isinstance(value, dt.datetime):
+        return value.astimezone(dt.UTC).date() if value.tzinfo else value.date()
+    if isinstance(value, int):  # timestamp-millis not decoded
+        return EPOCH + dt.timedelta(milliseconds=value)
+    return as_date(value)
+
+
+# ---- compact serialisation (the state lives in a changelog-backed table) ------------------------------------
+
+def _day(d: dt.date) -> int:
+    return (d - EPOCH).days
+
+
+def _date(days: int) -> dt.date:
+    return EPOCH + dt.timedelta(days=days)
+
+
+# Event types known to the contract are stored by position; any other type by name.
+_TYPES = ("age.milestone_reached", "death.registered", "disability.certified", "emergency.occurred",
+          "hospitalisation.admitted", "hospitalisation.discharged", "housing.lost", "income.changed", "job.lost",
+          "medical_expense.settled", "school.enrolled")
+SPENDING_EVENTS = {"hospitalisation.discharged": MEDICAL, "medical_expense.settled": MEDICAL,
+                   "school.enrolled": EDUCATION}
+"""Event types whose amount is an expenditure of the household, and its kind."""
+
+
+def to_dict(state: HouseholdState) -> dict[str, Any]:
+    """A small JSON-able form: dates as days since 1970-01-01, rows as lists without their trailing defaults.
+
+    Expenditures are not written: they are the amounts of the recorded spending events about members.
+    """
+    out: dict[str, Any] = {
+        "h": state.household_id,
+        "d": state.district,
+        "r": state.region,
+        "u": int(state.urban),
+        "a": state.financial_assets_fen,
+        "m": {pid: [_day(m.birth_date), m.monthly_income_fen, m.disability_grade or 0, int(m.has_phone)]
+              for pid, m in state.members.items()},
+    }
+    optional: dict[str, Any] = {
+        "x": sorted(state.deceased),
+        "b": sorted(state.current_benefits),
+        "v": sorted(state.receiving),
+        "p": dict(state.pending_offers),
+        "n": dict(state.declined),
+        "e": [_event_row(e) for e in state.recent_events],
+    }
+    out.update({k: v for k, v in optional.items() if v})
+    if state.last_emergency is not None:
+        em = state.last_emergency
+        out["em"] = [_day(em.on), em.severity, em.place_district, int(em.home_destroyed), em.event_id]
+    if state.registry_as_of is not None:
+        out["t"] = _day(state.registry_as_of)
+    return out
+
+
+def _event_row(e: RecordedEvent) -> list[Any]:
+    kind: int | str = _TYPES.index(e.type) if e.type in _TYPES else e.type
+    row: list[Any] = [e.event_id, kind, _day(e.on), e.subject, int(e.member), e.amount_fen, e.previous_income_fen,
+                      e.detail, int(e.home_destroyed)]
+    while len(row) > 5 and row[-1] in (0, ""):
+        row.pop()
+    return row
+
+
+def _event(row: list[Any]) -> RecordedEvent:
+    event_id, kind, day, subject, member, *rest = row
+    defaults: tuple[Any, ...] = (0, 0, "", 0)
+    amount, previous, detail, destroyed = [*rest, *defaults[len(rest):]]
+    return RecordedEvent(event_id, _TYPES[kind] if isinstance(kind, int) else kind, _date(day), subject,
+                         bool(member), int(amount), int(previous), str(detail), bool(destroyed))
+
+
+def spending_of(events: tuple[RecordedEvent, ...]) -> tuple[Expenditure, ...]:
+    """The expenditures the recorded events stand for (spending events about members)."""
+    return tuple(Expenditure(e.on, SPENDING_EVENTS[e.type], e.amount_fen, e.event_id)
+                 for e in events if e.member and e.type in SPENDING_EVENTS)
+
+
+def from_dict(data: Mapping[str, Any]) -> HouseholdState:
+    """Inverse of to_dict."""
+    em = data.get("em")
+    events = tuple(_event(row) for row in data.get("e", ()))
+    return HouseholdState(
+        household_id=data["h"],
+        district=data["d"],
+        region=data["r"],
+        urban=bool(data["u"]),
+        financial_assets_fen=int(data["a"]),
+        members={pid: Member(_date(b), int(inc), int(g) or None, bool(ph))
+                 for pid, (b, inc, g, ph) in data["m"].items()},
+        deceased=frozenset(data.get("x", ())),
+        current_benefits=frozenset(data.get("b", ())),
+        receiving=frozenset(data.get("v", ())),
+        pending_offers=dict(data.get("p", {})),
+        declined=dict(data.get("n", {})),
+        expenditures=spending_of(events),
+        last_emergency=None if em is None else Emergency(_date(em[0]), em[1], em[2], bool(em[3]), em[4]),
+        recent_events=events,
+        registry_as_of=None if data.get("t") is None else _date(int(data["t"])),
+    )
