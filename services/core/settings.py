@@ -24,6 +24,11 @@ class Settings:
     idempotency_window_seconds: int = 7 * 24 * 3600
     publish_timeout_seconds: float = 5.0
     max_batch_events: int = 1000
+    matching_web_host: str = "127.0.0.1"
+    matching_web_port: int = 6066
+    matching_store: str = "rocksdb://"
+    matching_app_id: str = "assist-matching"
+    matching_catalogue: str = "national-demo"
 
 
 def load_settings(env: Mapping[str, str] | None = None) -> Settings:
@@ -44,4 +49,9 @@ def load_settings(env: Mapping[str, str] | None = None) -> Settings:
         ),
         publish_timeout_seconds=float(env.get("ASSIST_PUBLISH_TIMEOUT_SECONDS", defaults.publish_timeout_seconds)),
         max_batch_events=int(env.get("ASSIST_MAX_BATCH_EVENTS", defaults.max_batch_events)),
+        matching_web_host=env.get("ASSIST_MATCHING_WEB_HOST", defaults.matching_web_host),
+        matching_web_port=int(env.get("ASSIST_MATCHING_WEB_PORT", defaults.matching_web_port)),
+        matching_store=env.get("ASSIST_MATCHING_STORE", defaults.matching_store),
+        matching_app_id=env.get("ASSIST_MATCHING_APP_ID", defaults.matching_app_id),
+        matching_catalogue=env.get("ASSIST_MATCHING_CATALOGUE", defaults.matching_catalogue),
     )

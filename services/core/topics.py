@@ -45,6 +45,12 @@ DECISIONS = Topic(
     retention_ms=365 * DAY_MS,
 )
 
+# Matching's own topics: events re-keyed by household (and re-evaluation commands), person → household index.
+MATCHING_INBOX = Topic("assist.matching.households", 8, "Events re-keyed by household id; re-evaluation commands.",
+                       retention_ms=7 * DAY_MS)
+MATCHING_MEMBERSHIP = Topic("assist.matching.membership", 8, "Person id → household id, from registry records.",
+                            compacted=True)
+
 ALL_TOPICS: tuple[Topic, ...] = (
     EVENTS_RAW,
     EVENTS,
@@ -55,4 +61,6 @@ ALL_TOPICS: tuple[Topic, ...] = (
     TASKS,
     NOTIFICATIONS,
     DECISIONS,
+    MATCHING_INBOX,
+    MATCHING_MEMBERSHIP,
 )

@@ -1,0 +1,108 @@
+"""What the households table keeps per household: its state and what the last messages sent.
+
+Why the sent records are kept: faust writes a table's changelog as soon as the agent sets a key, but publishes
+the records an agent sends only when the source offset is committed. After a crash in between, the state is
+recovered already updated (events applied, offers pending) while the records never left. The replayed message
+is recognised by its position (topic, partition, offset) and the same records are sent again, with the same
+ids, so nothing is lost and consumers keep one of each.
+"""
+
+from __future__ import annotations
+
+import base64
+import time
+from collections.abc import Iterable
+from dataclasses import dataclass, field
+from typing import Any
+
+from services.core.codec import Contract, encode_record
+from services.core.topics import MATCHING_MEMBERSHIP
+from services.matching.domain.household import HouseholdState, from_dict, to_dict
+from services.matching.handler import Result
+
+SENT_KEPT_SECONDS = 600  # far longer than faust's commit interval (seconds)
+SENT_KEPT_MAX = 64
+
+Record = tuple[str, bytes | None, bytes | None, list[tuple[str, bytes]]]
+"""topic, key, value, headers"""
+
+
+def message_id(message: Any) -> str:
+    return f"{message.topic}:{message.partition}:{message.offset}"
+
+
+@dataclass
+class StoredHousehold:
+    state: HouseholdState | None
+    sent: dict[str, list[Any]] = field(default_factory=dict)
+
+    @classmethod
+    def load(cls, raw: dict[str, Any] | None) -> StoredHousehold:
+        if not raw:
+            return cls(None)
+        return cls(from_dict(raw["state"]), dict(raw.get("sent", {})))
+
+    def replayed(self, message: Any) -> list[Record] | None:
+        """The records a message sent the first time it was processed, or None when it is new."""
+        entry = self.sent.get(message_id(message))
+        return None if entry is None else [_decode(r) for r in entry[1]]
+
+    def outgoing(self, contract: Contract, result: Result) -> list[Record]:
+        """Encoded offers and tasks of `result`, plus membership changes when the composition changed."""
+        records: list[Record] = [
+            (o.topic, o.key.encode(), encode_record(contract, o.record, o.value),
+             [("assist_record", o.record.encode()), ("assist_id", o.id.encode())])
+            for o in result.outputs
+        ]
+        if result.state is not None:
+            records += [(MATCHING_MEMBERSHIP.name, person.encode(), household, [])
+                        for person, household in self._membership_changes(result.state)]
+        return records
+
+    def store(self, state: HouseholdState, message: Any, records: Iterable[Record]) -> dict[str, Any]:
+        now = time.time()
+        kept = {k: v for k, v in self.sent.items() if now - v[0] < SENT_KEPT_SECONDS}
+        encoded = [_encode(r) for r in records]
+        if encoded:
+            kept[message_id(message)] = [now, encoded]
+        if len(kept) > SENT_KEPT_MAX:
+            kept = dict(sorted(kept.items(), key=lambda kv: kv[1][0])[-SENT_KEPT_MAX:])
+        return {"state": to_dict(state), "sent": kept}
+
+    def _membership_changes(self, new: HouseholdState) -> list[tuple[str, bytes | None]]:
+        before = set(self.state.members) if self.state else set()
+        after = set(new.members)
+        household = new.household_id.encode()
+        return [(p, household) for p in sorted(after - before)] + [(p, None) for p in sorted(before - after)]
+
+
+def waiting_entry(value: bytes, headers: Iterable[tuple[str, bytes]]) -> list[Any]:
+    """An event held until the registry introduces its person, in the table's JSON form."""
+    return [_b64(value), [[k, _b64(v)] for k, v in headers]]
+
+
+def unwait(entries: Iterable[list[Any]]) -> list[tuple[bytes, list[tuple[str, bytes]]]]:
+    return [(base64.b64decode(v), [(k, base64.b64decode(h)) for k, h in hs]) for v, hs in entries]
+
+
+def dead_letter_headers(message: Any, reason: str) -> list[tuple[str, bytes]]:
+    return [*[(k, bytes(v)) for k, v in (message.headers or [])],
+            ("dlq_reason", reason.encode()), ("dlq_source_topic", message.topic.encode()),
+            ("dlq_source_partition", str(message.partition).encode()),
+            ("dlq_source_offset", str(message.offset).encode())]
+
+
+def _b64(value: bytes) -> str:
+    return base64.b64encode(value).decode()
+
+
+def _encode(record: Record) -> list[Any]:
+    topic, key, value, headers = record
+    return [topic, None if key is None else _b64(key), None if value is None else _b64(value),
+            [[k, _b64(v)] for k, v in headers]]
+
+
+def _decode(row: list[Any]) -> Record:
+    topic, key, value, headers = row
+    return (topic, None if key is None else base64.b64decode(key), None if value is None else base64.b64decode(value),
+            [(k, base64.b64decode(v)) for k, v in headers])

@@ -1,0 +1,95 @@
+"""The versioned policy catalogue: parameters, definitions and policies, indexed by what triggers them.
+
+A catalogue is authored as YAML (policies/*.yaml) and published as a document string on a Kafka topic;
+`load_catalogue(text, origin)` turns either into a PolicyCatalogue or raises CatalogueError listing every
+problem, each as "origin:line policy <id>: <where>: <problem>".
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from types import MappingProxyType
+
+from services.matching.domain.catalogue_checks import check_catalogue
+from services.matching.domain.catalogue_reading import CatalogueReader, PolicyDraft
+from services.matching.domain.parameters import Number, Parameter
+from services.matching.domain.policy import Definition, Policy
+from services.matching.domain.vocabulary import DEFAULT_VOCABULARY, Vocabulary
+
+
+class CatalogueError(ValueError):
+    """A catalogue that cannot be used; `problems` lists all that is wrong with it, one line each."""
+
+    def __init__(self, origin: str, problems: list[str]) -> None:
+        super().__init__(f"{origin}: {len(problems)} problem(s):\n" + "\n".join(problems))
+        self.origin = origin
+        self.problems = tuple(problems)
+
+
+@dataclass(frozen=True)
+class PolicyCatalogue:
+    """One version of a catalogue. Policies keep their catalogue order everywhere."""
+
+    name: str
+    version: str
+    effective_from: dt.date
+    parameters: Mapping[str, Parameter]
+    definitions: Mapping[str, Definition]
+    policies: tuple[Policy, ...]
+    description: str = ""
+    origin: str = ""
+    _by_trigger: Mapping[str, tuple[Policy, ...]] = field(default_factory=dict, repr=False, compare=False)
+    _by_id: Mapping[str, Policy] = field(default_factory=dict, repr=False, compare=False)
+
+    @staticmethod
+    def of(name: str, version: str, effective_from: dt.date, parameters: Mapping[str, Parameter],
+           definitions: Mapping[str, Definition], policies: tuple[Policy, ...], description: str = "",
+           origin: str = "") -> PolicyCatalogue:
+        by_trigger: dict[str, list[Policy]] = {}
+        for policy in policies:
+            for trigger in sorted(policy.triggers):
+                by_trigger.setdefault(trigger, []).append(policy)
+        return PolicyCatalogue(
+            name, version, effective_from, MappingProxyType(dict(parameters)),
+            MappingProxyType(dict(definitions)), policies, description, origin,
+            MappingProxyType({t: tuple(ps) for t, ps in by_trigger.items()}),
+            MappingProxyType({p.id: p for p in policies}))
+
+    def policies_for(self, trigger: str) -> tuple[Policy, ...]:
+        """The policies an event type (or 'registry' / 'reevaluation') can fire; a dictionary lookup."""
+        return self._by_trigger.get(trigger, ())
+
+    def policy(self, policy_id: str) -> Policy:
+        return self._by_id[policy_id]
+
+    def policy_ids(self) -> frozenset[str]:
+        return frozenset(self._by_id)
+
+    def resolve(self, name: str, region: str | None, urban: bool, on_date: dt.date) -> Number:
+        """A parameter's value for a region, urban or rural, on a date."""
+        return self.parameters[name].resolve(region, urban, on_date)
+
+
+def load_catalogue(text: str, origin: str, vocabulary: Vocabulary = DEFAULT_VOCABULARY) -> PolicyCatalogue:
+    """Parse and check a catalogue document; raises CatalogueError with every problem found."""
+    reader = CatalogueReader(origin)
+    draft = reader.read(text)
+    if draft is None:
+        raise CatalogueError(origin, reader.problems or [f"{origin}: not a catalogue"])
+    reads = check_catalogue(draft, vocabulary, reader)
+    if reader.problems:
+        raise CatalogueError(origin, reader.problems)
+    policies = tuple(_policy(d, reads[d.id]) for d in draft.policies)
+    return PolicyCatalogue.of(draft.name, draft.version, draft.effective_from, draft.parameters,
+                              draft.definitions, policies, draft.description, origin)
+
+
+def _policy(draft: PolicyDraft, reads: tuple[str, ...]) -> Policy:
+    return Policy(
+        id=draft.id, name=draft.name, legal_basis=draft.legal_basis, tier=draft.tier, scope=draft.scope,
+        triggers=frozenset(draft.triggers), conditions=draft.conditions, amount=draft.amount,
+        amount_period=draft.amount_period, route=draft.route, priority=draft.priority, sla_hours=draft.sla_hours,
+        benefit_period=draft.benefit_period, event_members=draft.event_members, district=draft.district,
+        referral_need=draft.referral_need, description=draft.description, line=draft.line, reads=reads)

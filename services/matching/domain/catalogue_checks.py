@@ -1,0 +1,113 @@
+"""What a catalogue may refer to: every name is a known fact, parameter or definition; definitions do not refer
+to themselves; a household policy reads no member facts; a policy reads only event fields its triggering events
+carry; triggers exist."""
+
+from __future__ import annotations
+
+import difflib
+from collections.abc import Iterator, Mapping
+
+from services.matching.domain.catalogue_reading import CatalogueDraft, PolicyDraft
+from services.matching.domain.expressions import Expression
+from services.matching.domain.policy import BenefitPeriod, Definition, Scope
+from services.matching.domain.vocabulary import STATE_TRIGGERS, Vocabulary
+from services.matching.domain.yaml_document import DocumentReader
+
+
+def check_catalogue(draft: CatalogueDraft, vocabulary: Vocabulary,
+                    reader: DocumentReader) -> dict[str, tuple[str, ...]]:
+    """Record every reference problem on `reader`; return what each valid-looking policy reads."""
+    known = _Names(vocabulary, draft.declared)
+    for definition in draft.definitions.values():
+        known.check(definition.expression, definition.line, f"definition {definition.name}", reader)
+    _check_cycles(draft.definitions, reader)
+    return {policy.id: _check_policy(policy, known, vocabulary, draft.definitions, reader)
+            for policy in draft.policies}
+
+
+class _Names:
+    def __init__(self, vocabulary: Vocabulary, declared: frozenset[str]) -> None:
+        self._vocabulary = vocabulary
+        self._plain = declared
+        self._all = sorted(self._plain | vocabulary.household | vocabulary.member)
+
+    def known(self, name: str) -> bool:
+        return name in self._plain if "." not in name else self._vocabulary.is_fact(name)
+
+    def check(self, expression: Expression, line: int, context: str, reader: DocumentReader) -> bool:
+        fine = True
+        for name, column in expression.names.items():
+            if not self.known(name):
+                close = difflib.get_close_matches(name, self._all, n=1)
+                hint = f" (did you mean '{close[0]}'?)" if close else ""
+                reader.problem(line, context, f"unknown name '{name}' at column {column}{hint}")
+                fine = False
+        return fine
+
+
+def _check_cycles(definitions: Mapping[str, Definition], reader: DocumentReader) -> None:
+    reported: set[str] = set()
+
+    def visit(name: str, path: tuple[str, ...]) -> None:
+        if name in path:
+            cycle = (*path[path.index(name):], name)
+            if name not in reported:
+                reported.update(cycle)
+                reader.problem(definitions[name].line, f"definition {name}",
+                               f"refers to itself: {' -> '.join(cycle)}")
+            return
+        for used in definitions[name].expression.names:
+            if used in definitions:
+                visit(used, (*path, name))
+
+    for name in definitions:
+        visit(name, ())
+
+
+def reads_of(expression: Expression, definitions: Mapping[str, Definition]) -> Iterator[tuple[str, str | None]]:
+    """Every name `expression` reads, following definitions: (name, the definition it was reached through)."""
+    seen: set[str] = set()
+    stack: list[tuple[str, str | None]] = [(n, None) for n in reversed(list(expression.names))]
+    while stack:
+        name, via = stack.pop()
+        if name in seen:
+            continue
+        seen.add(name)
+        yield name, via
+        definition = definitions.get(name)
+        if definition is not None:
+            stack.extend((n, via or name) for n in reversed(list(definition.expression.names)))
+
+
+def _expressions(policy: PolicyDraft) -> Iterator[tuple[str, Expression, int]]:
+    for number, condition in enumerate(policy.conditions, start=1):
+        yield f"condition {number}", condition.expression, condition.line
+    for what, expression, line in (("amount", policy.amount, policy.amount_line),
+                                   ("district", policy.district, policy.district_line),
+                                   ("referral_need", policy.referral_need, policy.referral_line)):
+        if expression is not None:
+            yield what, expression, line
+
+
+def _check_policy(policy: PolicyDraft, known: _Names, vocabulary: Vocabulary,
+                  definitions: Mapping[str, Definition], reader: DocumentReader) -> tuple[str, ...]:
+    context = f"policy {policy.id}"
+    for trigger in policy.triggers:
+        if trigger not in vocabulary.triggers():
+            reader.problem(policy.line, f"{context}: triggers", f"unknown trigger '{trigger}'")
+    event_triggers = [t for t in policy.triggers if t not in STATE_TRIGGERS]
+    if policy.benefit_period == BenefitPeriod.EVENT and len(event_triggers) != len(policy.triggers):
+        reader.problem(policy.line, context, "benefit_period 'event' needs every trigger to be an event type")
+    reads: dict[str, None] = {}
+    for what, expression, line in _expressions(policy):
+        if not known.check(expression, line, f"{context}: {what}", reader):
+            continue
+        for name, via in reads_of(expression, definitions):
+            reads.setdefault(name)
+            through = f" through definition {via}" if via else ""
+            if name.startswith("member.") and policy.scope == Scope.HOUSEHOLD:
+                reader.problem(line, f"{context}: {what}", f"reads '{name}'{through}, but the scope is household")
+            if name.startswith("event.") and not any(vocabulary.event_carries(t, name) for t in event_triggers):
+                reader.problem(line, f"{context}: {what}",
+                               f"reads '{name}'{through}, which none of its triggering events carries")
+    return tuple(reads)

@@ -1,0 +1,94 @@
+"""A policy of the catalogue: who it is for (conditions), what it gives (amount), how it is delivered."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from enum import StrEnum
+
+from services.matching.domain.expressions import Expression
+
+TIERS = ("basic", "special", "temporary", "specialised", "disability", "elderly", "charity")
+"""Assistance tiers, in the order of the social assistance system."""
+
+
+class Scope(StrEnum):
+    """Evaluated once for the household, or for each member (the event's subject on the per-event path)."""
+
+    HOUSEHOLD = "household"
+    MEMBER = "member"
+
+
+class AmountPeriod(StrEnum):
+    MONTHLY = "MONTHLY"
+    ONE_OFF = "ONE_OFF"
+    PER_TERM = "PER_TERM"
+    SERVICE = "SERVICE"
+
+
+class Route(StrEnum):
+    """Offered to the citizen directly, or verified by a caseworker first."""
+
+    AUTO_OFFER = "AUTO_OFFER"
+    VERIFICATION = "VERIFICATION"
+
+
+class BenefitPeriod(StrEnum):
+    """How the period an offer covers is named: the evaluation month (YYYY-MM), the triggering event id, the
+    evaluation year (YYYY), or 'once' for a benefit given once per beneficiary."""
+
+    MONTH = "month"
+    EVENT = "event"
+    YEAR = "year"
+    ONCE = "once"
+
+
+class EventMembers(StrEnum):
+    """Which members a member-scope policy is evaluated for when an event triggers it: the event's subject, or
+    every living member (after a death the subject is no longer a member, but the survivors may qualify)."""
+
+    SUBJECT = "subject"
+    ALL = "all"
+
+
+@dataclass(frozen=True)
+class Condition:
+    """One condition as written; `meaning` says it in words for the citizen's summary."""
+
+    expression: Expression
+    meaning: str | None
+    line: int
+
+
+@dataclass(frozen=True)
+class Policy:
+    """A programme the matching service evaluates. `reads` lists every name its conditions, amount, district and
+    referral read, following definitions (facts, parameters and definitions, in first-use order)."""
+
+    id: str
+    name: str
+    legal_basis: str
+    tier: str
+    scope: Scope
+    triggers: frozenset[str]
+    conditions: tuple[Condition, ...]
+    amount: Expression | None
+    amount_period: AmountPeriod
+    route: Route
+    priority: int
+    sla_hours: int
+    benefit_period: BenefitPeriod
+    event_members: EventMembers
+    district: Expression | None
+    referral_need: Expression | None
+    description: str
+    line: int
+    reads: tuple[str, ...]
+
+
+@dataclass(frozen=True)
+class Definition:
+    """A named derived expression of the catalogue (e.g. `is_marginal`), usable wherever a fact is."""
+
+    name: str
+    expression: Expression
+    line: int

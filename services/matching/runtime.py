@@ -1,0 +1,152 @@
+"""What matching's agents share in one worker: the Matcher, the catalogue versions, the population mirror, and
+the two background duties (following the catalogue topic, re-evaluating the population when rules change)."""
+
+from __future__ import annotations
+
+import asyncio
+import datetime as dt
+import logging
+import time
+from collections.abc import Awaitable, Callable
+from dataclasses import asdict, dataclass, field
+from typing import Any
+
+import numpy as np
+
+from services.core.codec import Contract, jsonable
+from services.matching.adapters.catalogue_feed import CatalogueFeed
+from services.matching.domain.catalogue import PolicyCatalogue
+from services.matching.domain.evaluation import explain
+from services.matching.domain.facts import household_facts, member_facts
+from services.matching.domain.household import HouseholdState, from_dict
+from services.matching.domain.policy import Scope
+from services.matching.domain.population import PopulationColumns
+from services.matching.domain.population_evaluation import PopulationOutcome, evaluate_population
+from services.matching.domain.vocabulary import REEVALUATION
+from services.matching.handler import Matcher
+from services.matching.metrics import MatchingMetrics
+from services.matching.versions import CatalogueVersions
+
+log = logging.getLogger(__name__)
+SendReevaluation = Callable[[str, str], Awaitable[None]]
+
+
+def utc_now() -> dt.datetime:
+    return dt.datetime.now(dt.UTC)
+
+
+@dataclass
+class MatchingRuntime:
+    matcher: Matcher
+    contract: Contract
+    metrics: MatchingMetrics
+    feed: CatalogueFeed
+    now: Callable[[], dt.datetime] = utc_now
+    versions: CatalogueVersions = field(default_factory=CatalogueVersions)
+    catalogue_ready: asyncio.Event = field(default_factory=asyncio.Event)
+    households: Any = None
+    """The faust households table (set by build_app); read to rebuild the population mirror."""
+    _population: PopulationColumns | None = None
+    _evaluated: tuple[str, dt.date] | None = None
+    """Catalogue version and day the population was last evaluated under."""
+
+    # ---- the population mirror -------------------------------------------------------------------------------
+
+    def population_changed(self, state: HouseholdState) -> None:
+        if self._population is not None:
+            self._population.upsert(state, self.now().date())
+
+    def partitions_revoked(self, *args: Any, **kwargs: Any) -> None:
+        self._population = None  # rebuilt from the table for the partitions this worker holds next
+
+    def population(self) -> PopulationColumns:
+        if self._population is None:
+            today = self.now().date()
+            states = [from_dict(raw["state"]) for _, raw in self.households.items() if raw]
+            self._population = PopulationColumns.build(states, today)
+        self.metrics.monitored.set(self._population.persons)
+        return self._population
+
+    def explain(self, state: HouseholdState | None) -> dict[str, Any]:
+        """Every policy, eligible or not, with its explanation, for the household today."""
+        today = self.now().date()
+        catalogue = self.versions.active(today)
+        if state is None or catalogue is None:
+            return {"error": "no household known for this person" if catalogue else "no catalogue decides today"}
+        outcomes = explain(catalogue, household_facts(state, today), member_facts(state, today), today)
+        return {"household_id": state.household_id, "catalogue": catalogue.name, "version": catalogue.version,
+                "on": today.isoformat(), "outcomes": [jsonable(asdict(o)) for o in outcomes]}
+
+    # ---- the catalogue ----------------------------------------------------------------------------------------
+
+    async def follow_catalogue(self, send: SendReevaluation) -> None:
+        """Adopt every catalogue version published on assist.policies, for as long as the worker runs."""
+        async for catalogue in self.feed.versions():
+            if self.versions.adopt(catalogue):
+                log.info("catalogue %s version %s adopted (effective %s)", catalogue.name, catalogue.version,
+                         catalogue.effective_from)
+            if self.versions.active(self.now().date()) is not None and not self.catalogue_ready.is_set():
+                self._evaluated = self._deciding_today()
+                self.catalogue_ready.set()
+            await self.reevaluate_if_due(send)
+
+    def _deciding_today(self) -> tuple[str, dt.date] | None:
+        today = self.now().date()
+        catalogue = self.versions.active(today)
+        return (catalogue.version, today) if catalogue else None
+
+    async def reevaluate_if_due(self, send: SendReevaluation) -> None:
+        """Re-evaluate when the deciding version changed, or a dated parameter took effect, since last time."""
+        current = self._deciding_today()
+        if current is None or self._evaluated is None or current == self._evaluated:
+            return
+        before_version, before_day = self._evaluated
+        changed = before_version != current[0] or any(
+            before_day < d <= current[1] for d in self.versions.change_dates())
+        if changed:
+            old = self.versions.by_version(before_version)
+            new = self.versions.active(current[1])
+            assert new is not None
+            await self.reevaluate(old, before_day, new, current[1], send)
+        self._evaluated = current
+
+    async def reevaluate(self, old: PolicyCatalogue, old_day: dt.date, new: PolicyCatalogue, new_day: dt.date,
+                         send: SendReevaluation) -> dict[str, int]:
+        """Find households eligible under `new` but not under `old` (columns, vectorised) and send each a
+        re-evaluation command; the household agent then offers with a full explanation. Returns counts."""
+        started = time.perf_counter()
+        self.metrics.reevaluation_progress.set(0)
+        population = self.population()
+        ids = population.household_ids()
+        policies = [p.id for p in new.policies_for(REEVALUATION) if p.id in old.policy_ids()]
+        columns = population.as_columns(new_day)
+        before = evaluate_population(old, population.as_columns(old_day), old_day, policies)
+        after = evaluate_population(new, columns, new_day, policies)
+        newly: dict[str, int] = {}
+        households: set[int] = set()
+        for policy_id in policies:
+            rows = newly_eligible_households(before[policy_id], after[policy_id], columns.get("member.household"))
+            newly[policy_id] = int(rows.size)
+            self.metrics.newly_eligible.labels(policy_id).inc(int(rows.size))
+            households.update(int(i) for i in rows)
+        elapsed = time.perf_counter() - started
+        log.info("re-evaluated %d households (%d persons) for %s %s → %s in %.2f s: %s", len(ids),
+                 population.persons, new.name, old.version, new.version, elapsed,
+                 ", ".join(f"{p} +{n}" for p, n in newly.items() if n) or "nobody newly eligible")
+        total = len(households)
+        for done, row in enumerate(sorted(households), 1):
+            await send(str(ids[row]), new.version)
+            if done % 1000 == 0:
+                self.metrics.reevaluation_progress.set(done / total)
+        self.metrics.reevaluation_progress.set(1)
+        self.metrics.reevaluation_seconds.observe(time.perf_counter() - started)
+        return newly
+
+
+def newly_eligible_households(before: PopulationOutcome, after: PopulationOutcome,
+                              member_household: np.ndarray[Any, Any] | None) -> np.ndarray[Any, Any]:
+    """Household rows eligible after but not before (for member-scope policies: with such a member)."""
+    newly = after.eligible & ~before.eligible
+    if after.scope == Scope.MEMBER and member_household is not None:
+        return np.unique(member_household[newly])
+    return np.flatnonzero(newly)
