@@ -85,9 +85,13 @@ class MatchingRuntime:
             if self.versions.adopt(catalogue):
                 log.info("catalogue %s version %s adopted (effective %s)", catalogue.name, catalogue.version,
                          catalogue.effective_from)
-            if self.versions.active(self.now().date()) is not None and not self.catalogue_ready.is_set():
+            deciding = self.versions.active(self.now().date())
+            if deciding is not None and not self.catalogue_ready.is_set():
                 self._evaluated = self._deciding_today()
                 self.catalogue_ready.set()
+            if deciding is not None:
+                self.metrics.catalogue.clear()
+                self.metrics.catalogue.labels(deciding.name, deciding.version).set(1)
             await self.reevaluate_if_due(send)
 
     def _deciding_today(self) -> tuple[str, dt.date] | None:
