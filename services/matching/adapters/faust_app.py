@@ -17,7 +17,7 @@ from collections.abc import AsyncIterator, Callable
 from typing import Any
 
 import faust
-from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
+from prometheus_client import generate_latest
 
 from services.core.codec import decode_event, decode_record
 from services.core.conformance import ContractError
@@ -40,6 +40,7 @@ from services.matching.runtime import MatchingRuntime
 log = logging.getLogger(__name__)
 RAW: dict[str, Any] = {"key_type": bytes, "value_type": bytes, "key_serializer": "raw", "value_serializer": "raw"}
 KIND = "assist_kind"
+PROMETHEUS_TEXT = "text/plain; version=0.0.4"  # aiohttp sets the charset itself
 
 
 def build_app(settings: Settings, runtime: MatchingRuntime) -> faust.App:
@@ -133,7 +134,7 @@ def build_app(settings: Settings, runtime: MatchingRuntime) -> faust.App:
 
     @app.page("/metrics")
     async def metrics_page(web_view: Any, request: Any) -> Any:
-        return web_view.bytes(generate_latest(runtime.metrics.registry), content_type=CONTENT_TYPE_LATEST)
+        return web_view.bytes(generate_latest(runtime.metrics.registry), content_type=PROMETHEUS_TEXT)
 
     @app.page("/explain/{person}/")
     @app.table_route(table=memberships, match_info="person")
