@@ -21,6 +21,9 @@ class MatchingMetrics:
         self.dead_lettered = Counter("assist_matching_dead_lettered_total",
                                      "Messages matching could not use, sent to assist.events.dlq.", ["reason"],
                                      registry=registry)
+        self.replayed = Counter("assist_matching_replayed_total",
+                                "Messages seen again after a crash whose recorded outputs were sent again.",
+                                registry=registry)
         self.waiting = Counter("assist_matching_events_waiting_for_registry_total",
                                "Events held until the registry introduces their person.", registry=registry)
         self.latency = Histogram("assist_matching_processing_seconds", "Time to apply one message and evaluate.",

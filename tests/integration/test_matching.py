@@ -12,7 +12,14 @@ import pytest
 from services.core.codec import decode_record, encode_record, header
 from services.core.topics import EVENTS_DLQ, OFFERS, TASKS
 from tests.integration.matching_harness import (
-    CONTRACT, MatchingWorker, catalogue_text, event, household, member, publish, publish_raw_catalogue,
+    CONTRACT,
+    MatchingWorker,
+    catalogue_text,
+    event,
+    household,
+    member,
+    publish,
+    publish_raw_catalogue,
 )
 
 
@@ -138,3 +145,51 @@ async def test_raised_standard_offers_to_the_newly_eligible_only(worker, probe):
     assert task["offer"]["amount_fen"] == 2 * (86_800 - 82_000)
     assert task["offer"]["trigger_event_id"] is None
     assert "assist_matching_reevaluation_newly_eligible_total" in worker.metrics()
+
+
+async def test_worker_killed_mid_stream_loses_no_offer_and_creates_no_second_one(worker, probe):
+    tasks, offers = await probe(TASKS.name), await probe(OFFERS.name)
+    homes = [(ids("h"), ids("p"), ids("p")) for _ in range(300)]
+    await publish(registry=[household(h, [member(e, "1984-08-08", 200_000), member(s, "1986-08-08")])
+                            for h, e, s in homes])
+    wanted = {h.encode() for h, _, _ in homes}
+    await asyncio.sleep(3)  # the registry lands first
+
+    async def stream_job_losses() -> None:
+        for start in range(0, len(homes), 20):
+            await publish(events=[job_lost(e, 200_000) for _, e, _ in homes[start:start + 20]])
+            await asyncio.sleep(0.1)
+
+    publishing = asyncio.create_task(stream_job_losses())
+    first = await tasks.collect(lambda r: r.key in wanted, 30, timeout=30)
+    assert first, "the worker produced nothing before the crash"
+    worker.kill()
+    await publishing
+    worker.start()
+    await worker.wait_ready()
+
+    verify: dict[str, set[str]] = {}
+    offered: dict[str, set[str]] = {}
+    for r in first:
+        _note_verification(verify, r)
+    loop = asyncio.get_running_loop()
+    deadline = loop.time() + 60
+    while (len(verify) < len(homes) or len(offered) < len(homes)) and loop.time() < deadline:
+        for r in await tasks.collect(lambda r: r.key in wanted, 10_000, timeout=1):
+            _note_verification(verify, r)
+        for r in await offers.collect(lambda r: r.key in wanted, 10_000, timeout=0.2):
+            offer = decode_record(CONTRACT, "offer", r.value)
+            offered.setdefault(offer["household_id"], set()).add(offer["offer_id"])
+    replays = [line for line in worker.metrics().splitlines() if line.startswith("assist_matching_replayed_total")]
+    print("after the crash:", replays)
+    missing = [h for h, _, _ in homes if h not in verify]
+    assert not missing, f"{len(missing)} households lost their subsistence-allowance task"
+    assert all(len(task_ids) == 1 for task_ids in verify.values()), "a household got two different tasks"
+    assert {h for h, _, _ in homes} <= set(offered), "an employment offer was lost"
+    assert all(len(offer_ids) == 1 for offer_ids in offered.values()), "a household got two different offers"
+
+
+def _note_verification(verify: dict[str, set[str]], record) -> None:
+    task = decode_record(CONTRACT, "caseworker_task", record.value)
+    if task["offer"] and task["offer"]["policy_id"] == "subsistence_allowance":
+        verify.setdefault(task["household_id"], set()).add(task["task_id"])

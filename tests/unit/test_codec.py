@@ -5,7 +5,13 @@ import datetime as dt
 import pytest
 
 from services.core.codec import (
-    decode_event, decode_record, encode_event, encode_record, event_from_json, event_to_json, load_contract,
+    decode_event,
+    decode_record,
+    encode_event,
+    encode_record,
+    event_from_json,
+    event_to_json,
+    load_contract,
 )
 from services.core.conformance import ContractError
 from tests.conftest import discharge

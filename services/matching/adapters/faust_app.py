@@ -40,6 +40,7 @@ from services.matching.runtime import MatchingRuntime
 log = logging.getLogger(__name__)
 RAW: dict[str, Any] = {"key_type": bytes, "value_type": bytes, "key_serializer": "raw", "value_serializer": "raw"}
 KIND = "assist_kind"
+WAITING_MAX = 20  # events held per person the registry has not introduced yet; later ones are dead-lettered
 PROMETHEUS_TEXT = "text/plain; version=0.0.4"  # aiohttp sets the charset itself
 
 
@@ -58,6 +59,9 @@ def build_app(settings: Settings, runtime: MatchingRuntime) -> faust.App:
         consumer_auto_offset_reset="earliest",
         processing_guarantee="at_least_once",
         table_cleanup_interval=3600,
+        # A crashed worker's partitions move on after 10 s rather than faust's default minute.
+        broker_session_timeout=10.0,
+        broker_heartbeat_interval=3.0,
         key_serializer="raw",
         value_serializer="json",
     )
@@ -78,10 +82,15 @@ def build_app(settings: Settings, runtime: MatchingRuntime) -> faust.App:
         async for event in stream.events():
             person = event.key
             household = memberships.get(person)
+            held = waiting.get(person, [])
             if household:
                 await inbox.send(key=household, value=event.value, headers=_headers(event, "event"))
+            elif len(held) >= WAITING_MAX:
+                await dlq.send(key=None, value=event.value, headers=dead_letter_headers(
+                    event.message, f"person not in the registry after {WAITING_MAX} events; replay when it is"))
+                runtime.metrics.dead_lettered.labels("unregistered").inc()
             else:
-                waiting[person] = [*waiting.get(person, []), waiting_entry(event.value, event.message.headers)]
+                waiting[person] = [*held, waiting_entry(event.value, event.message.headers)]
                 runtime.metrics.waiting.inc()
             yield None
 
@@ -105,7 +114,9 @@ def build_app(settings: Settings, runtime: MatchingRuntime) -> faust.App:
             message = event.message
             stored = StoredHousehold.load(households.get(event.key))
             records = stored.replayed(message)
-            if records is None:
+            if records is not None:
+                runtime.metrics.replayed.inc()
+            else:
                 try:
                     result = _apply(runtime, stored, _kind(message), event.value, message.headers)
                 except ContractError as exc:
