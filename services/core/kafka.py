@@ -4,8 +4,9 @@ from __future__ import annotations
 
 import logging
 
-from aiokafka import AIOKafkaProducer
+from aiokafka import AIOKafkaConsumer, AIOKafkaProducer, TopicPartition
 from aiokafka.admin import AIOKafkaAdminClient, NewTopic
+from aiokafka.structs import OffsetAndMetadata
 
 from services.core.topics import ALL_TOPICS, Topic
 
@@ -41,3 +42,17 @@ async def create_topics(bootstrap: str, topics: tuple[Topic, ...] = ALL_TOPICS) 
         return [t.name for t in missing]
     finally:
         await admin.close()
+
+
+async def commit_group_at_end(bootstrap: str, group: str, topics: tuple[Topic, ...]) -> None:
+    """Start a new consumer group at the current end of `topics`: a fresh deployment on a broker that already
+    holds other deployments' history (the demo, the tests) processes only what comes after."""
+    consumer = AIOKafkaConsumer(bootstrap_servers=bootstrap, group_id=group, enable_auto_commit=False)
+    await consumer.start()
+    try:
+        partitions = [TopicPartition(t.name, p) for t in topics for p in range(t.partitions)]
+        consumer.assign(partitions)
+        ends = await consumer.end_offsets(partitions)
+        await consumer.commit({tp: OffsetAndMetadata(offset, "") for tp, offset in ends.items()})
+    finally:
+        await consumer.stop()

@@ -64,3 +64,6 @@ ALL_TOPICS: tuple[Topic, ...] = (
     MATCHING_INBOX,
     MATCHING_MEMBERSHIP,
 )
+
+MATCHING_INPUTS: tuple[Topic, ...] = (EVENTS, REGISTRY, DECISIONS, MATCHING_INBOX, MATCHING_MEMBERSHIP)
+"""What the matching worker's consumer group reads."""

@@ -15,13 +15,10 @@ import uuid
 from pathlib import Path
 from typing import Any
 
-from aiokafka import AIOKafkaConsumer, TopicPartition
-from aiokafka.structs import OffsetAndMetadata
-
 from services.core.codec import Event, encode_event, encode_record, load_contract
-from services.core.kafka import durable_producer
+from services.core.kafka import commit_group_at_end, durable_producer
 from services.core.settings import PROJECT_ROOT
-from services.core.topics import DECISIONS, EVENTS, MATCHING_INBOX, MATCHING_MEMBERSHIP, POLICIES, REGISTRY
+from services.core.topics import EVENTS, MATCHING_INPUTS, POLICIES, REGISTRY
 from services.matching.adapters.catalogue_feed import publish_catalogue
 
 DEMO = (PROJECT_ROOT / "policies" / "national-demo.yaml").read_text(encoding="utf-8")
@@ -62,19 +59,8 @@ class MatchingWorker:
         await publish_catalogue("127.0.0.1:9092", CONTRACT, catalogue_text(self.catalogue, **kwargs), "test")
 
     async def start_at_topic_ends(self) -> None:
-        """Commit the group's offsets at the current end of every input topic, so the worker processes what the
-        test publishes rather than the history other tests and benchmarks left on the shared broker."""
-        consumer = AIOKafkaConsumer(bootstrap_servers="127.0.0.1:9092", group_id=self.app_id,
-                                    enable_auto_commit=False)
-        await consumer.start()
-        try:
-            partitions = [TopicPartition(t.name, p) for t in (EVENTS, REGISTRY, DECISIONS, MATCHING_INBOX,
-                                                               MATCHING_MEMBERSHIP) for p in range(t.partitions)]
-            consumer.assign(partitions)
-            ends = await consumer.end_offsets(partitions)
-            await consumer.commit({tp: OffsetAndMetadata(offset, "") for tp, offset in ends.items()})
-        finally:
-            await consumer.stop()
+        """The worker processes what the test publishes, not the history other tests left on the broker."""
+        await commit_group_at_end("127.0.0.1:9092", self.app_id, MATCHING_INPUTS)
 
     def start(self) -> None:
         with self.log.open("ab") as log:

@@ -1,0 +1,1 @@
+"""The end-to-end demo of the platform on the local stack."""
