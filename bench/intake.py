@@ -131,8 +131,9 @@ async def run(args: argparse.Namespace) -> dict[str, Any]:
     with tempfile.TemporaryDirectory() as tmp:
         tokens = TokenFile(Path(tmp) / "tokens.json")
         token = tokens.issue("health")
-        env = {**os.environ, "ASSIST_INTAKE_PORT": str(PORT), "ASSIST_INTAKE_TOKENS_FILE": str(Path(tmp) / "tokens.json")}
-        server = subprocess.Popen([sys.executable, "-m", "services.intake", "serve"], env=env)
+        env = {**os.environ, "ASSIST_INTAKE_PORT": str(PORT),
+               "ASSIST_INTAKE_TOKENS_FILE": str(Path(tmp) / "tokens.json")}
+        server = await asyncio.to_thread(subprocess.Popen, [sys.executable, "-m", "services.intake", "serve"], env=env)
         try:
             await wait_healthy()
             raw_rate = await raw_producer(make_events(args.events))
