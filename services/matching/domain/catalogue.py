@@ -15,6 +15,7 @@ from types import MappingProxyType
 from services.matching.domain.catalogue_checks import check_catalogue
 from services.matching.domain.catalogue_reading import CatalogueReader, PolicyDraft
 from services.matching.domain.parameters import Number, Parameter
+from services.matching.domain.place_index import place_of
 from services.matching.domain.policy import Definition, Policy
 from services.matching.domain.vocabulary import DEFAULT_VOCABULARY, Vocabulary
 
@@ -42,24 +43,49 @@ class PolicyCatalogue:
     origin: str = ""
     _by_trigger: Mapping[str, tuple[Policy, ...]] = field(default_factory=dict, repr=False, compare=False)
     _by_id: Mapping[str, Policy] = field(default_factory=dict, repr=False, compare=False)
+    _local: Mapping[tuple[str, str, str], tuple[Policy, ...]] = field(default_factory=dict, repr=False,
+                                                                      compare=False)
+    """(trigger, place fact, code) → the policies limited to that place; _by_trigger keeps the others."""
+    _order: Mapping[str, int] = field(default_factory=dict, repr=False, compare=False)
 
     @staticmethod
     def of(name: str, version: str, effective_from: dt.date, parameters: Mapping[str, Parameter],
            definitions: Mapping[str, Definition], policies: tuple[Policy, ...], description: str = "",
            origin: str = "") -> PolicyCatalogue:
         by_trigger: dict[str, list[Policy]] = {}
+        local: dict[tuple[str, str, str], list[Policy]] = {}
         for policy in policies:
+            place = place_of(policy)
             for trigger in sorted(policy.triggers):
-                by_trigger.setdefault(trigger, []).append(policy)
+                if place is None:
+                    by_trigger.setdefault(trigger, []).append(policy)
+                else:
+                    for code in sorted(place[1]):
+                        local.setdefault((trigger, place[0], code), []).append(policy)
         return PolicyCatalogue(
             name, version, effective_from, MappingProxyType(dict(parameters)),
             MappingProxyType(dict(definitions)), policies, description, origin,
             MappingProxyType({t: tuple(ps) for t, ps in by_trigger.items()}),
-            MappingProxyType({p.id: p for p in policies}))
+            MappingProxyType({p.id: p for p in policies}),
+            MappingProxyType({k: tuple(ps) for k, ps in local.items()}),
+            MappingProxyType({p.id: i for i, p in enumerate(policies)}))
 
-    def policies_for(self, trigger: str) -> tuple[Policy, ...]:
-        """The policies an event type (or 'registry' / 'reevaluation') can fire; a dictionary lookup."""
-        return self._by_trigger.get(trigger, ())
+    def policies_for(self, trigger: str, region: str | None = None, district: str | None = None
+                     ) -> tuple[Policy, ...]:
+        """The policies an event type (or 'registry' / 'reevaluation') can fire, in catalogue order; with a
+        household's region and district, the local programmes of other places are left out (dictionary lookups).
+        Without them, every policy of the trigger."""
+        general = self._by_trigger.get(trigger, ())
+        if region is None and district is None:
+            places = [ps for (t, _, _), ps in self._local.items() if t == trigger]
+        else:
+            places = [self._local.get((trigger, "household.region", region or ""), ()),
+                      self._local.get((trigger, "household.district", district or ""), ())]
+        extra = [p for ps in places for p in ps]
+        if not extra:
+            return general
+        chosen = {p.id: p for p in (*general, *extra)}
+        return tuple(sorted(chosen.values(), key=lambda p: self._order[p.id]))
 
     def policy(self, policy_id: str) -> Policy:
         return self._by_id[policy_id]

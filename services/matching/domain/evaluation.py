@@ -94,7 +94,8 @@ def evaluate_event(catalogue: PolicyCatalogue, household_facts: Mapping[str, Fac
                    event_facts: Mapping[str, FactValue], on_date: dt.date) -> list[PolicyOutcome]:
     """Outcomes of the policies the event's type triggers, in catalogue order. Member-scope policies are
     evaluated for the event's subject (for every living member when the policy says `event_members: all`)."""
-    policies = catalogue.policies_for(str(event_facts["event.type"]))
+    policies = catalogue.policies_for(str(event_facts["event.type"]), _text(household_facts.get("household.region")),
+                                      _text(household_facts.get("household.district")))
     if not policies:
         return []
     scope = FactScope(catalogue, {**household_facts, **event_facts}, on_date)
@@ -113,7 +114,8 @@ def evaluate_household(catalogue: PolicyCatalogue, household_facts: Mapping[str,
                        trigger: str = REGISTRY) -> list[PolicyOutcome]:
     """Outcomes of the policies triggered by 'registry' (or 'reevaluation'); member scope for every member."""
     scope = FactScope(catalogue, household_facts, on_date)
-    return _evaluate(catalogue, catalogue.policies_for(trigger), scope, member_facts_by_id,
+    region, district = _text(household_facts.get("household.region")), _text(household_facts.get("household.district"))
+    return _evaluate(catalogue, catalogue.policies_for(trigger, region, district), scope, member_facts_by_id,
                      lambda policy: member_facts_by_id)
 
 
