@@ -116,7 +116,8 @@ class Worker:
             text = urllib.request.urlopen(f"http://127.0.0.1:{self.port}/metrics", timeout=2).read().decode()
         except OSError:
             return -1
-        found = re.findall(re.escape(name) + (r"\{" + labels + r"\}" if labels else "") + r" ([0-9.e+]+)", text)
+        found = re.findall(re.escape(name) + (r"\{" + labels + r"\}" if labels else r"(?:\{[^}]*\})?")
+                           + r" ([0-9.e+]+)", text)
         return sum(float(v) for v in found) if found else 0
 
     def rss_bytes(self) -> int:

@@ -23,7 +23,7 @@ AVRO = "application/avro"
 ATTRIBUTES = ("id", "source", "type", "specversion", "time", "subject", "dataschema", "datacontenttype")
 # Records other records refer to by name are loaded first.
 RECORD_ORDER = ("envelope", "explanation", "offer", "caseworker_task", "decision", "notification_status",
-                "household", "policy_catalogue")
+                "household", "policy_catalogue", "contact")
 
 Headers = list[tuple[str, bytes]]
 

@@ -29,6 +29,22 @@ class Settings:
     matching_store: str = "rocksdb://"
     matching_app_id: str = "assist-matching"
     matching_catalogue: str = "national-demo"
+    # Notification: channels, citizen API, signed links.
+    sms_gateway_url: str = "http://127.0.0.1:8090/v1/sms"
+    smtp_host: str = "127.0.0.1"
+    smtp_port: int = 8025
+    smtp_sender: str = "assist@localhost"
+    citizen_web_host: str = "127.0.0.1"
+    citizen_web_port: int = 8081
+    citizen_link_base: str = "http://127.0.0.1:8081"
+    link_signing_key: str = "local-development-link-key"
+    notification_max_attempts: int = 4
+    notification_retry_base_seconds: float = 2.0
+    # Casework: caseworker API and console, leases, signed staff tokens.
+    casework_web_host: str = "127.0.0.1"
+    casework_web_port: int = 8082
+    staff_token_key: str = "local-development-staff-token-key"
+    lease_seconds: int = 900
 
 
 def load_settings(env: Mapping[str, str] | None = None) -> Settings:
@@ -54,4 +70,19 @@ def load_settings(env: Mapping[str, str] | None = None) -> Settings:
         matching_store=env.get("ASSIST_MATCHING_STORE", defaults.matching_store),
         matching_app_id=env.get("ASSIST_MATCHING_APP_ID", defaults.matching_app_id),
         matching_catalogue=env.get("ASSIST_MATCHING_CATALOGUE", defaults.matching_catalogue),
+        sms_gateway_url=env.get("ASSIST_SMS_GATEWAY_URL", defaults.sms_gateway_url),
+        smtp_host=env.get("ASSIST_SMTP_HOST", defaults.smtp_host),
+        smtp_port=int(env.get("ASSIST_SMTP_PORT", defaults.smtp_port)),
+        smtp_sender=env.get("ASSIST_SMTP_SENDER", defaults.smtp_sender),
+        citizen_web_host=env.get("ASSIST_CITIZEN_WEB_HOST", defaults.citizen_web_host),
+        citizen_web_port=int(env.get("ASSIST_CITIZEN_WEB_PORT", defaults.citizen_web_port)),
+        citizen_link_base=env.get("ASSIST_CITIZEN_LINK_BASE", defaults.citizen_link_base),
+        link_signing_key=env.get("ASSIST_LINK_SIGNING_KEY", defaults.link_signing_key),
+        notification_max_attempts=int(env.get("ASSIST_NOTIFICATION_MAX_ATTEMPTS", defaults.notification_max_attempts)),
+        notification_retry_base_seconds=float(
+            env.get("ASSIST_NOTIFICATION_RETRY_BASE_SECONDS", defaults.notification_retry_base_seconds)),
+        casework_web_host=env.get("ASSIST_CASEWORK_WEB_HOST", defaults.casework_web_host),
+        casework_web_port=int(env.get("ASSIST_CASEWORK_WEB_PORT", defaults.casework_web_port)),
+        staff_token_key=env.get("ASSIST_STAFF_TOKEN_KEY", defaults.staff_token_key),
+        lease_seconds=int(env.get("ASSIST_LEASE_SECONDS", defaults.lease_seconds)),
     )

@@ -45,6 +45,9 @@ DECISIONS = Topic(
     retention_ms=365 * DAY_MS,
 )
 
+CONTACTS = Topic("assist.contacts", 4, "Consented contact details and preferences keyed by person id; read only by "
+                 "notification.", compacted=True)
+
 # Matching's own topics: events re-keyed by household (and re-evaluation commands), person → household index.
 MATCHING_INBOX = Topic("assist.matching.households", 8, "Events re-keyed by household id; re-evaluation commands.",
                        retention_ms=7 * DAY_MS)
@@ -61,6 +64,7 @@ ALL_TOPICS: tuple[Topic, ...] = (
     TASKS,
     NOTIFICATIONS,
     DECISIONS,
+    CONTACTS,
     MATCHING_INBOX,
     MATCHING_MEMBERSHIP,
 )

@@ -8,7 +8,7 @@ import datetime as dt
 import logging
 import time
 from collections.abc import Awaitable, Callable
-from dataclasses import asdict, dataclass, field
+from dataclasses import dataclass, field
 from typing import Any
 
 import numpy as np
@@ -75,7 +75,7 @@ class MatchingRuntime:
             return {"error": "no household known for this person" if catalogue else "no catalogue decides today"}
         outcomes = explain(catalogue, household_facts(state, today), member_facts(state, today), today)
         return {"household_id": state.household_id, "catalogue": catalogue.name, "version": catalogue.version,
-                "on": today.isoformat(), "outcomes": [jsonable(asdict(o)) for o in outcomes]}
+                "on": today.isoformat(), "outcomes": [jsonable(o.as_json()) for o in outcomes]}
 
     # ---- the catalogue ----------------------------------------------------------------------------------------
 

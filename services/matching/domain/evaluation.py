@@ -8,9 +8,11 @@ was applied to the household. Parameters are resolved for the household's region
 
 from __future__ import annotations
 
+import dataclasses
 import datetime as dt
 from collections.abc import Callable, Iterable, Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, field
+from functools import cached_property
 from typing import Any
 
 from services.matching.domain.catalogue import PolicyCatalogue
@@ -57,7 +59,16 @@ class PolicyOutcome:
     benefit_period: str
     district: str
     referral_need: str | None
-    explanation: Explanation
+    explain_with: Callable[[], Explanation] = field(repr=False, compare=False)
+
+    @cached_property
+    def explanation(self) -> Explanation:
+        """Rendered when first read: the hot path reads it only for the outcomes it offers."""
+        return self.explain_with()
+
+    def as_json(self) -> dict[str, Any]:
+        fields = {f.name: getattr(self, f.name) for f in dataclasses.fields(self) if f.name != "explain_with"}
+        return {**fields, "explanation": self.explanation}
 
 
 class FactScope(dict[str, Any]):
@@ -153,7 +164,6 @@ def evaluate_policy(catalogue: PolicyCatalogue, policy: Policy, scope: FactScope
         amount_fen = _amount(policy.amount, scope) if eligible and policy.amount is not None else None
         district = _text(policy.district.scalar(scope)) if policy.district is not None else None
         need = _text(policy.referral_need.scalar(scope)) if policy.referral_need is not None and eligible else None
-        explanation = explain_outcome(policy, catalogue.version, scope, holds, amount_fen)
     except (MissingFact, TypeError, ValueError, ArithmeticError) as error:
         who = f" for member {person_id}" if person_id else ""
         raise EvaluationError(f"policy {policy.id}{who}: {error}") from error
@@ -163,7 +173,7 @@ def evaluate_policy(catalogue: PolicyCatalogue, policy: Policy, scope: FactScope
         amount_period=policy.amount_period, route=policy.route, priority=policy.priority,
         sla_hours=policy.sla_hours, benefit_period=_benefit_period(policy, scope),
         district=district or str(scope.get("household.district", "")), referral_need=need,
-        explanation=explanation)
+        explain_with=lambda: explain_outcome(policy, catalogue.version, scope, holds, amount_fen))
 
 
 def _amount(amount: Expression, scope: FactScope) -> int:

@@ -1,0 +1,291 @@
+"""Whole-population re-evaluation next to OpenFisca-core on the same population, and memory per monitored person.
+
+    ./run bench reevaluation [--persons 1000000]     (python -m bench.reevaluation)
+
+One synthetic population (PopulationColumns.synthetic) feeds both engines. Ours: as_columns, then
+evaluate_population for the subsistence allowance (timed separately). OpenFisca-core: the same rule as a
+tax-benefit system (bench/openfisca_dibao.py) fed the same arrays; only the first calculate("subsistence_top_up")
+is timed, on a fresh simulation each time. Both must find the same eligible households and total top-up.
+
+Re-evaluation as the matching runtime does it: the demo catalogue against a version raising the Sichuan (510000)
+standard by 8.5 % from the evaluation date; columns for both days, both evaluated, newly eligible = after & ~before.
+
+Memory: PopulationColumns.nbytes_per_person(), and the JSON state matching keeps per household in its table
+(to_dict, as faust's json codec writes it) per member, for registry-loaded households and after a year of
+department events applied by the matcher. Each timing is the median of --repeats runs.
+"""
+
+from __future__ import annotations
+
+import argparse
+import datetime as dt
+import gc
+import itertools
+import json
+import platform
+import re
+import statistics
+import sys
+import time
+from collections.abc import Callable
+from importlib.metadata import version
+from typing import Any, TypeVar
+
+import numpy as np
+from faust.serializers import codecs
+
+from bench.openfisca_dibao import DibaoInputs, DibaoRun, run_dibao
+from services.core.codec import event_from_json, load_contract
+from services.core.settings import PROJECT_ROOT, load_settings
+from services.intake.domain.identity import Pseudonymiser
+from services.matching.domain.catalogue import PolicyCatalogue, load_catalogue
+from services.matching.domain.household import HouseholdState, to_dict
+from services.matching.domain.population import Columns, PopulationColumns
+from services.matching.domain.population_evaluation import PopulationOutcome, evaluate_population
+from services.matching.domain.risk import load_risk_model
+from services.matching.domain.vocabulary import REEVALUATION
+from services.matching.handler import Matcher
+from services.matching.runtime import newly_eligible_households
+from services.simulator.population import generate_population
+from services.simulator.scenario import ScenarioClock, department_events
+
+CATALOGUE = PROJECT_ROOT / "policies" / "national-demo.yaml"
+RISK_MODEL = PROJECT_ROOT / "policies" / "risk.yaml"
+RESULTS = PROJECT_ROOT / "bench" / "results" / "reevaluation.json"
+POLICY = "subsistence_allowance"
+SICHUAN = "510000"
+RAISE = 0.085
+ON_DATE = dt.date(2026, 7, 1)
+"""The first of a month: OpenFisca evaluates the monthly period it starts."""
+
+T = TypeVar("T")
+
+
+class Disagreement(RuntimeError):
+    """The two engines (or two evaluations) did not find the same households or amounts."""
+
+
+def timed(repeats: int, run: Callable[[], T]) -> tuple[float, T]:
+    """Median wall-clock seconds of `repeats` runs, and the last run's value."""
+    seconds: list[float] = []
+    value: T | None = None
+    for _ in range(repeats):
+        gc.collect()
+        started = time.perf_counter()
+        value = run()
+        seconds.append(time.perf_counter() - started)
+    assert value is not None
+    return statistics.median(seconds), value
+
+
+def raised_standard(text: str, catalogue: PolicyCatalogue, region: str, rate: float, on_date: dt.date) -> str:
+    """The catalogue document with the region's standard raised by `rate` from `on_date`, as a new version."""
+    urban, rural = (round(catalogue.resolve("standard", region, u, on_date) * (1 + rate)) for u in (True, False))
+    line = f'      - {{from: {on_date.isoformat()}, region: "{region}", urban: {urban}, rural: {rural}}}\n'
+    raised, found = re.subn(r"(?m)^(  standard:\n(?:    .*\n)*?    values:\n)", lambda m: m.group(1) + line, text,
+                            count=1)
+    if not found:
+        raise ValueError("the catalogue has no 'standard' parameter with dated values")
+    return re.sub(r'(?m)^version: "?([^"\n]*)"?$', rf'version: "\1+{region}-raise"', raised, count=1)
+
+
+def dibao_inputs(columns: Columns) -> DibaoInputs:
+    return DibaoInputs(columns["member.household"], columns["member.monthly_income_fen"],
+                       columns["household.financial_assets_fen"], columns["household.region"],
+                       columns["household.urban"])
+
+
+def agree(what: str, ours: Any, theirs: Any) -> None:
+    print(f"  {what}: ours {ours}, OpenFisca {theirs}")
+    if ours != theirs:
+        raise Disagreement(f"{what} differ: ours {ours}, OpenFisca {theirs}")
+
+
+def openfisca_runs(catalogue: PolicyCatalogue, inputs: DibaoInputs, repeats: int, way: str) -> tuple[float, DibaoRun]:
+    runs = [run_dibao(catalogue, inputs, ON_DATE, way) for _ in range(repeats)]
+    return statistics.median(r.seconds for r in runs), runs[-1]
+
+
+def reevaluate(population: PopulationColumns, old: PolicyCatalogue, new: PolicyCatalogue, day: dt.date,
+               policies: list[str]) -> dict[str, np.ndarray[Any, Any]]:
+    """What MatchingRuntime.reevaluate computes before sending commands: newly eligible household rows."""
+    columns = population.as_columns(day)
+    return compared(population.as_columns(day), columns, old, new, day, policies)
+
+
+def compared(old_columns: Columns, columns: Columns, old: PolicyCatalogue, new: PolicyCatalogue, day: dt.date,
+             policies: list[str]) -> dict[str, np.ndarray[Any, Any]]:
+    before = evaluate_population(old, old_columns, day, policies)
+    after = evaluate_population(new, columns, day, policies)
+    return {p: newly_eligible_households(before[p], after[p], columns.get("member.household")) for p in policies}
+
+
+def compare_engines(population: PopulationColumns, old: PolicyCatalogue, new: PolicyCatalogue,
+                    repeats: int) -> dict[str, Any]:
+    result: dict[str, Any] = {}
+    result["as_columns_seconds"], columns = timed(repeats, lambda: population.as_columns(ON_DATE))
+    inputs = dibao_inputs(columns)
+    result["ours_seconds"], outcomes = timed(
+        repeats, lambda: evaluate_population(old, columns, ON_DATE, [POLICY]))
+    ours: PopulationOutcome = outcomes[POLICY]
+    eligible, total = int(np.count_nonzero(ours.eligible)), int(ours.amount_fen.sum(dtype=np.int64))
+    result["eligible_households"], result["total_monthly_top_up_fen"] = eligible, total
+    for way in ("select", "fancy"):
+        seconds, run = openfisca_runs(old, inputs, repeats, way)
+        print(f"OpenFisca ({way} standard lookup) vs ours, {ON_DATE:%Y-%m}:")
+        agree("eligible households", eligible, run.eligible_households)
+        agree("total monthly top-up (fen)", total, run.total_top_up_fen)
+        if not np.array_equal(ours.eligible, run.eligible):
+            raise Disagreement("the same number of households is eligible, but not the same households")
+        result[f"openfisca_{way}_seconds"] = seconds
+    result["openfisca_simulation_bytes_per_person"] = run.simulation_bytes / population.persons
+
+    policies = [p.id for p in new.policies_for(REEVALUATION) if p.id in old.policy_ids()]
+    result["reevaluation_seconds"], newly = timed(repeats, lambda: reevaluate(population, old, new, ON_DATE, [POLICY]))
+    result["newly_eligible_households"] = int(newly[POLICY].size)
+    result["reevaluation_evaluations_seconds"], _ = timed(
+        repeats, lambda: compared(columns, columns, old, new, ON_DATE, [POLICY]))
+    result["reevaluation_all_policies_seconds"], every = timed(
+        repeats, lambda: reevaluate(population, old, new, ON_DATE, policies))
+    result["reevaluation_policies"] = len(policies)
+    result["newly_eligible_any_policy_households"] = len(np.unique(np.concatenate(list(every.values()))))
+    result["newly_eligible_by_policy"] = {p: int(rows.size) for p, rows in every.items() if rows.size}
+
+    pairs = [(run_dibao(old, inputs, ON_DATE, "select"), run_dibao(new, inputs, ON_DATE, "select"))
+             for _ in range(repeats)]
+    result["openfisca_reevaluation_seconds"] = statistics.median(b.seconds + a.seconds for b, a in pairs)
+    before, after = pairs[-1]
+    print(f"OpenFisca vs ours, Sichuan standard +{RAISE:.1%}:")
+    theirs = np.flatnonzero(after.eligible & ~before.eligible)
+    agree("newly eligible households", result["newly_eligible_households"], int(theirs.size))
+    if not np.array_equal(newly[POLICY], theirs):
+        raise Disagreement("as many households are newly eligible, but not the same households")
+    return result
+
+
+def stored_state_bytes(households: int, events_per_household: float, seed: int,
+                       catalogue: PolicyCatalogue) -> dict[str, Any]:
+    """JSON bytes of the table state per member: households loaded from the registry a year before ON_DATE, then
+    after a year of department events applied by the matcher (nobody decides on offers meanwhile)."""
+    contract = load_contract()
+    matcher = Matcher(load_risk_model(RISK_MODEL.read_text(encoding="utf-8")))
+    pseudonymise = Pseudonymiser(load_settings().pseudonym_key).person_id
+    end = dt.datetime.combine(ON_DATE, dt.time(), dt.UTC)
+    loaded = end - dt.timedelta(days=366)
+    population = generate_population(households, seed, census_date=loaded.date(), person_id=pseudonymise)
+    states: dict[str, HouseholdState] = {}
+    home: dict[str, str] = {}
+    for record in population.records(loaded):
+        state = matcher.on_registry(None, record, catalogue, loaded).state
+        assert state is not None
+        states[state.household_id] = state
+        home.update((person, state.household_id) for person in state.members)
+    registry = _json_bytes_per_member(states.values())
+    count = round(households * events_per_household)
+    stream = department_events(population, contract, seed=seed, clock=ScenarioClock.ending(
+        end, count, dt.timedelta(days=365)))
+    applied = 0
+    for structured in itertools.islice(stream, count):
+        event = event_from_json(contract, structured)
+        event = event.with_subject(pseudonymise(event.subject))
+        household = home.get(event.subject)
+        if household is not None:
+            updated = matcher.on_event(states[household], event, catalogue, event.time).state
+            assert updated is not None
+            states[household] = updated
+            applied += 1
+    return {"state_households": households, "state_events_applied": applied,
+            "state_json_bytes_per_member_registry": registry,
+            "state_json_bytes_per_member_after_year": _json_bytes_per_member(states.values())}
+
+
+def _json_bytes_per_member(states: Any) -> float:
+    listed: list[HouseholdState] = list(states)
+    size = sum(len(codecs.dumps("json", to_dict(s))) for s in listed)
+    return size / max(sum(len(s.members) for s in listed), 1)
+
+
+def run(args: argparse.Namespace) -> dict[str, Any]:
+    text = CATALOGUE.read_text(encoding="utf-8")
+    old = load_catalogue(text, str(CATALOGUE))
+    new = load_catalogue(raised_standard(text, old, SICHUAN, RAISE, ON_DATE), f"{CATALOGUE} (Sichuan raise)")
+    for urban in (True, False):
+        was, now = (c.resolve("standard", SICHUAN, urban, ON_DATE) for c in (old, new))
+        if now != round(was * (1 + RAISE)):
+            raise Disagreement(f"the raised catalogue resolves the Sichuan standard to {now}, not {was} + {RAISE:.1%}")
+    population = PopulationColumns.synthetic(args.persons, args.seed, ON_DATE)
+    result: dict[str, Any] = {
+        "persons": population.persons, "households": len(population), "evaluation_date": ON_DATE.isoformat(),
+        "repeats": args.repeats, "python": platform.python_version(), "numpy": np.__version__,
+        "openfisca_core": version("openfisca-core"),
+    }
+    result.update(compare_engines(population, old, new, args.repeats))
+    result["population_columns_bytes_per_person"] = population.nbytes_per_person()
+    ids = sum(map(sys.getsizeof, population.person_ids())) + sum(map(sys.getsizeof, population.household_ids()))
+    result["population_columns_id_string_bytes_per_person"] = ids / population.persons
+    result.update(stored_state_bytes(args.state_households, args.events_per_household, args.seed, old))
+    return result
+
+
+def _ratio(ours: float, theirs: float) -> str:
+    return f"{ours / theirs:.2f}"
+
+
+def table(r: dict[str, Any]) -> list[str]:
+    """The result as rows: measure, ours, OpenFisca, ours / OpenFisca (times in ms)."""
+    ms = 1000.0
+    ours, columns, select = r["ours_seconds"], r["as_columns_seconds"], r["openfisca_select_seconds"]
+    fancy, again = r["openfisca_fancy_seconds"], r["reevaluation_seconds"]
+    again_of = r["openfisca_reevaluation_seconds"]
+    evaluations = r["reevaluation_evaluations_seconds"]
+    rows: list[tuple[str, str, str, str]] = [
+        ("subsistence allowance: evaluation (ms)", f"{ours * ms:.1f}", f"{select * ms:.1f}", _ratio(ours, select)),
+        ("  OpenFisca with fancy-indexed standard (ms)", f"{ours * ms:.1f}", f"{fancy * ms:.1f}", _ratio(ours, fancy)),
+        ("  ours including as_columns (ms)", f"{(ours + columns) * ms:.1f}", f"{select * ms:.1f}",
+         _ratio(ours + columns, select)),
+        ("as_columns alone (ms)", f"{columns * ms:.1f}", "", ""),
+        ("re-evaluation, Sichuan +8.5 %, as the runtime (ms)", f"{again * ms:.1f}", f"{again_of * ms:.1f}",
+         _ratio(again, again_of)),
+        ("  evaluations only, no as_columns (ms)", f"{evaluations * ms:.1f}", f"{again_of * ms:.1f}",
+         _ratio(evaluations, again_of)),
+        (f"  all {r['reevaluation_policies']} re-evaluation policies (ms)",
+         f"{r['reevaluation_all_policies_seconds'] * ms:.1f}", "", ""),
+        ("eligible households", f"{r['eligible_households']:,}", f"{r['eligible_households']:,}", "1.00"),
+        ("total monthly top-up (fen)", f"{r['total_monthly_top_up_fen']:,}", f"{r['total_monthly_top_up_fen']:,}",
+         "1.00"),
+        ("newly eligible households, subsistence", f"{r['newly_eligible_households']:,}",
+         f"{r['newly_eligible_households']:,}", "1.00"),
+        ("newly eligible households, any policy", f"{r['newly_eligible_any_policy_households']:,}", "", ""),
+        ("population columns, bytes per person", f"{r['population_columns_bytes_per_person']:.1f}", "", ""),
+        ("  of which id strings", f"{r['population_columns_id_string_bytes_per_person']:.1f}", "", ""),
+        ("OpenFisca arrays of this rule, bytes per person", "", f"{r['openfisca_simulation_bytes_per_person']:.1f}",
+         ""),
+        ("table state JSON, bytes per member, registry", f"{r['state_json_bytes_per_member_registry']:.1f}", "", ""),
+        ("  after a year of events", f"{r['state_json_bytes_per_member_after_year']:.1f}", "", ""),
+    ]
+    header = ("", "ours", f"OpenFisca {r['openfisca_core']}", "ours/OpenFisca")
+    width = [max(len(row[i]) for row in [header, *rows]) for i in range(4)]
+    lines = [f"{r['persons']:,} persons in {r['households']:,} households, {r['evaluation_date']}, "
+             f"median of {r['repeats']} runs"]
+    for label, *cells in [header, *rows]:
+        lines.append("  ".join([label.ljust(width[0]), *(c.rjust(w) for c, w in zip(cells, width[1:], strict=True))]))
+    return lines
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(prog="./run bench reevaluation")
+    parser.add_argument("--persons", type=int, default=1_000_000)
+    parser.add_argument("--repeats", type=int, default=3)
+    parser.add_argument("--seed", type=int, default=2026)
+    parser.add_argument("--state-households", type=int, default=3_000,
+                        help="households whose table state is serialised")
+    parser.add_argument("--events-per-household", type=float, default=3.0,
+                        help="department events over the year before the evaluation date")
+    result = run(parser.parse_args())
+    RESULTS.parent.mkdir(parents=True, exist_ok=True)
+    RESULTS.write_text(json.dumps(result, indent=2) + "\n")
+    print("\n".join(table(result)))
+
+
+if __name__ == "__main__":
+    main()
