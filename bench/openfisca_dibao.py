@@ -21,11 +21,11 @@ from typing import Any
 import numpy as np
 from openfisca_core.entities import build_entity
 from openfisca_core.indexed_enums import Enum
-from openfisca_core.parameters import ParameterNode  # type: ignore[import-untyped]
+from openfisca_core.parameters import ParameterNode
 from openfisca_core.periods import ETERNITY, MONTH
-from openfisca_core.simulations import SimulationBuilder  # type: ignore[import-untyped]
-from openfisca_core.taxbenefitsystems import TaxBenefitSystem  # type: ignore[import-untyped]
-from openfisca_core.variables import Variable  # type: ignore[import-untyped]
+from openfisca_core.simulations import SimulationBuilder
+from openfisca_core.taxbenefitsystems import TaxBenefitSystem
+from openfisca_core.variables import Variable
 
 from services.matching.domain.catalogue import PolicyCatalogue
 from services.matching.domain.parameters import Parameter
