@@ -110,7 +110,7 @@ def reevaluate(population: PopulationColumns, old: PolicyCatalogue, new: PolicyC
                policies: list[str]) -> dict[str, np.ndarray[Any, Any]]:
     """What MatchingRuntime.reevaluate computes before sending commands: newly eligible household rows."""
     columns = population.as_columns(day)
-    return compared(population.as_columns(day), columns, old, new, day, policies)
+    return compared(columns, columns, old, new, day, policies)  # same day: the runtime builds the columns once
 
 
 def compared(old_columns: Columns, columns: Columns, old: PolicyCatalogue, new: PolicyCatalogue, day: dt.date,

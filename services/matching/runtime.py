@@ -124,7 +124,8 @@ class MatchingRuntime:
         ids = population.household_ids()
         policies = [p.id for p in new.policies_for(REEVALUATION) if p.id in old.policy_ids()]
         columns = population.as_columns(new_day)
-        before = evaluate_population(old, population.as_columns(old_day), old_day, policies)
+        old_columns = columns if old_day == new_day else population.as_columns(old_day)
+        before = evaluate_population(old, old_columns, old_day, policies)
         after = evaluate_population(new, columns, new_day, policies)
         newly: dict[str, int] = {}
         households: set[int] = set()

@@ -66,6 +66,17 @@ class Parameter:
         value = self.value_for(region, on_date)
         return value.urban if urban else value.rural
 
+    def resolve_coded(self, codes: np.ndarray[Any, Any], table: np.ndarray[Any, Any], urban: np.ndarray[Any, Any],
+                      on_date: dt.date) -> np.ndarray[Any, Any]:
+        """Like resolve_columns, for regions given as integer codes into `table` (the code strings): the value is
+        resolved once per distinct region, then gathered for every row."""
+        per_code = [self.value_for(str(region), on_date) for region in table]
+        urban_values = np.array([v.urban for v in per_code])
+        rural_values = np.array([v.rural for v in per_code])
+        resolved: np.ndarray[Any, Any] = np.where(np.asarray(urban, dtype=bool), urban_values[codes],
+                                                  rural_values[codes])
+        return resolved
+
     def resolve_columns(self, regions: np.ndarray[Any, Any], urban: np.ndarray[Any, Any],
                         on_date: dt.date) -> np.ndarray[Any, Any]:
         """The value for every row at once; loops over the parameter's regions, never over rows."""

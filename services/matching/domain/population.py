@@ -64,6 +64,10 @@ def _grow(cols: Columns, needed: int) -> None:
         cols[name] = grown
 
 
+REGION_CODES = "household.region#code"
+REGION_TABLE = "household.region#table"
+
+
 class _Codes:
     """Interns the few distinct district and region strings; arrays hold their int32 codes."""
 
@@ -296,6 +300,9 @@ def _facts(h: Columns, m: Columns, owner: np.ndarray, n_h: int, day: dt.date, co
         "household.id": h["id"],
         "household.district": codes[h["district"]],
         "household.region": codes[h["region"]],
+        # The same regions as small integer codes into the table of code strings: parameters resolve per code.
+        REGION_CODES: h["region"],
+        REGION_TABLE: codes,
         "household.urban": h["urban"],
         "household.members": size,
         "household.monthly_income_fen": monthly,

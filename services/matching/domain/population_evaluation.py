@@ -20,6 +20,7 @@ from services.matching.domain.catalogue_checks import reads_of
 from services.matching.domain.expression_vectorised import round_fen_columns
 from services.matching.domain.expressions import ABSENT, EvaluationError, MissingFact
 from services.matching.domain.policy import Policy, Scope
+from services.matching.domain.population import REGION_CODES, REGION_TABLE
 from services.matching.domain.vocabulary import REEVALUATION
 
 Column = np.ndarray[Any, Any]
@@ -46,8 +47,11 @@ class _HouseholdColumns(dict[str, Any]):
 
     def __missing__(self, name: str) -> Any:
         parameter = self.catalogue.parameters.get(name)
-        if parameter is not None:
-            value: Any = parameter.resolve_columns(self["household.region"], self["household.urban"], self.on_date)
+        if parameter is not None and REGION_CODES in self:
+            value: Any = parameter.resolve_coded(self[REGION_CODES], self[REGION_TABLE], self["household.urban"],
+                                                 self.on_date)
+        elif parameter is not None:
+            value = parameter.resolve_columns(self["household.region"], self["household.urban"], self.on_date)
         else:
             definition = self.catalogue.definitions.get(name)
             if definition is None:
