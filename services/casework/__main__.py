@@ -1,0 +1,176 @@
+"""Casework entry point.
+
+    python -m services.casework worker [--metrics-port 8083]   tasks in, outbox out, leases, escalations
+    python -m services.casework api                            API and console on ASSIST_CASEWORK_WEB_HOST:PORT
+    python -m services.casework rebuild                        rebuild the Redis queues from the topics
+    python -m services.casework staff add USER --role caseworker --districts 110105,110108 [--password-stdin]
+    python -m services.casework staff add USER --role supervisor --region 110000
+    python -m services.casework staff list | remove USER
+    python -m services.casework token issue --sub SUB --role ... [--districts ...|--region ...] [--ttl SECONDS]
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import getpass
+import logging
+import signal
+import sys
+
+from aiohttp import web
+from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
+
+from services.casework.adapters.staff_file import StaffFile, WeakPassword
+from services.casework.adapters.task_feed import tasks_consumer
+from services.casework.adapters.tokens import StaffTokens
+from services.casework.adapters.web import build_app
+from services.casework.domain.scope import InvalidStaff, Staff, staff
+from services.casework.wiring import CaseworkParts, casework_parts, staff_file_path
+from services.casework.worker import run_worker
+from services.core.settings import Settings, load_settings
+
+log = logging.getLogger("services.casework")
+
+
+async def serve_api(settings: Settings) -> None:
+    async with casework_parts(settings, kafka=False) as parts:
+        app = build_app(parts.casework, parts.tokens, parts.staff, parts.metrics, settings.staff_token_key,
+                        parts.redis.ping)
+        runner = web.AppRunner(app, access_log=None)
+        await runner.setup()
+        await web.TCPSite(runner, settings.casework_web_host, settings.casework_web_port).start()
+        log.info("casework API and console on http://%s:%d", settings.casework_web_host, settings.casework_web_port)
+        await _until_signalled()
+        await runner.cleanup()
+
+
+async def work(settings: Settings, metrics_port: int) -> None:
+    async with casework_parts(settings) as parts:
+        runner = await _metrics_site(parts, settings.casework_web_host, metrics_port)
+        consumer = tasks_consumer(settings.kafka_bootstrap)
+        await consumer.start()
+        stop = asyncio.Event()
+        worker = asyncio.create_task(run_worker(parts, consumer, settings.kafka_bootstrap, stop))
+        log.info("casework worker running; metrics on http://%s:%d/metrics", settings.casework_web_host, metrics_port)
+        signalled = asyncio.create_task(_until_signalled())
+        await asyncio.wait([worker, signalled], return_when=asyncio.FIRST_COMPLETED)
+        stop.set()
+        await worker
+        await consumer.stop()
+        await runner.cleanup()
+
+
+async def rebuild(settings: Settings) -> None:
+    async with casework_parts(settings) as parts:
+        report = await parts.rebuilder(settings.kafka_bootstrap).rebuild()
+        print(f"rebuilt {report.tasks} tasks with {report.transitions} transitions in {report.seconds:.1f} s "
+              f"({report.drained} outbox decisions sent first; {report.inconsistent} with gaps)")
+
+
+async def _metrics_site(parts: CaseworkParts, host: str, port: int) -> web.AppRunner:
+    async def metrics(request: web.Request) -> web.Response:
+        return web.Response(body=generate_latest(parts.metrics.registry), headers={"Content-Type": CONTENT_TYPE_LATEST})
+
+    async def healthz(request: web.Request) -> web.Response:
+        return web.json_response({"status": "ok"})
+
+    app = web.Application()
+    app.router.add_get("/metrics", metrics)
+    app.router.add_get("/healthz", healthz)
+    runner = web.AppRunner(app, access_log=None)
+    await runner.setup()
+    await web.TCPSite(runner, host, port).start()
+    return runner
+
+
+async def _until_signalled() -> None:
+    done = asyncio.Event()
+    loop = asyncio.get_running_loop()
+    for sig in (signal.SIGINT, signal.SIGTERM):
+        loop.add_signal_handler(sig, done.set)
+    await done.wait()
+
+
+def _member(args: argparse.Namespace, sub: str) -> Staff:
+    districts = [d.strip() for d in (args.districts or "").split(",") if d.strip()]
+    return staff(sub, args.role, districts, args.region)
+
+
+def _password(from_stdin: bool) -> str:
+    if from_stdin:
+        return sys.stdin.readline().rstrip("\n")
+    first = getpass.getpass("password: ")
+    if first != getpass.getpass("again: "):
+        raise WeakPassword("the passwords differ")
+    return first
+
+
+def _staff_command(args: argparse.Namespace, store: StaffFile) -> int:
+    if args.action == "list":
+        for member in store.listing():
+            scope = member.region if member.is_supervisor else ",".join(sorted(member.districts))
+            print(f"{member.sub:<24} {member.role.value:<11} {scope}")
+        return 0
+    if not args.user:
+        print(f"staff {args.action} needs a user name", file=sys.stderr)
+        return 2
+    if args.action == "remove":
+        return 0 if store.remove(args.user) else 1
+    member = _member(args, args.user)
+    try:
+        store.add(member, _password(args.password_stdin), replace=args.replace)
+    except KeyError:
+        print(f"{args.user} exists; pass --replace to change the account", file=sys.stderr)
+        return 1
+    scope = f"region {member.region}" if member.is_supervisor else "districts " + ", ".join(sorted(member.districts))
+    print(f"staff {member.sub} saved: {member.role.value}, {scope}")
+    return 0
+
+
+def _parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(prog="python -m services.casework")
+    sub = parser.add_subparsers(dest="command", required=True)
+    worker = sub.add_parser("worker")
+    worker.add_argument("--metrics-port", type=int, default=8083)
+    sub.add_parser("api")
+    sub.add_parser("rebuild")
+    for name, actions in (("staff", ["add", "list", "remove"]), ("token", ["issue"])):
+        p = sub.add_parser(name)
+        p.add_argument("action", choices=actions)
+        if name == "staff":
+            p.add_argument("user", nargs="?")
+            p.add_argument("--password-stdin", action="store_true", help="read the password from standard input")
+            p.add_argument("--replace", action="store_true")
+        else:
+            p.add_argument("--sub", required=True)
+            p.add_argument("--ttl", type=int, default=3600, help="seconds the token is valid")
+        p.add_argument("--role", choices=["caseworker", "supervisor"])
+        p.add_argument("--districts", help="comma-separated district codes (caseworkers)")
+        p.add_argument("--region", help="region code, e.g. 110000 (supervisors)")
+    return parser
+
+
+def main(argv: list[str]) -> int:
+    args = _parser().parse_args(argv)
+    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s %(message)s")
+    settings = load_settings()
+    try:
+        if args.command == "api":
+            asyncio.run(serve_api(settings))
+        elif args.command == "worker":
+            asyncio.run(work(settings, args.metrics_port))
+        elif args.command == "rebuild":
+            asyncio.run(rebuild(settings))
+        elif args.command == "staff":
+            return _staff_command(args, StaffFile(staff_file_path(settings)))
+        else:
+            print(StaffTokens(settings.staff_token_key).issue(_member(args, args.sub), args.ttl))
+    except (InvalidStaff, WeakPassword) as exc:
+        print(str(exc), file=sys.stderr)
+        return 2
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main(sys.argv[1:]))

@@ -1,0 +1,119 @@
+"""The console's words in Simplified Chinese and English, and how it writes money, times and codes."""
+
+from __future__ import annotations
+
+import datetime as dt
+
+LANGUAGES = ("zh-CN", "en")
+DEFAULT_LANGUAGE = "zh-CN"
+CHINA = dt.timezone(dt.timedelta(hours=8), "CST")
+
+_TEXT: dict[str, tuple[str, str]] = {
+    # key: (zh-CN, en)
+    "app": ("社会救助个案工作台", "Assistance casework console"),
+    "queue": ("待办队列", "Queue"), "overview": ("督导总览", "Supervisor overview"),
+    "logout": ("退出", "Log out"), "login": ("登录", "Log in"), "user": ("用户名", "User name"),
+    "password": ("密码", "Password"), "login.failed": ("用户名或密码错误", "Wrong user name or password"),
+    "login.throttled": ("失败次数过多，请稍后再试", "Too many failed attempts; try again later"),
+    "login.expired": ("表单已过期，请重试", "The form expired; please try again"),
+    "role.caseworker": ("个案工作者", "Caseworker"), "role.supervisor": ("督导", "Supervisor"),
+    "filter": ("筛选", "Filter"), "reset": ("清除", "Clear"), "any": ("全部", "Any"),
+    "district": ("区县", "District"), "band": ("优先级", "Priority"), "sla": ("时限", "Deadline state"),
+    "policy": ("政策", "Policy"), "due_before": ("截止日期早于", "Due before"), "state": ("状态", "State"),
+    "state.queued": ("待认领", "Queued"), "state.claimed": ("已认领", "Claimed"), "state.all": ("全部", "All"),
+    "band.urgent": ("紧急", "Urgent"), "band.high": ("高", "High"), "band.normal": ("中", "Normal"),
+    "band.low": ("低", "Low"),
+    "sla.ok": ("正常", "On time"), "sla.due-soon": ("即将到期", "Due soon"), "sla.breached": ("已超时", "Overdue"),
+    "sla.decided": ("已办结", "Decided"),
+    "status.QUEUED": ("待认领", "Queued"), "status.CLAIMED": ("已认领", "Claimed"),
+    "status.APPROVED": ("已批准", "Approved"), "status.REJECTED": ("已驳回", "Rejected"),
+    "kind.VERIFY_ELIGIBILITY": ("资格核实", "Verify eligibility"), "kind.VISIT": ("入户走访", "Home visit"),
+    "kind.PHONE_CHECK": ("电话核查", "Phone check"), "kind.REVIEW": ("复核", "Review"),
+    "kind.DELIVER_IN_PERSON": ("当面送达", "Deliver in person"),
+    "task": ("任务", "Task"), "priority": ("优先级", "Priority"), "due": ("截止时间", "Due"),
+    "holder": ("认领人", "Claimed by"), "lease_until": ("认领有效至", "Lease until"),
+    "assignee": ("指派给", "Reserved for"), "escalated": ("已上报督导", "Escalated to supervisor"),
+    "info_requested": ("已要求补充材料", "Information requested"), "reason": ("理由", "Reason"),
+    "household": ("家庭", "Household"), "person": ("人员", "Person"), "created": ("创建时间", "Created"),
+    "claim": ("认领", "Claim"), "claim_next": ("认领下一件", "Claim next"), "unclaim": ("放弃认领", "Release"),
+    "approve": ("批准", "Approve"), "reject": ("驳回", "Reject"),
+    "request_information": ("要求补充材料", "Request information"),
+    "reassign": ("重新指派", "Reassign"), "caseworker": ("个案工作者", "Caseworker"),
+    "reason.required": ("驳回或要求补充材料时必须填写理由", "A reason is required to reject or request information"),
+    "offer": ("救助项目", "Offer"), "amount": ("金额", "Amount"), "benefit_period": ("救助期间", "Benefit period"),
+    "tier": ("救助类别", "Tier"), "explanation": ("认定依据", "Explanation"), "summary": ("结论", "Summary"),
+    "legal_basis": ("法律依据", "Legal basis"), "policy_version": ("政策版本", "Catalogue version"),
+    "conditions": ("条件", "Conditions"), "condition": ("条件", "Condition"), "values": ("代入数值", "With values"),
+    "outcome": ("结果", "Outcome"), "holds": ("满足", "Holds"), "fails": ("不满足", "Fails"),
+    "computation": ("金额计算", "Amount computation"), "facts": ("事实", "Facts"),
+    "evidence": ("证据事件", "Evidence events"), "audit": ("处理记录", "Audit trail"),
+    "action": ("操作", "Action"), "actor": ("操作人", "By"), "at": ("时间", "At"), "none": ("无", "None"),
+    "no_tasks": ("队列中没有任务", "No tasks in this queue"), "truncated": (
+        "筛选范围过大，结果可能不完整", "The filter looked at its maximum number of tasks; results may be incomplete"),
+    "queued": ("待认领", "Queued"), "claimed": ("已认领", "Claimed"), "total": ("合计", "Total"),
+    "breaches": ("超时上报任务", "Escalated overdue tasks"),
+    "breaches_by_district": ("各区县超时数", "Overdue by district"),
+    "supervisor_queue": ("督导队列", "Supervisor queue"), "depth": ("队列深度", "Queue depth"),
+    "more": ("下一页", "Next page"), "back": ("返回队列", "Back to the queue"),
+    "period.MONTHLY": ("每月", "per month"), "period.ONE_OFF": ("一次性", "one-off"),
+    "period.PER_TERM": ("每学期", "per term"), "period.SERVICE": ("服务", "service"),
+    "action.RECEIVED": ("收到任务", "Received"), "action.CLAIMED": ("认领", "Claimed"),
+    "action.UNCLAIMED": ("放弃认领", "Released"), "action.LEASE_EXPIRED": ("认领超时", "Lease expired"),
+    "action.APPROVED": ("批准", "Approved"), "action.REJECTED": ("驳回", "Rejected"),
+    "action.INFORMATION_REQUESTED": ("要求补充材料", "Information requested"),
+    "action.REASSIGNED": ("重新指派", "Reassigned"), "action.ESCALATED": ("超时上报", "Escalated"),
+    "done.claimed": ("已认领该任务", "You claimed the task"), "done.unclaimed": ("已放弃认领", "You released the task"),
+    "done.approved": ("已批准，任务已办结", "Approved; the task is decided"),
+    "done.rejected": ("已驳回，任务已办结", "Rejected; the task is decided"),
+    "done.information_requested": ("已要求补充材料，任务回到队列",
+                                   "Information requested; the task is back in its queue"),
+    "done.reassigned": ("已重新指派", "Reassigned"),
+    "error.not_found": ("没有该任务", "No such task"), "error.empty": ("没有可认领的任务", "No task to claim"),
+    "error.held": ("该任务已被认领", "The task is claimed by someone else"),
+    "error.decided": ("该任务已办结", "The task is already decided"),
+    "error.assigned": ("该任务已指派给其他个案工作者", "The task is reserved for another caseworker"),
+    "error.escalated": ("该任务已上报督导", "The task was escalated to the supervisor"),
+    "error.not_holder": ("请先认领该任务", "Claim the task first"),
+    "error.reason": ("驳回或要求补充材料时必须填写理由", "A reason is required to reject or request information"),
+    "error.out_of_scope": ("该区县不在您的辖区内", "The district is outside your region"),
+    "error.no_caseworker": ("没有该个案工作者", "No such caseworker"),
+    "error.name_district": ("请指定区县", "Name the district"),
+    "error.caseworker_district": ("该个案工作者不负责该区县", "The caseworker does not work in that district"),
+    "error.forbidden": ("无权执行此操作", "Not allowed for your role"),
+    "error.unavailable": ("队列正在重建，请稍后再试", "The queues are being rebuilt; try again shortly"),
+    "error.invalid": ("请求无效", "Invalid request"), "error.filter": ("筛选条件无效", "Invalid filter"),
+    "error.action": ("无效的操作", "Invalid action"),
+    "error.csrf": ("表单已过期，请重试", "The form expired; try again"),
+    "error.body": ("请求无效", "Invalid request"),
+}
+
+
+def language(requested: str | None, cookie: str | None, accept: str | None) -> str:
+    """?lang= first, then the remembered choice, then the browser's preference; Chinese by default."""
+    for choice in (requested, cookie):
+        if choice in LANGUAGES:
+            return choice
+    if accept and accept.lower().startswith("en"):
+        return "en"
+    return DEFAULT_LANGUAGE
+
+
+def text(lang: str, key: str) -> str:
+    pair = _TEXT.get(key)
+    if pair is None:
+        return key
+    return pair[1] if lang == "en" else pair[0]
+
+
+def money(fen: int | None) -> str:
+    if fen is None:
+        return "—"
+    sign = "-" if fen < 0 else ""
+    yuan, cents = divmod(abs(fen), 100)
+    return f"{sign}¥{yuan:,}.{cents:02d}"
+
+
+def when(ms: int | None) -> str:
+    if not ms:
+        return "—"
+    return dt.datetime.fromtimestamp(ms / 1000, CHINA).strftime("%Y-%m-%d %H:%M")

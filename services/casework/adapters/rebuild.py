@@ -1,0 +1,214 @@
+"""Rebuilds the Redis view from the record: assist.decisions and assist.tasks read from the beginning to their
+current ends by a consumer of no group, each task's transitions applied in order.
+
+While it runs every script refuses to change anything and the outbox publisher stands down; the outbox is sent
+first, so every transition already made is on assist.decisions before it is read.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import datetime as dt
+import logging
+import time
+import uuid
+from collections.abc import AsyncIterator
+from dataclasses import dataclass
+from typing import Any, cast
+
+from aiokafka import AIOKafkaConsumer, ConsumerRecord, TopicPartition
+from redis.asyncio import Redis
+
+from services.casework.adapters.outbox import LEADER_MS, OutboxPublisher
+from services.casework.adapters.records import transition_from_decision
+from services.casework.adapters.redis_layout import (
+    RECEIPT_ENTRY_ID,
+    Keys,
+    audit_entry,
+    progress_fields,
+    receipt_entry,
+    task_fields,
+)
+from services.casework.adapters.task_feed import readable_tasks
+from services.casework.domain.ordering import queue_score
+from services.casework.domain.replay import Replayed, replay_task, transitions_by_task
+from services.casework.domain.tasks import Status, Transition
+from services.core.codec import Contract, decode_record
+from services.core.topics import DECISIONS, TASKS, Topic
+
+log = logging.getLogger(__name__)
+LOCK_SECONDS = 120
+WRITE_BATCH = 500
+KEPT = (":outbox", ":outbox:rejected", ":outbox:publisher", ":rebuilding")
+_RELEASE = """
+if redis.call('GET', KEYS[1]) == ARGV[1] then return redis.call('DEL', KEYS[1]) end
+return 0
+"""
+
+
+class RebuildRunning(Exception):
+    """Another rebuild holds the lock."""
+
+
+@dataclass(frozen=True)
+class RebuildReport:
+    tasks: int
+    transitions: int
+    drained: int
+    inconsistent: int
+    seconds: float
+
+
+async def declare_built(redis: Redis, keys: Keys) -> None:
+    """Declare an empty view built: for a deployment that starts at the end of the topics' history."""
+    await redis.set(keys.built, dt.datetime.now(dt.UTC).isoformat(), nx=True)
+
+
+class Rebuilder:
+    def __init__(self, redis: Redis, keys: Keys, contract: Contract, bootstrap: str, publisher: OutboxPublisher):
+        self._redis = redis
+        self._keys = keys
+        self._contract = contract
+        self._bootstrap = bootstrap
+        self._publisher = publisher
+        self._me = uuid.uuid4().hex
+        self._release = redis.register_script(_RELEASE)
+
+    async def ensure_built(self) -> RebuildReport | None:
+        """Rebuild when the view is missing (a new deployment, or a Redis that lost its data)."""
+        if await self._redis.exists(self._keys.built):
+            return None
+        log.warning("casework view missing in Redis: rebuilding from %s and %s", TASKS.name, DECISIONS.name)
+        return await self.rebuild()
+
+    async def rebuild(self) -> RebuildReport:
+        started = time.monotonic()
+        if not await self._redis.set(self._keys.rebuilding, self._me, nx=True, ex=LOCK_SECONDS):
+            raise RebuildRunning("a rebuild is already running")
+        keep_alive = asyncio.create_task(self._keep_alive())
+        try:
+            await self._take_publisher()
+            drained = await self._publisher.drain()
+            report = await self._rebuild(drained)
+        finally:
+            keep_alive.cancel()
+            await self._release(keys=[self._keys.publisher], args=[self._me])
+            await self._release(keys=[self._keys.rebuilding], args=[self._me])
+        log.info("casework view rebuilt: %d tasks, %d transitions in %.1f s", report.tasks, report.transitions,
+                 time.monotonic() - started)
+        return RebuildReport(report.tasks, report.transitions, drained, report.inconsistent,
+                             time.monotonic() - started)
+
+    async def _rebuild(self, drained: int) -> RebuildReport:
+        async with _Reader(self._bootstrap, (DECISIONS, TASKS)) as reader:
+            decisions: list[tuple[str, Transition]] = []
+            async for record in reader.records(DECISIONS):
+                value = decode_record(self._contract, "decision", record.value or b"")
+                step = transition_from_decision(value, record.headers)
+                if step is not None:
+                    decisions.append((str(value["task_id"]), step))
+            steps = transitions_by_task(decisions)
+            await self._clear()
+            seen: set[str] = set()
+            inconsistent = 0
+            batch: list[Replayed] = []
+            async for record in reader.records(TASKS):
+                for task in readable_tasks(self._contract, [record]):
+                    if task.task_id in seen:
+                        continue
+                    seen.add(task.task_id)
+                    replayed = replay_task(task, steps.get(task.task_id, ()))
+                    inconsistent += not replayed.consistent
+                    batch.append(replayed)
+                if len(batch) >= WRITE_BATCH:
+                    await self._write(batch)
+                    batch = []
+            await self._write(batch)
+        await self._redis.set(self._keys.built, dt.datetime.now(dt.UTC).isoformat())
+        if inconsistent:
+            log.error("%d tasks have gaps in their transitions; their consistent history was applied", inconsistent)
+        return RebuildReport(len(seen), len(decisions), drained, inconsistent, 0.0)
+
+    async def _take_publisher(self) -> None:
+        """Wait for the running publisher to stand down (it does at its next turn), then hold its lease."""
+        deadline = time.monotonic() + 3 * LEADER_MS / 1000
+        while not await self._redis.set(self._keys.publisher, self._me, nx=True, px=LOCK_SECONDS * 1000):
+            if time.monotonic() > deadline:
+                raise RebuildRunning("the outbox publisher did not stand down")
+            await asyncio.sleep(0.1)
+
+    async def _keep_alive(self) -> None:
+        while True:
+            await asyncio.sleep(LOCK_SECONDS / 4)
+            await self._redis.expire(self._keys.rebuilding, LOCK_SECONDS)
+            await self._redis.expire(self._keys.publisher, LOCK_SECONDS)
+
+    async def _clear(self) -> None:
+        kept = {self._keys.prefix + suffix for suffix in KEPT}
+        doomed: list[str] = []
+        async for key in self._redis.scan_iter(match=f"{self._keys.prefix}:*", count=1000):
+            if key not in kept:
+                doomed.append(key)
+            if len(doomed) >= 1000:
+                await self._redis.unlink(*doomed)
+                doomed = []
+        if doomed:
+            await self._redis.unlink(*doomed)
+
+    async def _write(self, batch: list[Replayed]) -> None:
+        if not batch:
+            return
+        keys = self._keys
+        pipe = self._redis.pipeline(transaction=False)
+        for r in batch:
+            task, progress, task_id = r.task, r.progress, r.task.task_id
+            pipe.hset(keys.task(task_id), mapping=cast(Any, task_fields(task) | progress_fields(progress)))
+            pipe.xadd(keys.audit(task_id), receipt_entry(task), id=RECEIPT_ENTRY_ID)  # type: ignore[arg-type]
+            for step in r.steps:
+                entry_id, fields = audit_entry(step)
+                pipe.xadd(keys.audit(task_id), fields, id=entry_id)  # type: ignore[arg-type]
+            score = queue_score(task.priority, task.due_ms)
+            if progress.status is Status.QUEUED:
+                pipe.zadd(keys.queue(progress.queue), {task_id: score})
+            elif progress.status is Status.CLAIMED:
+                pipe.zadd(keys.held(progress.queue), {task_id: score})
+                pipe.zadd(keys.leases, {task_id: progress.lease_until_ms})
+            if not progress.status.decided and not progress.escalated:
+                pipe.zadd(keys.due, {task_id: task.due_ms})
+            pipe.sadd(keys.queues, *r.queues)
+        await pipe.execute()
+
+
+class _Reader:
+    """A consumer of no group over whole topics, up to the ends they had when it started."""
+
+    def __init__(self, bootstrap: str, topics: tuple[Topic, ...]):
+        self._consumer = AIOKafkaConsumer(bootstrap_servers=bootstrap, group_id=None, enable_auto_commit=False,
+                                          isolation_level="read_committed", client_id="assist-casework-rebuild",
+                                          max_partition_fetch_bytes=4 * 1024 * 1024)
+        self._topics = topics
+        self._ends: dict[TopicPartition, int] = {}
+
+    async def __aenter__(self) -> _Reader:
+        await self._consumer.start()
+        partitions = [TopicPartition(t.name, p) for t in self._topics for p in range(t.partitions)]
+        self._ends = await self._consumer.end_offsets(partitions)
+        return self
+
+    async def __aexit__(self, *exc: object) -> None:
+        await self._consumer.stop()
+
+    async def records(self, topic: Topic) -> AsyncIterator[ConsumerRecord[bytes, bytes]]:
+        partitions = [tp for tp in self._ends if tp.topic == topic.name]
+        self._consumer.assign(partitions)
+        await self._consumer.seek_to_beginning(*partitions)
+        remaining = {tp for tp in partitions if await self._consumer.position(tp) < self._ends[tp]}
+        while remaining:
+            batch = await self._consumer.getmany(*remaining, timeout_ms=1000, max_records=2000)
+            for tp, records in batch.items():
+                for record in records:
+                    if record.offset < self._ends[tp]:
+                        yield record
+            for tp in list(remaining):
+                if await self._consumer.position(tp) >= self._ends[tp]:
+                    remaining.discard(tp)

@@ -1,0 +1,99 @@
+"""What casework shows: queue rows, a task with its history, a supervisor's overview. Plain data."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+from services.casework.domain.ordering import PriorityBand, SlaState, band_of, sla_state
+from services.casework.domain.scope import is_region_queue, queue_code
+from services.casework.domain.tasks import CaseworkerTask, Progress, Status
+
+
+@dataclass(frozen=True)
+class QueueItem:
+    """One row of a queue listing."""
+
+    task_id: str
+    kind: str
+    district: str
+    queue: str
+    priority: int
+    due_ms: int
+    status: Status
+    holder: str
+    assignee: str
+    escalated: bool
+    info_requested_ms: int
+    policy_id: str | None
+    policy_name: str | None
+    amount_fen: int | None
+    reason: str
+
+    @property
+    def band(self) -> PriorityBand:
+        return band_of(self.priority)
+
+    def sla(self, now_ms: int) -> SlaState:
+        return sla_state(self.due_ms, now_ms)
+
+
+@dataclass(frozen=True)
+class Listing:
+    items: tuple[QueueItem, ...]
+    truncated: bool = False
+    """True when a filter that needs each task's fields stopped after its scanning budget."""
+
+
+@dataclass(frozen=True)
+class AuditEntry:
+    """A line of a task's audit trail: its receipt, then each transition."""
+
+    seq: int
+    action: str
+    actor: str
+    at_ms: int
+    district: str
+    reason: str = ""
+    assignee: str = ""
+    lease_until_ms: int = 0
+    decision_id: str = ""
+
+
+@dataclass(frozen=True)
+class TaskPage:
+    """A task with its progress and audit trail."""
+
+    task: CaseworkerTask
+    progress: Progress
+    audit: tuple[AuditEntry, ...]
+
+
+@dataclass(frozen=True)
+class QueueDepth:
+    """Undecided tasks of one queue by priority band: queued (claimable) and claimed."""
+
+    queue: str
+    queued: dict[PriorityBand, int] = field(default_factory=dict)
+    claimed: dict[PriorityBand, int] = field(default_factory=dict)
+
+    @property
+    def code(self) -> str:
+        return queue_code(self.queue)
+
+    @property
+    def escalated(self) -> bool:
+        return is_region_queue(self.queue)
+
+    def total(self, band: PriorityBand | None = None) -> int:
+        bands = [band] if band else list(PriorityBand)
+        return sum(self.queued.get(b, 0) + self.claimed.get(b, 0) for b in bands)
+
+
+@dataclass(frozen=True)
+class Overview:
+    """A supervisor's region: depth of every queue, and the tasks escalated past their deadline."""
+
+    region: str
+    depths: tuple[QueueDepth, ...]
+    breaches: tuple[QueueItem, ...]
+    breaches_by_district: dict[str, int]

@@ -1,0 +1,73 @@
+"""Casework's Prometheus metrics (one registry per process, passed in so tests can read their own).
+
+Labels are bounded: transition actions, priority bands, division codes of queues and districts; never a person.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Mapping
+
+from prometheus_client import CollectorRegistry, Counter, Gauge, Histogram
+
+from services.casework.domain.ordering import PriorityBand
+
+
+class CaseworkMetrics:
+    def __init__(self, registry: CollectorRegistry):
+        self.registry = registry
+        self._claims = Counter("assist_casework_claims_total", "Tasks claimed (a lease taken).", registry=registry)
+        self._transitions = Counter("assist_casework_decisions_total",
+                                    "Transitions recorded and queued for assist.decisions, by action.", ["action"],
+                                    registry=registry)
+        self._expiries = Counter("assist_casework_lease_expiries_total",
+                                 "Leases that ran out and returned their task to its queue.", registry=registry)
+        self._breaches = Counter("assist_casework_sla_breaches_total",
+                                 "Undecided tasks escalated past their deadline, by district.", ["district"],
+                                 registry=registry)
+        self._claim_to_decision = Histogram(
+            "assist_casework_claim_to_decision_seconds", "Time from a claim to the decision on the task.",
+            buckets=(1, 5, 15, 30, 60, 120, 300, 600, 900, 1800, 3600), registry=registry)
+        self._refused = Counter("assist_casework_commands_refused_total",
+                                "Commands refused, by reason (conflict, not_found, invalid, forbidden).", ["reason"],
+                                registry=registry)
+        self._taken_in = Counter("assist_casework_tasks_taken_in_total",
+                                 "Task records read from assist.tasks, by outcome (new, duplicate, invalid).",
+                                 ["outcome"], registry=registry)
+        self._published = Counter("assist_casework_outbox_published_total",
+                                  "Decisions acknowledged by Kafka and removed from the outbox.", registry=registry)
+        self.outbox_pending = Gauge("assist_casework_outbox_pending", "Decisions waiting in the outbox.",
+                                    registry=registry)
+        self._depth = Gauge("assist_casework_queue_depth",
+                            "Undecided tasks (queued and claimed) by queue and priority band; a queue is a district "
+                            "code, or a region code for a supervisor's queue of escalated tasks.",
+                            ["queue", "band"], registry=registry)
+
+    def transitioned(self, emitted: Iterable[tuple[str, str]]) -> None:
+        """Count transitions given as (action, district)."""
+        for action, district in emitted:
+            self._transitions.labels(action).inc()
+            if action == "CLAIMED":
+                self._claims.inc()
+            elif action == "LEASE_EXPIRED":
+                self._expiries.inc()
+            elif action == "ESCALATED":
+                self._breaches.labels(district).inc()
+
+    def decided_after(self, seconds: float) -> None:
+        self._claim_to_decision.observe(max(seconds, 0.0))
+
+    def refused(self, reason: str) -> None:
+        self._refused.labels(reason).inc()
+
+    def taken_in(self, outcome: str, n: int = 1) -> None:
+        if n:
+            self._taken_in.labels(outcome).inc(n)
+
+    def published(self, n: int) -> None:
+        if n:
+            self._published.inc(n)
+
+    def queue_depth(self, depth: Mapping[str, Mapping[PriorityBand, int]]) -> None:
+        for queue, bands in depth.items():
+            for band in PriorityBand:
+                self._depth.labels(queue, band.value).set(bands.get(band, 0))

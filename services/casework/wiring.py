@@ -1,0 +1,77 @@
+"""The one place casework's dependencies are built and connected; __main__, the tests and the benchmark use it."""
+
+from __future__ import annotations
+
+import time
+from collections.abc import AsyncIterator, Callable
+from contextlib import asynccontextmanager
+from dataclasses import dataclass
+from pathlib import Path
+
+from aiokafka import AIOKafkaProducer
+from prometheus_client import CollectorRegistry
+from redis.asyncio import Redis
+
+from services.casework.adapters.outbox import OutboxPublisher
+from services.casework.adapters.rebuild import Rebuilder
+from services.casework.adapters.redis_board import RedisTaskBoard
+from services.casework.adapters.redis_layout import DEFAULT_PREFIX, Keys
+from services.casework.adapters.redis_views import RedisTaskViews
+from services.casework.adapters.staff_file import StaffFile
+from services.casework.adapters.tokens import StaffTokens
+from services.casework.metrics import CaseworkMetrics
+from services.casework.service import Casework
+from services.core.codec import Contract, load_contract
+from services.core.kafka import durable_producer
+from services.core.settings import Settings
+
+
+def staff_file_path(settings: Settings) -> Path:
+    return settings.data_dir / "casework-staff.json"
+
+
+@dataclass
+class CaseworkParts:
+    casework: Casework
+    board: RedisTaskBoard
+    redis: Redis
+    keys: Keys
+    contract: Contract
+    metrics: CaseworkMetrics
+    staff: StaffFile
+    tokens: StaffTokens
+    producer: AIOKafkaProducer | None
+    """None when built without Kafka (the API process needs none)."""
+
+    def publisher(self) -> OutboxPublisher:
+        assert self.producer is not None, "built without Kafka"
+        return OutboxPublisher(self.redis, self.keys, self.producer, self.contract, self.metrics)
+
+    def rebuilder(self, bootstrap: str) -> Rebuilder:
+        return Rebuilder(self.redis, self.keys, self.contract, bootstrap, self.publisher())
+
+
+@asynccontextmanager
+async def casework_parts(settings: Settings, *, kafka: bool = True, prefix: str = DEFAULT_PREFIX,
+                         staff_file: Path | None = None, clock: Callable[[], float] = time.time,
+                         client_id: str = "assist-casework", max_connections: int = 64,
+                         ) -> AsyncIterator[CaseworkParts]:
+    """Connect to Redis (and Kafka, for the worker and rebuild); close both on exit."""
+    contract = load_contract()
+    metrics = CaseworkMetrics(CollectorRegistry())
+    keys = Keys(prefix)
+    redis = Redis.from_url(settings.redis_url, decode_responses=True, max_connections=max_connections)
+    producer = durable_producer(settings.kafka_bootstrap, client_id,
+                                request_timeout_ms=int(settings.publish_timeout_seconds * 1000)) if kafka else None
+    staff = StaffFile(staff_file or staff_file_path(settings))
+    board = RedisTaskBoard(redis, keys)
+    casework = Casework(board, RedisTaskViews(redis, keys), staff, metrics, settings.lease_seconds, clock)
+    if producer is not None:
+        await producer.start()
+    try:
+        yield CaseworkParts(casework, board, redis, keys, contract, metrics, staff,
+                            StaffTokens(settings.staff_token_key), producer)
+    finally:
+        if producer is not None:
+            await producer.stop()
+        await redis.aclose()

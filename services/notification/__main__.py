@@ -1,0 +1,106 @@
+"""Notification entry point.
+
+    python -m services.notification worker        consume offers, tasks, decisions and contacts; deliver, retry
+                                                  and fall back (metrics on --metrics-port)
+    python -m services.notification citizen-api   the citizen page and API on ASSIST_CITIZEN_WEB_HOST:PORT
+    python -m services.notification dev-gateways  LOCAL DEVELOPMENT ONLY: an SMTP server writing mail to a folder
+                                                  and an HTTP SMS sink writing a JSONL file, on loopback
+
+--group and --key-prefix let several deployments share one broker and one Redis (staging, tests).
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import logging
+import signal
+import sys
+from pathlib import Path
+
+from aiohttp import web
+
+from services.core.settings import Settings, load_settings
+from services.notification.adapters.citizen_http import build_citizen_app
+from services.notification.adapters.dev_gateways import start_sms_sink, start_smtp
+from services.notification.adapters.kafka_inbound import GROUP
+from services.notification.adapters.worker_http import build_worker_app
+from services.notification.wiring import KEY_PREFIX, citizen, worker
+
+WORKER_METRICS_PORT = 8083
+
+
+async def run_worker(settings: Settings, args: argparse.Namespace) -> None:
+    async with worker(settings, args.group, args.key_prefix, args.concurrency) as parts:
+        runner = None
+        if args.metrics_port:
+            runner = web.AppRunner(build_worker_app(parts.metrics), access_log=None)
+            await runner.setup()
+            await web.TCPSite(runner, settings.citizen_web_host, args.metrics_port).start()
+        stop = asyncio.Event()
+        _on_signal(stop.set)
+        logging.info("notification worker running (group %s)", args.group)
+        await parts.run(stop)
+        if runner:
+            await runner.cleanup()
+
+
+async def run_citizen_api(settings: Settings, args: argparse.Namespace) -> None:
+    async with citizen(settings, args.key_prefix) as parts:
+        app = build_citizen_app(parts.desk, parts.metrics, settings.citizen_link_base.startswith("https://"))
+        runner = web.AppRunner(app, access_log=None)  # links carry tokens in their path: no access log
+        await runner.setup()
+        await web.TCPSite(runner, settings.citizen_web_host, settings.citizen_web_port).start()
+        logging.info("citizen API on http://%s:%d", settings.citizen_web_host, settings.citizen_web_port)
+        await _until_signalled()
+        await runner.cleanup()
+
+
+async def run_dev_gateways(settings: Settings, args: argparse.Namespace) -> None:
+    folder = args.mail_dir or settings.data_dir / "dev-gateways" / "mail"
+    sms_log = args.sms_log or settings.data_dir / "dev-gateways" / "sms.jsonl"
+    smtp = await start_smtp(settings.smtp_host, settings.smtp_port, folder)
+    sms = await start_sms_sink(settings.sms_gateway_url, sms_log)
+    logging.warning("LOCAL DEVELOPMENT ONLY: SMTP on %s:%d -> %s; SMS sink on %s -> %s", settings.smtp_host,
+                    settings.smtp_port, folder, settings.sms_gateway_url, sms_log)
+    await _until_signalled()
+    smtp.close()
+    await smtp.wait_closed()
+    await sms.cleanup()
+
+
+def _on_signal(callback: object) -> None:
+    loop = asyncio.get_running_loop()
+    for sig in (signal.SIGINT, signal.SIGTERM):
+        loop.add_signal_handler(sig, callback)  # type: ignore[arg-type]
+
+
+async def _until_signalled() -> None:
+    done = asyncio.Event()
+    _on_signal(done.set)
+    await done.wait()
+
+
+def main(argv: list[str]) -> int:
+    parser = argparse.ArgumentParser(prog="python -m services.notification")
+    sub = parser.add_subparsers(dest="command", required=True)
+    work = sub.add_parser("worker")
+    work.add_argument("--group", default=GROUP, help="Kafka consumer group")
+    work.add_argument("--key-prefix", default=KEY_PREFIX, help="prefix of every Redis key")
+    work.add_argument("--concurrency", type=int, default=32, help="delivery steps under way at once")
+    work.add_argument("--metrics-port", type=int, default=WORKER_METRICS_PORT, help="0: no metrics endpoint")
+    api = sub.add_parser("citizen-api")
+    api.add_argument("--key-prefix", default=KEY_PREFIX, help="prefix of every Redis key")
+    dev = sub.add_parser("dev-gateways")
+    dev.add_argument("--mail-dir", type=Path, help="folder for received mail (default: DATA_DIR/dev-gateways/mail)")
+    dev.add_argument("--sms-log", type=Path, help="JSONL file of SMS requests (default: .../sms.jsonl)")
+    args = parser.parse_args(argv)
+    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s %(message)s")
+    settings = load_settings()
+    command = {"worker": run_worker, "citizen-api": run_citizen_api, "dev-gateways": run_dev_gateways}
+    asyncio.run(command[args.command](settings, args))
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main(sys.argv[1:]))

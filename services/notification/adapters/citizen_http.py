@@ -1,0 +1,266 @@
+"""The citizen site and API (aiohttp). A signed link opens a session (a signed, HttpOnly, SameSite=Lax cookie);
+every page and API call then shows only the session's own person's offers and inbox: anything else is 404.
+Answers are POSTs carrying a CSRF token bound to the session (and a same-origin check when the browser says
+where the request came from)."""
+
+from __future__ import annotations
+
+from typing import Any
+from urllib.parse import urlsplit
+
+from aiohttp import web
+from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
+
+from services.notification.adapters.citizen_openapi import OPENAPI
+from services.notification.adapters.citizen_pages import Pages, inbox_model, offer_model
+from services.notification.citizen import Answered, CitizenDesk
+from services.notification.domain.answers import Answer
+from services.notification.domain.contact import Language
+from services.notification.domain.link import SESSION_HOURS, LinkRefused, Session
+from services.notification.metrics import NotificationMetrics
+from services.notification.rendering import TEMPLATES
+
+SESSION_COOKIE = "assist_session"
+LANGUAGE_COOKIE = "assist_lang"
+CSRF_HEADER = "X-CSRF-Token"
+DESK = web.AppKey("desk", CitizenDesk)
+PAGES = web.AppKey("pages", Pages)
+METRICS = web.AppKey("metrics", NotificationMetrics)
+SECURE = web.AppKey("secure_cookies", bool)
+_ANSWER_STATUS = {Answered.NOT_FOUND: 404, Answered.ALREADY_ANSWERED: 409, Answered.IN_PROGRESS: 409,
+                  Answered.UNAVAILABLE: 503}
+_ANSWER_TEXT = {Answered.NOT_FOUND: "not_found", Answered.ALREADY_ANSWERED: "already",
+                Answered.IN_PROGRESS: "already", Answered.UNAVAILABLE: "unavailable"}
+_HEADERS = {
+    "Content-Security-Policy": "default-src 'none'; style-src 'self'; form-action 'self'; frame-ancestors 'none'; "
+                               "base-uri 'none'",
+    "Referrer-Policy": "no-referrer", "X-Content-Type-Options": "nosniff", "X-Frame-Options": "DENY",
+}
+
+
+def build_citizen_app(desk: CitizenDesk, metrics: NotificationMetrics, secure_cookies: bool) -> web.Application:
+    """`secure_cookies`: mark cookies Secure (the site is served over https)."""
+    app = web.Application(middlewares=[_security_headers], client_max_size=64 * 1024)
+    app[DESK], app[PAGES], app[METRICS], app[SECURE] = desk, Pages(), metrics, secure_cookies
+    app.router.add_get("/", index)
+    app.router.add_get("/c/{token}", open_link)
+    app.router.add_get("/offers", offers_page)
+    app.router.add_get("/offers/{offer_id}", offer_page)
+    app.router.add_post("/offers/{offer_id}/answer", answer_form)
+    app.router.add_get("/inbox", inbox_page)
+    app.router.add_get("/api/v1/session", api_session)
+    app.router.add_get("/api/v1/offers", api_offers)
+    app.router.add_get("/api/v1/offers/{offer_id}", api_offer)
+    app.router.add_post("/api/v1/offers/{offer_id}/answer", api_answer)
+    app.router.add_get("/api/v1/inbox", api_inbox)
+    app.router.add_get("/static/citizen.css", stylesheet)
+    app.router.add_get("/openapi.json", openapi)
+    app.router.add_get("/healthz", healthz)
+    app.router.add_get("/metrics", metrics_endpoint)
+    return app
+
+
+@web.middleware
+async def _security_headers(request: web.Request, handler: Any) -> web.StreamResponse:
+    try:
+        response: web.StreamResponse = await handler(request)
+    except web.HTTPException as exc:
+        _harden(request, exc)
+        raise
+    _harden(request, response)
+    return response
+
+
+def _harden(request: web.Request, response: web.StreamResponse) -> None:
+    for name, value in _HEADERS.items():
+        response.headers.setdefault(name, value)
+    if request.path != "/static/citizen.css":
+        response.headers.setdefault("Cache-Control", "no-store")
+
+
+def _redirect(location: str) -> web.Response:
+    return web.Response(status=303, headers={"Location": location})
+
+
+# ---- session and language ------------------------------------------------------------------------------------
+
+def _session(request: web.Request) -> Session | None:
+    return request.app[DESK].session(request.cookies.get(SESSION_COOKIE))
+
+
+async def _language(request: web.Request, session: Session | None) -> Language:
+    chosen = Language.parse(request.query.get("lang")) or Language.parse(request.cookies.get(LANGUAGE_COOKIE))
+    if chosen is None and session is not None:
+        chosen = await request.app[DESK].language(session.person_id)
+    return chosen or Language.ZH_CN
+
+
+def _cookie(request: web.Request, response: web.StreamResponse, name: str, value: str, seconds: int) -> None:
+    response.set_cookie(name, value, max_age=seconds, path="/", httponly=True, samesite="Lax",
+                        secure=request.app[SECURE])
+
+
+async def _page(request: web.Request, session: Session | None, name: str, status: int = 200,
+                **values: Any) -> web.Response:
+    language = await _language(request, session)
+    if "text" in values:
+        values["text"] = request.app[PAGES].text(language, values["text"])
+    body = request.app[PAGES].render(name, language, session is not None, **values)
+    response = web.Response(text=body, status=status, content_type="text/html", charset="utf-8")
+    if Language.parse(request.query.get("lang")):
+        _cookie(request, response, LANGUAGE_COOKIE, language.value, 365 * 24 * 3600)
+    return response
+
+
+def _same_origin(request: web.Request) -> bool:
+    origin = request.headers.get("Origin")
+    return origin is None or (origin != "null" and urlsplit(origin).netloc == request.host)
+
+
+# ---- pages -----------------------------------------------------------------------------------------------------
+
+async def index(request: web.Request) -> web.Response:
+    session = _session(request)
+    if session is not None:
+        return _redirect("/offers")
+    return await _page(request, None, "message", text="sign_in")
+
+
+async def open_link(request: web.Request) -> web.Response:
+    try:
+        claims, cookie = request.app[DESK].open_link(request.match_info["token"])
+    except LinkRefused as refused:
+        return await _page(request, None, "message", 403, text=f"link_{refused.reason}")
+    response = _redirect(f"/offers/{claims.offer_id}")
+    _cookie(request, response, SESSION_COOKIE, cookie, SESSION_HOURS * 3600)
+    return response
+
+
+async def offers_page(request: web.Request) -> web.Response:
+    session = _session(request)
+    if session is None:
+        return await _page(request, None, "message", 401, text="sign_in")
+    language = await _language(request, session)
+    views = await request.app[DESK].offers(session.person_id)
+    return await _page(request, session, "offers", offers=[offer_model(v, language) for v in views])
+
+
+async def offer_page(request: web.Request) -> web.Response:
+    session = _session(request)
+    if session is None:
+        return await _page(request, None, "message", 401, text="sign_in")
+    view = await request.app[DESK].offer(session.person_id, request.match_info["offer_id"])
+    if view is None:
+        return await _page(request, session, "message", 404, text="not_found")
+    language = await _language(request, session)
+    return await _page(request, session, "offer", offer=offer_model(view, language),
+                       csrf_token=request.app[DESK].signer.csrf_token(session))
+
+
+async def answer_form(request: web.Request) -> web.Response:
+    session = _session(request)
+    if session is None:
+        return await _page(request, None, "message", 401, text="sign_in")
+    form = await request.post()
+    token = form.get("csrf_token")
+    if not _same_origin(request) or not request.app[DESK].signer.csrf_ok(session, token if isinstance(
+            token, str) else None):
+        return await _page(request, session, "message", 403, text="forbidden")
+    answer = Answer.parse(str(form.get("answer", "")))
+    if answer is None:
+        return await _page(request, session, "message", 400, text="forbidden")
+    offer_id = request.match_info["offer_id"]
+    result = await request.app[DESK].answer(session.person_id, offer_id, answer)
+    if result.outcome is Answered.RECORDED:
+        lang = Language.parse(request.query.get("lang"))
+        return _redirect(f"/offers/{offer_id}" + (f"?lang={lang.value}" if lang else ""))
+    return await _page(request, session, "message", _ANSWER_STATUS[result.outcome],
+                       text=_ANSWER_TEXT[result.outcome])
+
+
+async def inbox_page(request: web.Request) -> web.Response:
+    session = _session(request)
+    if session is None:
+        return await _page(request, None, "message", 401, text="sign_in")
+    items = await request.app[DESK].inbox(session.person_id)
+    return await _page(request, session, "inbox", items=[inbox_model(i) for i in items])
+
+
+# ---- JSON API ------------------------------------------------------------------------------------------------
+
+def _problem(status: int, title: str) -> web.Response:
+    return web.json_response({"title": title, "status": status}, status=status,
+                             content_type="application/problem+json")
+
+
+def _api_session(request: web.Request) -> Session:
+    session = _session(request)
+    if session is None:
+        raise web.HTTPUnauthorized(text='{"title": "open the signed link first", "status": 401}',
+                                   content_type="application/problem+json")
+    return session
+
+
+async def api_session(request: web.Request) -> web.Response:
+    session = _api_session(request)
+    language = await _language(request, session)
+    return web.json_response({"person_id": session.person_id, "language": language.value,
+                              "expires": session.expires.isoformat(),
+                              "csrf_token": request.app[DESK].signer.csrf_token(session)})
+
+
+async def api_offers(request: web.Request) -> web.Response:
+    session = _api_session(request)
+    language = await _language(request, session)
+    views = await request.app[DESK].offers(session.person_id)
+    return web.json_response({"offers": [offer_model(v, language) for v in views]})
+
+
+async def api_offer(request: web.Request) -> web.Response:
+    session = _api_session(request)
+    view = await request.app[DESK].offer(session.person_id, request.match_info["offer_id"])
+    if view is None:
+        return _problem(404, "no such offer")
+    return web.json_response(offer_model(view, await _language(request, session)))
+
+
+async def api_answer(request: web.Request) -> web.Response:
+    session = _api_session(request)
+    if not _same_origin(request) or not request.app[DESK].signer.csrf_ok(session, request.headers.get(CSRF_HEADER)):
+        return _problem(403, f"a valid {CSRF_HEADER} header is required")
+    try:
+        body = await request.json()
+    except ValueError:
+        return _problem(400, "the body must be JSON")
+    answer = Answer.parse(body.get("answer") if isinstance(body, dict) else None)
+    if answer is None:
+        return _problem(400, "answer must be ACCEPTED or DECLINED")
+    result = await request.app[DESK].answer(session.person_id, request.match_info["offer_id"], answer)
+    if result.outcome is not Answered.RECORDED or result.view is None:
+        return _problem(_ANSWER_STATUS.get(result.outcome, 500), result.outcome.value.replace("_", " "))
+    return web.json_response(offer_model(result.view, await _language(request, session)))
+
+
+async def api_inbox(request: web.Request) -> web.Response:
+    session = _api_session(request)
+    items = await request.app[DESK].inbox(session.person_id)
+    return web.json_response({"items": [inbox_model(i) for i in items]})
+
+
+# ---- the rest ------------------------------------------------------------------------------------------------
+
+async def stylesheet(request: web.Request) -> web.FileResponse:
+    return web.FileResponse(TEMPLATES / "pages" / "citizen.css", headers={"Cache-Control": "max-age=3600"})
+
+
+async def openapi(request: web.Request) -> web.Response:
+    return web.json_response(OPENAPI)
+
+
+async def healthz(request: web.Request) -> web.Response:
+    return web.json_response({"status": "ok"})
+
+
+async def metrics_endpoint(request: web.Request) -> web.Response:
+    return web.Response(body=generate_latest(request.app[METRICS].registry),
+                        headers={"Content-Type": CONTENT_TYPE_LATEST})

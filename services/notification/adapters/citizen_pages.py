@@ -1,0 +1,95 @@
+"""Server-rendered pages of the citizen site (Jinja2, autoescaped) in Simplified Chinese and English."""
+
+from __future__ import annotations
+
+import datetime as dt
+from typing import Any
+
+import jinja2
+
+from services.notification.domain.answers import OfferView
+from services.notification.domain.contact import Language
+from services.notification.domain.wording import amount_text, policy_name
+from services.notification.ports import InboxItem
+from services.notification.rendering import TEMPLATES
+
+TEXT: dict[Language, dict[str, str]] = {
+    Language.EN: {
+        "title": "My assistance", "offers": "My offers", "inbox": "Inbox", "switch_language": "中文",
+        "amount": "What is offered", "why": "Why", "conditions": "Conditions checked", "condition": "Condition",
+        "your_values": "With your information", "outcome": "Outcome", "met": "met", "not_met": "not met",
+        "computation": "How the amount was computed", "legal_basis": "Legal basis",
+        "accept": "Accept", "decline": "Decline", "back": "Back to my offers",
+        "answer_note": "Accepting starts the payment or service. If you decline, it is not offered again unless "
+                       "your situation changes.",
+        "state_OFFERED": "Waiting for your answer", "state_ANSWERING": "Your answer is being recorded",
+        "state_ACCEPTED": "You accepted this offer", "state_DECLINED": "You declined this offer",
+        "no_offers": "You have no offers at the moment.", "inbox_empty": "No messages.",
+        "recorded_ACCEPTED": "Thank you. You accepted this offer.",
+        "recorded_DECLINED": "You declined this offer.",
+        "link_invalid": "This link is not valid. Please open the link exactly as it is in your message.",
+        "link_expired": "This link has expired. Please contact your local civil affairs office.",
+        "sign_in": "To see your offers, open the link in the SMS or e-mail you received.",
+        "not_found": "There is nothing here.", "forbidden": "Please reload the page and try again.",
+        "already": "This offer was already answered.",
+        "unavailable": "Your answer could not be recorded just now. Please try again in a minute.",
+    },
+    Language.ZH_CN: {
+        "title": "我的救助", "offers": "我的救助事项", "inbox": "消息", "switch_language": "English",
+        "amount": "救助内容", "why": "原因", "conditions": "核查的条件", "condition": "条件",
+        "your_values": "您的信息", "outcome": "结果", "met": "符合", "not_met": "不符合",
+        "computation": "金额计算", "legal_basis": "政策依据",
+        "accept": "接受", "decline": "放弃", "back": "返回我的救助事项",
+        "answer_note": "接受后将开始发放或提供服务。如果放弃，除非您的情况发生变化，不会再次为您提供。",
+        "state_OFFERED": "等待您的答复", "state_ANSWERING": "正在记录您的答复",
+        "state_ACCEPTED": "您已接受", "state_DECLINED": "您已放弃",
+        "no_offers": "目前没有救助事项。", "inbox_empty": "暂无消息。",
+        "recorded_ACCEPTED": "谢谢，您已接受。", "recorded_DECLINED": "您已放弃。",
+        "link_invalid": "此链接无效，请按消息中的原样打开链接。",
+        "link_expired": "此链接已过期，请联系当地民政部门。",
+        "sign_in": "请打开您收到的短信或邮件中的链接查看救助事项。",
+        "not_found": "未找到相关内容。", "forbidden": "请刷新页面后重试。",
+        "already": "此事项已答复。",
+        "unavailable": "暂时无法记录您的答复，请稍后再试。",
+    },
+}
+
+
+class Pages:
+    def __init__(self) -> None:
+        self._env = jinja2.Environment(loader=jinja2.FileSystemLoader(TEMPLATES / "pages"), autoescape=True,
+                                       undefined=jinja2.StrictUndefined, trim_blocks=True, lstrip_blocks=True)
+
+    def render(self, name: str, language: Language, signed_in: bool, **values: Any) -> str:
+        other = Language.EN if language is Language.ZH_CN else Language.ZH_CN
+        values.setdefault("notice", None)
+        return self._env.get_template(f"{name}.html.j2").render(
+            t=TEXT[language], lang=language.value, html_lang=_html_lang(language), other_lang=other.value,
+            other_html_lang=_html_lang(other), signed_in=signed_in, **values)
+
+    def text(self, language: Language, key: str) -> str:
+        return TEXT[language][key]
+
+
+def _html_lang(language: Language) -> str:
+    return "zh-CN" if language is Language.ZH_CN else "en"
+
+
+def offer_model(view: OfferView, language: Language) -> dict[str, Any]:
+    """What a page (or the JSON API) shows of one offer."""
+    offer = view.offer
+    explanation = offer.get("explanation") or {}
+    return {
+        "offer_id": view.offer_id, "policy_id": offer["policy_id"], "policy": policy_name(offer, language),
+        "amount": amount_text(offer, language), "amount_fen": offer.get("amount_fen"),
+        "amount_period": offer.get("amount_period"), "state": view.state.value,
+        "answered_at": view.answered_at.isoformat() if view.answered_at else None,
+        "reason": explanation.get("summary", ""), "conditions": list(explanation.get("conditions") or []),
+        "computation": explanation.get("computation"), "legal_basis": explanation.get("legal_basis"),
+        "created_at": offer.get("created_at"),
+    }
+
+
+def inbox_model(item: InboxItem) -> dict[str, Any]:
+    return {"notification_id": item.notification_id, "offer_id": item.offer_id, "subject": item.subject,
+            "body": item.body, "at": item.at.astimezone(dt.UTC).strftime("%Y-%m-%d %H:%M UTC")}

@@ -1,0 +1,153 @@
+"""The citizen's side in Redis: their offers with the state of their answer, and their in-app inbox.
+
+Offers are a hash per person (offer id -> the offer as JSON, never rewritten); answers a second hash (offer id ->
+'ANSWERING:<ms>', 'ACCEPTED:<ms>' or 'DECLINED:<ms>'; absent means still open). The inbox is a list per person,
+newest first, with a set of notification ids so a repeated delivery adds nothing.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import json
+from collections.abc import Mapping
+from typing import Any
+
+from redis.asyncio import Redis
+from redis.exceptions import RedisError
+
+from services.core.codec import jsonable
+from services.notification.domain.answers import Answer, OfferState, OfferView
+from services.notification.domain.attempts import ACCEPTED, Outcome, SendResult
+from services.notification.domain.contact import Channel
+from services.notification.ports import InboxItem, Message
+
+ANSWERING_STALE_SECONDS = 60
+"""An answer still being recorded after this long was interrupted; the offer is open again."""
+INBOX_KEEP = 200
+
+_BEGIN = """
+if redis.call('HEXISTS', KEYS[1], ARGV[1]) == 0 then return 'missing' end
+local s = redis.call('HGET', KEYS[2], ARGV[1])
+if s then
+  local state, at = string.match(s, '^(%u+):(%d+)$')
+  if state ~= 'ANSWERING' or tonumber(ARGV[2]) - tonumber(at) < tonumber(ARGV[3]) then return s end
+end
+redis.call('HSET', KEYS[2], ARGV[1], 'ANSWERING:' .. ARGV[2])
+return 'open'
+"""
+_APPLY = """
+if redis.call('HEXISTS', KEYS[1], ARGV[1]) == 0 then return 0 end
+local s = redis.call('HGET', KEYS[2], ARGV[1])
+if s then
+  local state, at = string.match(s, '^(%u+):(%d+)$')
+  if state ~= 'ANSWERING' and tonumber(at) > tonumber(ARGV[3]) then return 0 end
+end
+redis.call('HSET', KEYS[2], ARGV[1], ARGV[2] .. ':' .. ARGV[3])
+return 1
+"""
+_ABANDON = """
+local s = redis.call('HGET', KEYS[1], ARGV[1])
+if s and string.sub(s, 1, 9) == 'ANSWERING' then redis.call('HDEL', KEYS[1], ARGV[1]) end
+return 1
+"""
+_PUSH = """
+if redis.call('SADD', KEYS[1], ARGV[1]) == 0 then return 0 end
+redis.call('LPUSH', KEYS[2], ARGV[2])
+redis.call('LTRIM', KEYS[2], 0, tonumber(ARGV[3]) - 1)
+return 1
+"""
+
+
+def _ms(moment: dt.datetime) -> int:
+    return int(moment.timestamp() * 1000)
+
+
+def _view(offer_json: bytes, answer: bytes | None) -> OfferView:
+    offer: dict[str, Any] = json.loads(offer_json)
+    if answer is None:
+        return OfferView(offer, OfferState.OFFERED)
+    state, _, at = answer.decode().partition(":")
+    return OfferView(offer, OfferState(state), dt.datetime.fromtimestamp(int(at) / 1000, dt.UTC))
+
+
+class RedisCitizenViews:
+    def __init__(self, redis: Redis, prefix: str):
+        self._redis = redis
+        self._prefix = prefix
+        self._begin = redis.register_script(_BEGIN)
+        self._apply = redis.register_script(_APPLY)
+        self._abandon = redis.register_script(_ABANDON)
+
+    def _keys(self, person_id: str) -> list[str]:
+        return [f"{self._prefix}:offers:{person_id}", f"{self._prefix}:answers:{person_id}"]
+
+    async def add(self, person_id: str, offer: Mapping[str, Any]) -> None:
+        await self._redis.hsetnx(self._keys(person_id)[0], str(offer["offer_id"]),
+                                 json.dumps(jsonable(dict(offer))))
+
+    async def get(self, person_id: str, offer_id: str) -> OfferView | None:
+        offers, answers = self._keys(person_id)
+        async with self._redis.pipeline(transaction=False) as pipe:
+            pipe.hget(offers, offer_id)
+            pipe.hget(answers, offer_id)
+            offer_json, answer = await pipe.execute()
+        return _view(offer_json, answer) if offer_json else None
+
+    async def all(self, person_id: str) -> list[OfferView]:
+        offers, answers = self._keys(person_id)
+        async with self._redis.pipeline(transaction=False) as pipe:
+            pipe.hgetall(offers)
+            pipe.hgetall(answers)
+            offer_jsons, states = await pipe.execute()
+        views = [_view(v, states.get(k)) for k, v in offer_jsons.items()]
+        return sorted(views, key=lambda v: str(v.offer.get("created_at", "")), reverse=True)
+
+    async def begin_answer(self, person_id: str, offer_id: str, now: dt.datetime) -> OfferView | None:
+        result = await self._begin(keys=self._keys(person_id), args=[offer_id, _ms(now), ANSWERING_STALE_SECONDS
+                                                                     * 1000])
+        if result == b"missing":
+            return None
+        view = await self.get(person_id, offer_id)
+        if view is None:
+            return None
+        return OfferView(view.offer, OfferState.OFFERED) if result == b"open" else view
+
+    async def finish_answer(self, person_id: str, offer_id: str, answer: Answer, at: dt.datetime) -> None:
+        await self._redis.hset(self._keys(person_id)[1], offer_id, f"{answer.value}:{_ms(at)}")
+
+    async def abandon_answer(self, person_id: str, offer_id: str) -> None:
+        await self._abandon(keys=[self._keys(person_id)[1]], args=[offer_id])
+
+    async def apply_answer(self, person_id: str, offer_id: str, answer: Answer, at: dt.datetime) -> None:
+        await self._apply(keys=self._keys(person_id), args=[offer_id, answer.value, _ms(at)])
+
+
+class RedisInbox:
+    """The in-app inbox: a ChannelSender for delivery and an InboxReader for the citizen page. Idempotent by
+    notification id, so it may safely repeat an interrupted send."""
+
+    channel = Channel.INBOX
+    idempotent = True
+
+    def __init__(self, redis: Redis, prefix: str):
+        self._redis = redis
+        self._prefix = prefix
+        self._push = redis.register_script(_PUSH)
+
+    def _keys(self, person_id: str) -> list[str]:
+        return [f"{self._prefix}:inbox-ids:{person_id}", f"{self._prefix}:inbox:{person_id}"]
+
+    async def send(self, address: str, message: Message, idempotency_key: str) -> SendResult:
+        item = {"notification_id": idempotency_key, "offer_id": message.offer_id, "subject": message.subject,
+                "body": message.body, "at": _ms(dt.datetime.now(dt.UTC))}
+        try:
+            await self._push(keys=self._keys(address), args=[idempotency_key, json.dumps(item), INBOX_KEEP])
+        except RedisError:
+            return SendResult(Outcome.TRANSIENT, "inbox store unreachable")
+        return ACCEPTED
+
+    async def items(self, person_id: str, limit: int = 50) -> list[InboxItem]:
+        raw = await self._redis.lrange(self._keys(person_id)[1], 0, limit - 1)
+        items = [json.loads(r) for r in raw]
+        return [InboxItem(i["notification_id"], i["offer_id"], i["subject"], i["body"],
+                          dt.datetime.fromtimestamp(i["at"] / 1000, dt.UTC)) for i in items]

@@ -1,0 +1,65 @@
+"""A citizen's view of one offer and their answer to it: offered, then accepted or declined once."""
+
+from __future__ import annotations
+
+import datetime as dt
+import enum
+from collections.abc import Mapping
+from dataclasses import dataclass
+from typing import Any
+
+from services.notification.domain.ids import answer_decision_id
+
+
+class OfferState(enum.StrEnum):
+    OFFERED = "OFFERED"
+    ANSWERING = "ANSWERING"
+    """An answer is being recorded on assist.decisions; becomes ACCEPTED or DECLINED, or OFFERED if it failed."""
+    ACCEPTED = "ACCEPTED"
+    DECLINED = "DECLINED"
+
+
+class Answer(enum.StrEnum):
+    ACCEPTED = "ACCEPTED"
+    DECLINED = "DECLINED"
+
+    @classmethod
+    def parse(cls, value: str | None) -> Answer | None:
+        text = (value or "").strip().upper()
+        return {"ACCEPT": cls.ACCEPTED, "ACCEPTED": cls.ACCEPTED, "DECLINE": cls.DECLINED,
+                "DECLINED": cls.DECLINED}.get(text)
+
+
+@dataclass(frozen=True)
+class OfferView:
+    """What the citizen page shows of an offer: the offer itself (with its explanation) and where it stands."""
+
+    offer: dict[str, Any]
+    state: OfferState
+    answered_at: dt.datetime | None = None
+
+    @property
+    def offer_id(self) -> str:
+        return str(self.offer["offer_id"])
+
+    @property
+    def open(self) -> bool:
+        return self.state is OfferState.OFFERED
+
+
+def citizen_decision(view: OfferView, person_id: str, answer: Answer, now: dt.datetime) -> dict[str, Any]:
+    """The Decision record (schemas/records/decision.avsc) of a citizen's answer, keyed by household id."""
+    offer: Mapping[str, Any] = view.offer
+    return {
+        "decision_id": answer_decision_id(view.offer_id, answer.value),
+        "action": answer.value,
+        "task_id": None,
+        "offer_id": view.offer_id,
+        "household_id": offer["household_id"],
+        "person_id": person_id,
+        "policy_id": offer["policy_id"],
+        "district": offer["district"],
+        "actor": "citizen",
+        "reason": None,
+        "at": now,
+    }

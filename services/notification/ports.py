@@ -1,0 +1,186 @@
+"""The notification service's ports: what the service layer needs from the outside, as Protocols.
+
+Production adapters are in adapters/ (Redis, Kafka, an HTTP SMS gateway, SMTP); the integration tests hand the
+same adapters real Redis, Kafka, an SMTP server and an HTTP gateway.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import enum
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+from typing import Any, Protocol
+
+from services.notification.domain.answers import Answer, OfferView
+from services.notification.domain.attempts import SendResult
+from services.notification.domain.contact import Channel, Contact, Language
+from services.notification.domain.plan import DeliveryState
+
+
+class Unavailable(Exception):
+    """A log (Kafka) did not durably acknowledge a record in time."""
+
+
+@dataclass(frozen=True)
+class Message:
+    """One rendered notification: `short` for SMS, `subject` and `body` for e-mail and the inbox."""
+
+    offer_id: str
+    subject: str
+    short: str
+    body: str
+    language: Language
+
+
+class ChannelSender(Protocol):
+    """Hands a message to one channel's provider."""
+
+    channel: Channel
+    idempotent: bool
+    """Whether the provider drops a second message with the same idempotency key (then an interrupted send may
+    safely be repeated)."""
+
+    async def send(self, address: str, message: Message, idempotency_key: str) -> SendResult:
+        """Deliver to `address`; never raises for provider failures, it reports them in the result."""
+
+
+class Messages(Protocol):
+    def render(self, offer: Mapping[str, Any], language: Language, link: str, link_expires: dt.datetime,
+               approved: bool, zone: dt.tzinfo) -> Message:
+        """The message about `offer` in `language`, from the policy's template or the default one."""
+
+
+class ContactBook(Protocol):
+    """Consented contact details by person id (from assist.contacts)."""
+
+    async def put(self, contact: Mapping[str, Any]) -> None:
+        """Store a decoded Contact record, replacing the previous one."""
+
+    async def forget(self, person_id: str) -> None:
+        """Consent withdrawn (a tombstone on the compacted topic): erase the details."""
+
+    async def get(self, person_id: str) -> Contact | None: ...
+
+    async def language(self, person_id: str) -> Language | None: ...
+
+
+class SendClaim(enum.Enum):
+    FREE = "free"
+    """Nobody sent this notification: it is now marked as being sent by the caller."""
+    SENT = "sent"
+    """Already sent."""
+    BUSY = "busy"
+    """Being sent by another worker right now."""
+    STALE = "stale"
+    """A send began long ago and never finished (its worker died): the provider may have taken it. Re-marked as
+    being sent by the caller."""
+    UNKNOWN = "unknown"
+    """An earlier send was interrupted and recorded as of unknown outcome."""
+
+
+@dataclass(frozen=True)
+class Job:
+    """Delivery of one offer to one recipient (a person id, or the household id for household offers)."""
+
+    offer_id: str
+    offer: dict[str, Any]
+    recipient: str
+    approved: bool
+    """Notified after a caseworker approved it (VERIFICATION) rather than offered directly."""
+    ready_at: dt.datetime
+    """Since when the notification could have gone (received, or the end of a quiet-hours wait): latency base."""
+    state: DeliveryState | None
+    done: bool
+
+
+class DeliveryJobs(Protocol):
+    """Durable delivery jobs, their schedule (due times, leases) and per-notification send claims."""
+
+    async def add(self, offer: Mapping[str, Any], recipient: str, approved: bool, now: dt.datetime) -> bool:
+        """Record a job due now unless one exists for the offer; False when it did (a redelivered offer)."""
+
+    async def claim_due(self, now: dt.datetime, limit: int, lease_seconds: float) -> list[str]:
+        """Offer ids of due jobs, leased to the caller: a job not rescheduled or finished within the lease comes
+        due again (its worker died)."""
+
+    async def load(self, offer_id: str) -> Job | None: ...
+
+    async def save(self, offer_id: str, state: DeliveryState, due: dt.datetime,
+                   ready_at: dt.datetime | None = None) -> None:
+        """Record the job's new state and when its next step is due."""
+
+    async def finish(self, offer_id: str, state: DeliveryState) -> None:
+        """Nothing more to do; the job is kept (without the offer) to recognise a redelivered offer."""
+
+    async def drop(self, offer_id: str) -> None:
+        """Unschedule an id with no job behind it."""
+
+    async def claim_send(self, notification_id: str, now: dt.datetime, stale_after_seconds: float) -> SendClaim: ...
+
+    async def mark_sent(self, notification_id: str, now: dt.datetime) -> None: ...
+
+    async def mark_unknown(self, notification_id: str, now: dt.datetime) -> None: ...
+
+    async def release_send(self, notification_id: str) -> None:
+        """The send definitely failed: the claim is withdrawn."""
+
+
+class StatusLog(Protocol):
+    async def publish_statuses(self, statuses: Sequence[dict[str, Any]]) -> None:
+        """NotificationStatus records to assist.notifications, keyed by offer id; raises Unavailable."""
+
+
+class TaskLog(Protocol):
+    async def publish_task(self, task: dict[str, Any]) -> None:
+        """A CaseworkerTask record to assist.tasks, keyed by household id; raises Unavailable."""
+
+
+class DecisionLog(Protocol):
+    async def append_decision(self, decision: dict[str, Any]) -> None:
+        """A Decision record to assist.decisions, keyed by household id; raises Unavailable."""
+
+
+class OfferMemory(Protocol):
+    """Offers waiting for a caseworker (from VERIFY_ELIGIBILITY tasks) and approvals waiting for their offer."""
+
+    async def remember_offer(self, offer: Mapping[str, Any]) -> str | None:
+        """Keep the offer; when its approval came first, return the approved recipient."""
+
+    async def approve(self, offer_id: str, recipient: str | None) -> dict[str, Any] | None:
+        """Note the approval; return the offer when it is known (else it is notified when its task arrives)."""
+
+
+class CitizenViews(Protocol):
+    """Each citizen's offers and where their answers stand."""
+
+    async def add(self, person_id: str, offer: Mapping[str, Any]) -> None:
+        """Show the offer to the person (kept as is when already shown)."""
+
+    async def get(self, person_id: str, offer_id: str) -> OfferView | None: ...
+
+    async def all(self, person_id: str) -> list[OfferView]: ...
+
+    async def begin_answer(self, person_id: str, offer_id: str, now: dt.datetime) -> OfferView | None:
+        """Mark an open offer as being answered (ANSWERING); return its view as it was, or None when unknown.
+        A view returned in another state than OFFERED was not changed."""
+
+    async def finish_answer(self, person_id: str, offer_id: str, answer: Answer, at: dt.datetime) -> None: ...
+
+    async def abandon_answer(self, person_id: str, offer_id: str) -> None: ...
+
+    async def apply_answer(self, person_id: str, offer_id: str, answer: Answer, at: dt.datetime) -> None:
+        """An answer read from assist.decisions: applied unless a later one is already recorded."""
+
+
+@dataclass(frozen=True)
+class InboxItem:
+    notification_id: str
+    offer_id: str
+    subject: str
+    body: str
+    at: dt.datetime
+
+
+class InboxReader(Protocol):
+    async def items(self, person_id: str, limit: int = 50) -> list[InboxItem]: ...

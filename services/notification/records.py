@@ -1,0 +1,66 @@
+"""What the worker does with each record it consumes (assist.contacts, assist.offers, assist.tasks,
+assist.decisions). Every handler is idempotent: a record read twice changes nothing the second time."""
+
+from __future__ import annotations
+
+import datetime as dt
+import logging
+from collections.abc import Callable, Mapping
+from typing import Any
+
+from services.notification.domain.answers import Answer
+from services.notification.ports import CitizenViews, ContactBook, DeliveryJobs, OfferMemory
+
+log = logging.getLogger(__name__)
+
+
+def recipient_of(offer: Mapping[str, Any], person_id: str | None = None) -> str:
+    """Who is notified: the offer's beneficiary, else the person a decision names, else the household itself
+    (a household may register a contact under its household id; without one a caseworker delivers in person)."""
+    return str(offer.get("person_id") or person_id or offer["household_id"])
+
+
+class InboundRecords:
+    def __init__(self, contacts: ContactBook, memory: OfferMemory, jobs: DeliveryJobs, views: CitizenViews,
+                 clock: Callable[[], dt.datetime] = lambda: dt.datetime.now(dt.UTC)):
+        self._contacts, self._memory, self._jobs, self._views = contacts, memory, jobs, views
+        self._clock = clock
+
+    async def contact(self, person_id: str, record: Mapping[str, Any] | None) -> None:
+        """A consented contact replaces the previous one; a tombstone (None) erases it."""
+        if record is None:
+            await self._contacts.forget(person_id)
+        else:
+            await self._contacts.put(record)
+
+    async def offer(self, offer: Mapping[str, Any]) -> None:
+        """Offers made directly to the citizen are notified; verification offers wait for a caseworker."""
+        if offer.get("route") == "AUTO_OFFER":
+            await self._notify(offer, recipient_of(offer), approved=False)
+
+    async def task(self, task: Mapping[str, Any]) -> None:
+        """Remember the offer a caseworker is asked to verify; notify it now if its approval came first."""
+        offer = task.get("offer")
+        if task.get("kind") != "VERIFY_ELIGIBILITY" or not offer:
+            return
+        approved_for = await self._memory.remember_offer(offer)
+        if approved_for is not None:
+            await self._notify(offer, approved_for, approved=True)
+
+    async def decision(self, decision: Mapping[str, Any]) -> None:
+        action, offer_id = decision.get("action"), decision.get("offer_id")
+        if not offer_id:
+            return
+        if action == "APPROVED":
+            offer = await self._memory.approve(str(offer_id), decision.get("person_id"))
+            if offer is None:
+                log.info("approval of offer %s arrived before its task; notified when the task arrives", offer_id)
+                return
+            await self._notify(offer, recipient_of(offer, decision.get("person_id")), approved=True)
+        elif action in ("ACCEPTED", "DECLINED"):
+            person = str(decision.get("person_id") or decision["household_id"])
+            await self._views.apply_answer(person, str(offer_id), Answer(str(action)), decision["at"])
+
+    async def _notify(self, offer: Mapping[str, Any], recipient: str, approved: bool) -> None:
+        await self._views.add(recipient, offer)
+        await self._jobs.add(offer, recipient, approved, self._clock())

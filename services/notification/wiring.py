@@ -1,0 +1,120 @@
+"""The one place notification's dependencies are built and connected; __main__, the tests and the benchmark use it."""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+from dataclasses import dataclass
+
+import aiohttp
+from aiokafka import AIOKafkaProducer
+from prometheus_client import CollectorRegistry
+from redis.asyncio import Redis
+
+from services.core.codec import Contract, load_contract
+from services.core.kafka import durable_producer
+from services.core.settings import Settings
+from services.notification.adapters.kafka_inbound import GROUP, InboundConsumer, inbound_consumer
+from services.notification.adapters.kafka_outbound import KafkaRecords
+from services.notification.adapters.redis_citizen import RedisCitizenViews, RedisInbox
+from services.notification.adapters.redis_contacts import RedisContactBook
+from services.notification.adapters.redis_jobs import RedisDeliveryJobs
+from services.notification.adapters.redis_offers import RedisOfferMemory
+from services.notification.adapters.sms_gateway import SmsGateway
+from services.notification.adapters.smtp_mail import SmtpMail
+from services.notification.citizen import CitizenDesk
+from services.notification.delivery import Delivery
+from services.notification.domain.link import Signer
+from services.notification.metrics import NotificationMetrics
+from services.notification.records import InboundRecords
+from services.notification.rendering import MessageTemplates
+from services.notification.scheduler import Scheduler
+
+KEY_PREFIX = "assist:notification"
+
+
+@dataclass
+class Worker:
+    """The worker's parts: the consumer of the four input topics and the delivery scheduler."""
+
+    inbound: InboundConsumer
+    scheduler: Scheduler
+    delivery: Delivery
+    records: InboundRecords
+    jobs: RedisDeliveryJobs
+    metrics: NotificationMetrics
+    contract: Contract
+    redis: Redis
+
+    async def run(self, stop: asyncio.Event) -> None:
+        """Consume and deliver until `stop` is set."""
+        await asyncio.gather(self.inbound.run(stop), self.scheduler.run(stop))
+
+
+@asynccontextmanager
+async def worker(settings: Settings, group: str = GROUP, prefix: str = KEY_PREFIX, concurrency: int = 32,
+                 registry: CollectorRegistry | None = None) -> AsyncIterator[Worker]:
+    """Connect to Kafka, Redis and the providers; disconnect on exit."""
+    contract = load_contract()
+    metrics = NotificationMetrics(registry or CollectorRegistry())
+    producer = durable_producer(settings.kafka_bootstrap, "assist-notification",
+                                request_timeout_ms=int(settings.publish_timeout_seconds * 1000))
+    consumer = inbound_consumer(settings.kafka_bootstrap, group)
+    redis = Redis.from_url(settings.redis_url)
+    http = aiohttp.ClientSession(connector=aiohttp.TCPConnector(limit=concurrency))
+    smtp = SmtpMail(settings.smtp_host, settings.smtp_port, settings.smtp_sender)
+    try:
+        await producer.start()
+        await consumer.start()
+        kafka = KafkaRecords(producer, contract, settings.publish_timeout_seconds)
+        jobs = RedisDeliveryJobs(redis, contract, prefix)
+        contacts = RedisContactBook(redis, prefix)
+        views = RedisCitizenViews(redis, prefix)
+        inbox = RedisInbox(redis, prefix)
+        senders = {s.channel: s for s in (SmsGateway(http, settings.sms_gateway_url), smtp, inbox)}
+        delivery = Delivery(jobs, contacts, senders, kafka, kafka, MessageTemplates(),
+                            Signer(settings.link_signing_key), settings.citizen_link_base, metrics,
+                            settings.notification_max_attempts, settings.notification_retry_base_seconds)
+        records = InboundRecords(contacts, RedisOfferMemory(redis, contract, prefix), jobs, views)
+        yield Worker(InboundConsumer(consumer, records, contract, metrics),
+                     Scheduler(delivery, jobs, metrics, concurrency), delivery, records, jobs, metrics, contract,
+                     redis)
+    finally:
+        await smtp.close()
+        await http.close()
+        await consumer.stop()
+        await producer.stop()
+        await redis.aclose()
+
+
+@dataclass
+class Citizen:
+    desk: CitizenDesk
+    metrics: NotificationMetrics
+    views: RedisCitizenViews
+    inbox: RedisInbox
+    contacts: RedisContactBook
+    redis: Redis
+
+
+@asynccontextmanager
+async def citizen(settings: Settings, prefix: str = KEY_PREFIX,
+                  registry: CollectorRegistry | None = None) -> AsyncIterator[Citizen]:
+    """The citizen API's parts: Redis for views and inbox, a producer for assist.decisions."""
+    contract = load_contract()
+    metrics = NotificationMetrics(registry or CollectorRegistry())
+    producer: AIOKafkaProducer = durable_producer(settings.kafka_bootstrap, "assist-citizen-api",
+                                                  request_timeout_ms=int(settings.publish_timeout_seconds * 1000))
+    redis = Redis.from_url(settings.redis_url)
+    try:
+        await producer.start()
+        views, inbox = RedisCitizenViews(redis, prefix), RedisInbox(redis, prefix)
+        contacts = RedisContactBook(redis, prefix)
+        desk = CitizenDesk(views, inbox, contacts, KafkaRecords(producer, contract, settings.publish_timeout_seconds),
+                           Signer(settings.link_signing_key), metrics)
+        yield Citizen(desk, metrics, views, inbox, contacts, redis)
+    finally:
+        await producer.stop()
+        await redis.aclose()
+
