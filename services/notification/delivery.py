@@ -17,6 +17,7 @@ Crash safety, step by step:
 
 from __future__ import annotations
 
+import asyncio
 import datetime as dt
 import logging
 import random
@@ -53,8 +54,8 @@ from services.notification.ports import (
 
 log = logging.getLogger(__name__)
 SEND_TIMEOUT_SECONDS = 30.0
-"""Providers are given this long; a 'sending' claim older than twice this belongs to a dead worker."""
-LEASE_SECONDS = 3 * SEND_TIMEOUT_SECONDS
+"""A provider call is cut off after this long (outcome unknown); so a 'sending' claim older than twice this belongs
+to a dead worker, and a step is leased for three times this."""
 MAX_ACTIONS_PER_STEP = 8
 
 
@@ -62,14 +63,19 @@ class Delivery:
     def __init__(self, jobs: DeliveryJobs, contacts: ContactBook, senders: Mapping[Channel, ChannelSender],
                  statuses: StatusLog, tasks: TaskLog, messages: Messages, signer: Signer, link_base: str,
                  metrics: NotificationMetrics, max_attempts: int, retry_base_seconds: float,
-                 draw: Callable[[], float] = random.random,
+                 send_timeout_seconds: float = SEND_TIMEOUT_SECONDS, draw: Callable[[], float] = random.random,
                  clock: Callable[[], dt.datetime] = lambda: dt.datetime.now(dt.UTC)):
         self._jobs, self._contacts, self._senders = jobs, contacts, senders
         self._statuses, self._tasks, self._messages = statuses, tasks, messages
         self._signer, self._link_base = signer, link_base.rstrip("/")
         self._metrics = metrics
         self._max_attempts, self._retry_base = max(1, max_attempts), retry_base_seconds
-        self._draw, self._clock = draw, clock
+        self._send_timeout, self._draw, self._clock = send_timeout_seconds, draw, clock
+
+    @property
+    def lease_seconds(self) -> float:
+        """How long a claimed job is left to its worker before it comes due again."""
+        return 3 * self._send_timeout
 
     async def step(self, offer_id: str) -> None:
         """Take the job for `offer_id` as far as it can go now; raises when a log or store is unreachable (the
@@ -115,32 +121,42 @@ class Delivery:
         await self._publish(job, Channel.VISIT, "SENT", 1, f"caseworker task {task['task_id']}: {reason}")
         self._metrics.in_person(reason)
         done = replace(state, in_person_done=True)
-        await self._jobs.save(job.offer_id, done, self._clock() + dt.timedelta(seconds=LEASE_SECONDS))
+        await self._jobs.save(job.offer_id, done, self._clock() + dt.timedelta(seconds=self.lease_seconds))
         return done
 
     async def _send(self, job: Job, state: DeliveryState, contact: Contact | None, channel: Channel,
                     attempt: int) -> DeliveryState | None:
         sender = self._senders[channel]
         key = notification_id(job.offer_id, channel.value)
-        claim = await self._jobs.claim_send(key, self._clock(), 2 * SEND_TIMEOUT_SECONDS)
+        message = self._message(job, state, contact)
+        claim = await self._jobs.claim_send(key, self._clock(), 2 * self._send_timeout)
         if claim is SendClaim.SENT:
             await self._sent(job, state, channel, attempt)
             return None
         if claim is SendClaim.BUSY:
-            await self._jobs.save(job.offer_id, state, self._clock() + dt.timedelta(seconds=SEND_TIMEOUT_SECONDS))
+            await self._jobs.save(job.offer_id, state, self._clock() + dt.timedelta(seconds=self._send_timeout))
             return None
         address = contact.address(channel) if contact else None
         if claim in (SendClaim.STALE, SendClaim.UNKNOWN) and not sender.idempotent:
             result = SendResult(Outcome.UNKNOWN, "an earlier send was interrupted; its outcome is unknown")
         elif address is None:
             result = SendResult(Outcome.PERMANENT, f"no consented {channel.value.lower()} detail")
+        elif message is None:
+            result = SendResult(Outcome.PERMANENT, "the message could not be rendered")
         else:
-            result = await sender.send(address, self._message(job, state, contact), key)
+            result = await self._call(sender, address, message, key)
         if result.outcome is Outcome.ACCEPTED:
             await self._jobs.mark_sent(key, self._clock())
             await self._sent(job, state, channel, attempt)
             return None
         return await self._failed(job, state, channel, attempt, result, key, sender.idempotent)
+
+    async def _call(self, sender: ChannelSender, address: str, message: Message, key: str) -> SendResult:
+        try:
+            async with asyncio.timeout(self._send_timeout):
+                return await sender.send(address, message, key)
+        except TimeoutError:
+            return SendResult(Outcome.UNKNOWN, "the provider did not answer in time")
 
     async def _sent(self, job: Job, state: DeliveryState, channel: Channel, attempt: int) -> None:
         await self._publish(job, channel, "SENT", attempt, None)
@@ -162,15 +178,21 @@ class Delivery:
             delay = backoff_seconds(attempt, self._retry_base, self._draw())
             await self._jobs.save(job.offer_id, transition.state, self._clock() + dt.timedelta(seconds=delay))
             return None
-        await self._jobs.save(job.offer_id, transition.state, self._clock() + dt.timedelta(seconds=LEASE_SECONDS))
+        await self._jobs.save(job.offer_id, transition.state, self._clock() + dt.timedelta(seconds=self.lease_seconds))
         return transition.state
 
-    def _message(self, job: Job, state: DeliveryState, contact: Contact | None) -> Message:
+    def _message(self, job: Job, state: DeliveryState, contact: Contact | None) -> Message | None:
+        """The message, or None when it cannot be rendered (a template or data fault: the channel is skipped, so the
+        person is still reached another way, in the end by a caseworker)."""
         now = self._clock()
-        token = self._signer.link_token(job.recipient, job.offer_id, now)
-        zone = contact.zone() if contact else dt.UTC
-        return self._messages.render(job.offer, state.language, f"{self._link_base}/c/{token}",
-                                     now + dt.timedelta(days=LINK_DAYS), job.approved, zone)
+        try:
+            token = self._signer.link_token(job.recipient, job.offer_id, now)
+            zone = contact.zone() if contact else dt.UTC
+            return self._messages.render(job.offer, state.language, f"{self._link_base}/c/{token}",
+                                         now + dt.timedelta(days=LINK_DAYS), job.approved, zone)
+        except Exception:
+            log.exception("offer %s: message not rendered", job.offer_id)
+            return None
 
     async def _publish(self, job: Job, channel: Channel, status: str, attempt: int, detail: str | None) -> None:
         await self._statuses.publish_statuses([{

@@ -12,7 +12,7 @@ from collections.abc import Callable
 from aiokafka.errors import KafkaError
 from redis.exceptions import RedisError
 
-from services.notification.delivery import LEASE_SECONDS, Delivery
+from services.notification.delivery import Delivery
 from services.notification.metrics import NotificationMetrics
 from services.notification.ports import DeliveryJobs, Unavailable
 
@@ -34,7 +34,7 @@ class Scheduler:
             claimed: list[str] = []
             if free > 0:
                 try:
-                    claimed = await self._jobs.claim_due(self._clock(), free, LEASE_SECONDS)
+                    claimed = await self._jobs.claim_due(self._clock(), free, self._delivery.lease_seconds)
                 except RedisError as exc:
                     log.warning("cannot read the schedule (%s)", type(exc).__name__)
             for offer_id in claimed:
@@ -46,7 +46,7 @@ class Scheduler:
                 with contextlib.suppress(TimeoutError):
                     await asyncio.wait_for(self._wake.wait(), self._poll)
         if self._running:
-            await asyncio.wait(self._running, timeout=LEASE_SECONDS)
+            await asyncio.wait(self._running, timeout=self._delivery.lease_seconds)
 
     def _done(self, task: asyncio.Task[None]) -> None:
         self._running.discard(task)

@@ -24,7 +24,7 @@ from services.notification.adapters.redis_offers import RedisOfferMemory
 from services.notification.adapters.sms_gateway import SmsGateway
 from services.notification.adapters.smtp_mail import SmtpMail
 from services.notification.citizen import CitizenDesk
-from services.notification.delivery import Delivery
+from services.notification.delivery import SEND_TIMEOUT_SECONDS, Delivery
 from services.notification.domain.link import Signer
 from services.notification.metrics import NotificationMetrics
 from services.notification.records import InboundRecords
@@ -54,7 +54,8 @@ class Worker:
 
 @asynccontextmanager
 async def worker(settings: Settings, group: str = GROUP, prefix: str = KEY_PREFIX, concurrency: int = 32,
-                 registry: CollectorRegistry | None = None) -> AsyncIterator[Worker]:
+                 registry: CollectorRegistry | None = None,
+                 send_timeout_seconds: float = SEND_TIMEOUT_SECONDS) -> AsyncIterator[Worker]:
     """Connect to Kafka, Redis and the providers; disconnect on exit."""
     contract = load_contract()
     metrics = NotificationMetrics(registry or CollectorRegistry())
@@ -63,7 +64,8 @@ async def worker(settings: Settings, group: str = GROUP, prefix: str = KEY_PREFI
     consumer = inbound_consumer(settings.kafka_bootstrap, group)
     redis = Redis.from_url(settings.redis_url)
     http = aiohttp.ClientSession(connector=aiohttp.TCPConnector(limit=concurrency))
-    smtp = SmtpMail(settings.smtp_host, settings.smtp_port, settings.smtp_sender)
+    smtp = SmtpMail(settings.smtp_host, settings.smtp_port, settings.smtp_sender, connections=max(4, concurrency // 4),
+                    timeout_seconds=send_timeout_seconds)
     try:
         await producer.start()
         await consumer.start()
@@ -72,10 +74,12 @@ async def worker(settings: Settings, group: str = GROUP, prefix: str = KEY_PREFI
         contacts = RedisContactBook(redis, prefix)
         views = RedisCitizenViews(redis, prefix)
         inbox = RedisInbox(redis, prefix)
-        senders = {s.channel: s for s in (SmsGateway(http, settings.sms_gateway_url), smtp, inbox)}
+        sms = SmsGateway(http, settings.sms_gateway_url, send_timeout_seconds)
+        senders = {s.channel: s for s in (sms, smtp, inbox)}
         delivery = Delivery(jobs, contacts, senders, kafka, kafka, MessageTemplates(),
                             Signer(settings.link_signing_key), settings.citizen_link_base, metrics,
-                            settings.notification_max_attempts, settings.notification_retry_base_seconds)
+                            settings.notification_max_attempts, settings.notification_retry_base_seconds,
+                            send_timeout_seconds)
         records = InboundRecords(contacts, RedisOfferMemory(redis, contract, prefix), jobs, views)
         yield Worker(InboundConsumer(consumer, records, contract, metrics),
                      Scheduler(delivery, jobs, metrics, concurrency), delivery, records, jobs, metrics, contract,

@@ -71,12 +71,12 @@ class SmsGatewayStub:
 
     async def _receive(self, request: web.Request) -> web.Response:
         body = await request.json()
-        if self.delay:
-            await asyncio.sleep(self.delay)
         status = self.failures.pop(0) if self.failures else self.fail_always
         seen = {r["idempotency_key"] for r in self.requests if r["outcome"] == "accepted"}
         outcome = f"failed {status}" if status else "duplicate" if body["idempotency_key"] in seen else "accepted"
         self.requests.append({**body, "outcome": outcome})
+        if self.delay:  # taken, not yet answered: a client dying now leaves the outcome unknown to it
+            await asyncio.sleep(self.delay)
         if status:
             return web.json_response({"error": "try later"}, status=status)
         return web.json_response({"id": body["idempotency_key"]}, status=202)
@@ -92,6 +92,8 @@ class _MailHandler:
         message = email.message_from_bytes(envelope.content, policy=email.policy.default)
         assert isinstance(message, EmailMessage)
         self._server.messages.append(message)
+        if self._server.delay:  # taken, not yet answered
+            await asyncio.sleep(self._server.delay)
         return "250 OK"
 
 
@@ -102,6 +104,7 @@ class MailServer:
     port: int = field(default_factory=free_port)
     messages: list[EmailMessage] = field(default_factory=list)
     failures: list[str] = field(default_factory=list)
+    delay: float = 0.0
     _server: asyncio.Server | None = None
 
     async def start(self) -> None:

@@ -97,6 +97,8 @@ async def test_offers_reach_people_by_sms_email_and_inbox_with_a_signed_link(sta
     assert (claims.person_id, claims.offer_id) == (by_sms, offers[0]["offer_id"])
     (mail,) = stack.mail.to(contacts[1]["email"])
     assert "Help you can receive" in mail["Subject"] and "¥1,234.50 per month" in mail.get_content()
+    assert mail["Content-Language"] == "en"
+    assert mail["Message-ID"] == f"<{notification_id(offers[1]['offer_id'], 'EMAIL')}@assist-notification>"
     (item,) = await RedisInbox(stack.redis, stack.prefix).items(by_inbox)
     assert item.offer_id == offers[2]["offer_id"] and "1,234.50" in item.body
     view = await RedisCitizenViews(stack.redis, stack.prefix).get(by_sms, offers[0]["offer_id"])

@@ -33,7 +33,7 @@ class SmtpMail:
         self._slots = asyncio.Semaphore(connections)
 
     async def send(self, address: str, message: Message, idempotency_key: str) -> SendResult:
-        payload = self._compose(address, message, idempotency_key)
+        payload = compose_mail(self._sender, address, message, idempotency_key)
         async with self._slots:
             reused = not self._idle.empty()
             connection = self._idle.get_nowait() if reused else None
@@ -63,24 +63,15 @@ class SmtpMail:
                 return SendResult(Outcome.UNKNOWN, f"interrupted during DATA ({type(exc).__name__})")
             lost = isinstance(exc, aiosmtplib.SMTPServerDisconnected)
             return SendResult(Outcome.TRANSIENT, _LOST if lost else type(exc).__name__)
+        except BaseException:  # cancelled (the caller's time limit): the connection is in an unknown state
+            _close(connection)
+            raise
         self._keep(connection)
         return ACCEPTED
 
     def _keep(self, connection: aiosmtplib.SMTP | None) -> None:
         if connection is not None and connection.is_connected:
             self._idle.put_nowait(connection)
-
-    def _compose(self, address: str, message: Message, key: str) -> bytes:
-        mail = EmailMessage(policy=email.policy.SMTP)
-        mail["From"] = self._sender
-        mail["To"] = address
-        mail["Subject"] = message.subject
-        mail["Date"] = email.utils.formatdate(usegmt=True)
-        mail["Message-ID"] = f"<{key}@{LOCAL_HOSTNAME}>"
-        mail["Content-Language"] = message.language.value.replace("_", "-")
-        mail["Auto-Submitted"] = "auto-generated"
-        mail.set_content(message.body, charset="utf-8")
-        return mail.as_bytes()
 
     async def close(self) -> None:
         while not self._idle.empty():
@@ -103,3 +94,17 @@ def _close(connection: aiosmtplib.SMTP | None) -> None:
     if connection is not None:
         connection.close()
 
+
+
+def compose_mail(sender: str, address: str, message: Message, key: str) -> bytes:
+    """The e-mail of a message: plain text UTF-8, Message-ID from the notification id."""
+    mail = EmailMessage(policy=email.policy.SMTP)
+    mail["From"] = sender
+    mail["To"] = address
+    mail["Subject"] = message.subject
+    mail["Date"] = email.utils.formatdate(usegmt=True)
+    mail["Message-ID"] = f"<{key}@{LOCAL_HOSTNAME}>"
+    mail["Auto-Submitted"] = "auto-generated"
+    mail.set_content(message.body, charset="utf-8")
+    mail["Content-Language"] = message.language.value.replace("_", "-")  # after set_content, which clears Content-*
+    return mail.as_bytes()
