@@ -1,6 +1,7 @@
 """Casework entry point.
 
-    python -m services.casework worker [--metrics-port 8083]   tasks in, outbox out, leases, escalations
+    python -m services.casework worker [--metrics-port 8083] [--group assist-casework]
+                                                               tasks in, outbox out, leases, escalations
     python -m services.casework api                            API and console on ASSIST_CASEWORK_WEB_HOST:PORT
     python -m services.casework rebuild                        rebuild the Redis queues from the topics
     python -m services.casework staff add USER --role caseworker --districts 110105,110108 [--password-stdin]
@@ -22,7 +23,7 @@ from aiohttp import web
 from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
 
 from services.casework.adapters.staff_file import StaffFile, WeakPassword
-from services.casework.adapters.task_feed import tasks_consumer
+from services.casework.adapters.task_feed import GROUP, tasks_consumer
 from services.casework.adapters.tokens import StaffTokens
 from services.casework.adapters.web import build_app
 from services.casework.domain.scope import InvalidStaff, Staff, staff
@@ -45,10 +46,10 @@ async def serve_api(settings: Settings) -> None:
         await runner.cleanup()
 
 
-async def work(settings: Settings, metrics_port: int) -> None:
+async def work(settings: Settings, metrics_port: int, group: str) -> None:
     async with casework_parts(settings) as parts:
         runner = await _metrics_site(parts, settings.casework_web_host, metrics_port)
-        consumer = tasks_consumer(settings.kafka_bootstrap)
+        consumer = tasks_consumer(settings.kafka_bootstrap, group)
         await consumer.start()
         stop = asyncio.Event()
         worker = asyncio.create_task(run_worker(parts, consumer, settings.kafka_bootstrap, stop))
@@ -133,6 +134,7 @@ def _parser() -> argparse.ArgumentParser:
     sub = parser.add_subparsers(dest="command", required=True)
     worker = sub.add_parser("worker")
     worker.add_argument("--metrics-port", type=int, default=8083)
+    worker.add_argument("--group", default=GROUP, help="consumer group of assist.tasks")
     sub.add_parser("api")
     sub.add_parser("rebuild")
     for name, actions in (("staff", ["add", "list", "remove"]), ("token", ["issue"])):
@@ -159,7 +161,7 @@ def main(argv: list[str]) -> int:
         if args.command == "api":
             asyncio.run(serve_api(settings))
         elif args.command == "worker":
-            asyncio.run(work(settings, args.metrics_port))
+            asyncio.run(work(settings, args.metrics_port, args.group))
         elif args.command == "rebuild":
             asyncio.run(rebuild(settings))
         elif args.command == "staff":

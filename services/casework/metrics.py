@@ -38,9 +38,9 @@ class CaseworkMetrics:
         self.outbox_pending = Gauge("assist_casework_outbox_pending", "Decisions waiting in the outbox.",
                                     registry=registry)
         self._depth = Gauge("assist_casework_queue_depth",
-                            "Undecided tasks (queued and claimed) by queue and priority band; a queue is a district "
-                            "code, or a region code for a supervisor's queue of escalated tasks.",
-                            ["queue", "band"], registry=registry)
+                            "Undecided tasks (queued and claimed) by district queue and priority band; a region code "
+                            "(ending 0000) is the region's supervisor queue of escalated tasks.",
+                            ["district", "band"], registry=registry)
 
     def transitioned(self, emitted: Iterable[tuple[str, str]]) -> None:
         """Count transitions given as (action, district)."""
@@ -68,6 +68,7 @@ class CaseworkMetrics:
             self._published.inc(n)
 
     def queue_depth(self, depth: Mapping[str, Mapping[PriorityBand, int]]) -> None:
-        for queue, bands in depth.items():
+        """Set the depth of each queue, named by its division code."""
+        for code, bands in depth.items():
             for band in PriorityBand:
-                self._depth.labels(queue, band.value).set(bands.get(band, 0))
+                self._depth.labels(code, band.value).set(bands.get(band, 0))

@@ -14,7 +14,7 @@ from typing import Any, NamedTuple, Protocol
 
 from services.casework.domain.ordering import QueueFilter
 from services.casework.domain.scope import DIVISION_CODE, Staff, district_queue, region_of, region_queue
-from services.casework.domain.tasks import CaseworkerTask, InvalidCommand, Verdict, check_reason
+from services.casework.domain.tasks import CaseworkerTask, InvalidCommand, Verdict, check_reason, optional_reason
 from services.casework.domain.views import Listing, Overview, QueueDepth, QueueItem, TaskPage
 from services.casework.metrics import CaseworkMetrics
 
@@ -200,7 +200,7 @@ class Casework:
             assignee = member.sub
         if not who.sees(target):
             raise self._invalid("the district is outside your region", "out_of_scope")
-        text = self._checked(lambda: check_reason(Verdict.APPROVE, reason))
+        text = self._checked(lambda: optional_reason(reason))
         return self._settle(await self._board.reassign(task_id, who.sub, who.scope_token(), target, assignee, text,
                                                        self.now_ms()))
 
@@ -236,7 +236,8 @@ class Casework:
         return page
 
     async def overview(self, who: Staff) -> Overview:
-        """Queue depth by district and priority band in one's region, and the escalated tasks."""
+        """Queue depth by district and priority band in one's region, and the breaches waiting in its supervisor
+        queue (escalated and not yet reassigned; at most OVERVIEW_BREACHES queued and as many claimed)."""
         if not who.is_supervisor or who.region is None:
             self._metrics.refused(Forbidden.reason)
             raise Forbidden("the overview is for supervisors")

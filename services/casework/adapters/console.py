@@ -40,7 +40,7 @@ from services.casework.service import CaseworkError, Invalid
 
 TEMPLATES = Path(__file__).parent / "templates"
 JINJA = web.AppKey("jinja", Environment)
-LANG = "casework.lang"
+LANG = web.RequestKey("casework.lang", str)
 _DONE = {"claim": "claimed", "unclaim": "unclaimed", "reassign": "reassigned"}
 
 
@@ -63,6 +63,7 @@ def add_routes(app: web.Application) -> None:
     app.router.add_get("/console/tasks/{task_id}", task_page)
     app.router.add_post("/console/tasks/{task_id}/{command:claim|unclaim|decide|reassign}", task_command)
     app.router.add_get("/console/static/console.css", stylesheet)
+    app.router.add_get("/favicon.ico", no_icon)
 
 
 async def home(request: web.Request) -> web.Response:
@@ -102,7 +103,8 @@ async def console_language(request: web.Request, handler: Any) -> web.StreamResp
 # ---- login -------------------------------------------------------------------------------------------------------
 
 async def login_form(request: web.Request, error: str | None = None, status: int = 200) -> web.Response:
-    token = new_login_csrf()
+    # The browser may load the page twice (another tab, a favicon sent here): keep the token it already holds.
+    token = request.cookies.get(LOGIN_CSRF_COOKIE) or new_login_csrf()
     response = render(request, "login.html", status, login_csrf=token, error=error,
                       next=_safe_next(request.query.get("next")))
     set_cookie(response, request, LOGIN_CSRF_COOKIE, token, 3600)
@@ -181,6 +183,10 @@ async def overview_page(request: web.Request) -> web.Response:
     except CaseworkError as exc:
         return render(request, "error.html", exc.status, code=exc.code)
     return render(request, "overview.html", view=view, now=casework.now_ms())
+
+
+async def no_icon(request: web.Request) -> web.Response:
+    return web.Response(status=204)
 
 
 async def stylesheet(request: web.Request) -> web.FileResponse:

@@ -156,10 +156,13 @@ class Rebuilder:
             await self._redis.unlink(*doomed)
 
     async def _write(self, batch: list[Replayed]) -> None:
+        """One pipeline per batch; sorted-set and set members are grouped into one command per key."""
         if not batch:
             return
         keys = self._keys
         pipe = self._redis.pipeline(transaction=False)
+        members: dict[str, dict[str, int]] = {}
+        queues: set[str] = set()
         for r in batch:
             task, progress, task_id = r.task, r.progress, r.task.task_id
             pipe.hset(keys.task(task_id), mapping=cast(Any, task_fields(task) | progress_fields(progress)))
@@ -169,13 +172,16 @@ class Rebuilder:
                 pipe.xadd(keys.audit(task_id), fields, id=entry_id)  # type: ignore[arg-type]
             score = queue_score(task.priority, task.due_ms)
             if progress.status is Status.QUEUED:
-                pipe.zadd(keys.queue(progress.queue), {task_id: score})
+                members.setdefault(keys.queue(progress.queue), {})[task_id] = score
             elif progress.status is Status.CLAIMED:
-                pipe.zadd(keys.held(progress.queue), {task_id: score})
-                pipe.zadd(keys.leases, {task_id: progress.lease_until_ms})
+                members.setdefault(keys.held(progress.queue), {})[task_id] = score
+                members.setdefault(keys.leases, {})[task_id] = progress.lease_until_ms
             if not progress.status.decided and not progress.escalated:
-                pipe.zadd(keys.due, {task_id: task.due_ms})
-            pipe.sadd(keys.queues, *r.queues)
+                members.setdefault(keys.due, {})[task_id] = task.due_ms
+            queues |= r.queues
+        for key, scored in members.items():
+            pipe.zadd(key, cast(Any, scored))
+        pipe.sadd(keys.queues, *queues)
         await pipe.execute()
 
 

@@ -31,7 +31,14 @@ def task_from_record(record: Mapping[str, Any]) -> CaseworkerTask:
         person_id=record.get("person_id"), district=record["district"], priority=int(record["priority"]),
         due_ms=epoch_ms(record["due_at"]), created_ms=epoch_ms(record["created_at"]), reason=record["reason"],
         offer_id=offer.get("offer_id"), policy_id=offer.get("policy_id"), policy_name=offer.get("policy_name"),
-        amount_fen=offer.get("amount_fen"), body=json.dumps(jsonable(dict(record)), ensure_ascii=False))
+        amount_fen=offer.get("amount_fen"), body=json.dumps(record, ensure_ascii=False, default=_json_time))
+
+
+def _json_time(value: Any) -> Any:
+    """Timestamps and dates of a decoded record as ISO text (the JSON encoder asks only for those)."""
+    if isinstance(value, dt.datetime | dt.date):
+        return jsonable(value)
+    raise TypeError(f"{type(value).__name__} is not JSON")
 
 
 def _text(value: Any) -> str | None:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import time
 from collections.abc import Sequence
 from typing import Any
 
@@ -37,12 +38,19 @@ def _item(values: Sequence[str | None]) -> QueueItem | None:
 
 
 class RedisTaskViews:
-    def __init__(self, redis: Redis, keys: Keys):
+    def __init__(self, redis: Redis, keys: Keys, names_ttl_seconds: float = 1.0):
         self._redis = redis
         self._keys = keys
+        self._names_ttl = names_ttl_seconds
+        self._names: tuple[float, list[str]] = (-names_ttl_seconds, [])
 
     async def queue_names(self) -> list[str]:
-        return sorted(str(q) for q in await self._redis.smembers(self._keys.queues))
+        """Every queue name; cached for a second (a new district's queue appears within one)."""
+        fetched, names = self._names
+        if time.monotonic() - fetched >= self._names_ttl:
+            names = sorted(str(q) for q in await self._redis.smembers(self._keys.queues))
+            self._names = (time.monotonic(), names)
+        return names
 
     async def listing(self, queues: Sequence[str], keep: QueueFilter, claimed: bool | None, now_ms: int,
                       offset: int, limit: int) -> Listing:

@@ -30,7 +30,7 @@ from services.casework.service import Casework
 
 Handler = Callable[[web.Request], Awaitable[web.StreamResponse]]
 HEALTH: web.AppKey[Callable[[], Awaitable[bool]]] = web.AppKey("health")
-PUBLIC = ("/login", "/healthz", "/metrics", "/openapi.json", "/console/static/")
+PUBLIC = ("/login", "/healthz", "/metrics", "/openapi.json", "/console/static/", "/favicon.ico")
 SECURITY_HEADERS = {
     "X-Content-Type-Options": "nosniff",
     "X-Frame-Options": "DENY",
@@ -75,7 +75,9 @@ async def authenticate(request: web.Request, handler: Handler) -> web.StreamResp
             response = http_api.problem(401, "a valid staff bearer token is required")
             response.headers["WWW-Authenticate"] = 'Bearer realm="assist-casework"'
             return response
-        raise web.HTTPSeeOther("/login?next=" + quote(request.path_qs, safe=""))
+        lang = request.query.get("lang")
+        suffix = f"&lang={quote(lang, safe='')}" if lang else ""
+        raise web.HTTPSeeOther("/login?next=" + quote(request.path_qs, safe="") + suffix)
     return await handler(request)
 
 

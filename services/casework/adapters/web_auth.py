@@ -29,8 +29,8 @@ STAFF = web.AppKey("staff", StaffFile)
 METRICS = web.AppKey("metrics", CaseworkMetrics)
 CSRF_KEY = web.AppKey("csrf_key", bytes)
 THROTTLE: web.AppKey[LoginThrottle] = web.AppKey("throttle")
-WHO = "casework.who"
-VIA_COOKIE = "casework.via_cookie"
+WHO: web.RequestKey[Staff | None] = web.RequestKey("casework.who")
+VIA_COOKIE = web.RequestKey("casework.via_cookie", bool)
 
 
 def csrf_key(staff_token_key: str) -> bytes:
@@ -43,7 +43,8 @@ def session_csrf(key: bytes, session_token: str) -> str:
 
 
 def identify(request: web.Request) -> Staff | None:
-    """The member of staff behind the request (Bearer header first, then the session cookie)."""
+    """The member of staff behind the request (Bearer header first, then the session cookie). A console session
+    ends as soon as its account is removed or its districts change; an API token lasts until it expires."""
     tokens = request.app[TOKENS]
     scheme, _, token = request.headers.get("Authorization", "").partition(" ")
     if scheme.lower() == "bearer" and token.strip():
@@ -52,12 +53,13 @@ def identify(request: web.Request) -> Staff | None:
     cookie = request.cookies.get(SESSION_COOKIE)
     if cookie:
         request[VIA_COOKIE] = True
-        return tokens.verify(cookie)
+        member = tokens.verify(cookie)
+        return member if member is not None and request.app[STAFF].find(member.sub) == member else None
     return None
 
 
 def who(request: web.Request) -> Staff:
-    member: Staff | None = request.get(WHO)
+    member = request[WHO]  # set for every request by the authenticate middleware
     if member is None:
         raise web.HTTPUnauthorized()
     return member

@@ -58,9 +58,15 @@ class InvalidCommand(ValueError):
 
 def check_reason(verdict: Verdict, reason: str | None) -> str:
     """The reason, trimmed; InvalidCommand when a rejection or an information request comes without one."""
-    text = (reason or "").strip()
+    text = optional_reason(reason)
     if verdict.needs_reason and not text:
         raise InvalidCommand(f"a reason is required to {verdict.name.lower().replace('_', ' ')}")
+    return text
+
+
+def optional_reason(reason: str | None) -> str:
+    """A reason that may be left out (a reassignment's), trimmed; InvalidCommand when too long."""
+    text = (reason or "").strip()
     if len(text) > MAX_REASON_CHARS:
         raise InvalidCommand(f"a reason holds at most {MAX_REASON_CHARS} characters")
     return text
