@@ -1,6 +1,6 @@
 """Casework entry point.
 
-    python -m services.casework worker [--metrics-port 8083] [--group assist-casework]
+    python -m services.casework worker [--metrics-port 8084] [--group assist-casework]
                                                                tasks in, outbox out, leases, escalations
     python -m services.casework api                            API and console on ASSIST_CASEWORK_WEB_HOST:PORT
     python -m services.casework rebuild                        rebuild the Redis queues from the topics
@@ -133,7 +133,7 @@ def _parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="python -m services.casework")
     sub = parser.add_subparsers(dest="command", required=True)
     worker = sub.add_parser("worker")
-    worker.add_argument("--metrics-port", type=int, default=8083)
+    worker.add_argument("--metrics-port", type=int, default=None, help="default ASSIST_CASEWORK_METRICS_PORT (8084)")
     worker.add_argument("--group", default=GROUP, help="consumer group of assist.tasks")
     sub.add_parser("api")
     sub.add_parser("rebuild")
@@ -161,7 +161,8 @@ def main(argv: list[str]) -> int:
         if args.command == "api":
             asyncio.run(serve_api(settings))
         elif args.command == "worker":
-            asyncio.run(work(settings, args.metrics_port, args.group))
+            port = settings.casework_metrics_port if args.metrics_port is None else args.metrics_port
+            asyncio.run(work(settings, port, args.group))
         elif args.command == "rebuild":
             asyncio.run(rebuild(settings))
         elif args.command == "staff":

@@ -40,11 +40,13 @@ class Settings:
     link_signing_key: str = "local-development-link-key"
     notification_max_attempts: int = 4
     notification_retry_base_seconds: float = 2.0
+    notification_metrics_port: int = 8083
     # Casework: caseworker API and console, leases, signed staff tokens.
     casework_web_host: str = "127.0.0.1"
     casework_web_port: int = 8082
     staff_token_key: str = "local-development-staff-token-key"
     lease_seconds: int = 900
+    casework_metrics_port: int = 8084
 
 
 def load_settings(env: Mapping[str, str] | None = None) -> Settings:
@@ -81,6 +83,9 @@ def load_settings(env: Mapping[str, str] | None = None) -> Settings:
         notification_max_attempts=int(env.get("ASSIST_NOTIFICATION_MAX_ATTEMPTS", defaults.notification_max_attempts)),
         notification_retry_base_seconds=float(
             env.get("ASSIST_NOTIFICATION_RETRY_BASE_SECONDS", defaults.notification_retry_base_seconds)),
+        notification_metrics_port=int(env.get("ASSIST_NOTIFICATION_METRICS_PORT",
+                                              defaults.notification_metrics_port)),
+        casework_metrics_port=int(env.get("ASSIST_CASEWORK_METRICS_PORT", defaults.casework_metrics_port)),
         casework_web_host=env.get("ASSIST_CASEWORK_WEB_HOST", defaults.casework_web_host),
         casework_web_port=int(env.get("ASSIST_CASEWORK_WEB_PORT", defaults.casework_web_port)),
         staff_token_key=env.get("ASSIST_STAFF_TOKEN_KEY", defaults.staff_token_key),

@@ -28,17 +28,16 @@ from services.notification.adapters.worker_http import build_worker_app
 from services.notification.delivery import SEND_TIMEOUT_SECONDS
 from services.notification.wiring import KEY_PREFIX, citizen, worker
 
-WORKER_METRICS_PORT = 8083
-
 
 async def run_worker(settings: Settings, args: argparse.Namespace) -> None:
     async with worker(settings, args.group, args.key_prefix, args.concurrency,
                       send_timeout_seconds=args.send_timeout) as parts:
         runner = None
-        if args.metrics_port:
+        metrics_port = settings.notification_metrics_port if args.metrics_port is None else args.metrics_port
+        if metrics_port:
             runner = web.AppRunner(build_worker_app(parts.metrics), access_log=None)
             await runner.setup()
-            await web.TCPSite(runner, settings.citizen_web_host, args.metrics_port).start()
+            await web.TCPSite(runner, settings.citizen_web_host, metrics_port).start()
         stop = asyncio.Event()
         _on_signal(stop.set)
         logging.info("notification worker running (group %s)", args.group)
@@ -92,7 +91,8 @@ def main(argv: list[str]) -> int:
     work.add_argument("--concurrency", type=int, default=32, help="delivery steps under way at once")
     work.add_argument("--send-timeout", type=float, default=SEND_TIMEOUT_SECONDS,
                       help="seconds a provider is given; after a crash, unfinished jobs resume after 3x this")
-    work.add_argument("--metrics-port", type=int, default=WORKER_METRICS_PORT, help="0: no metrics endpoint")
+    work.add_argument("--metrics-port", type=int, default=None,
+                      help="default ASSIST_NOTIFICATION_METRICS_PORT (8083); 0: no metrics endpoint")
     api = sub.add_parser("citizen-api")
     api.add_argument("--key-prefix", default=KEY_PREFIX, help="prefix of every Redis key")
     dev = sub.add_parser("dev-gateways")
