@@ -27,8 +27,12 @@ ENTRY_POINTS = {
     "services.casework": {"worker", "api"},
 }
 # HTTP servers: (module, sub-command) -> the prefix of their *_host / *_port settings.
-HTTP_SERVERS = {("services.intake", "serve"): "intake", ("services.casework", "api"): "casework_web",
-                ("services.notification", "citizen-api"): "citizen_web", ("services.matching", "worker"): "matching_web"}
+HTTP_SERVERS = {
+    ("services.intake", "serve"): "intake",
+    ("services.casework", "api"): "casework_web",
+    ("services.notification", "citizen-api"): "citizen_web",
+    ("services.matching", "worker"): "matching_web",
+}
 LOOPBACK = {"127.0.0.1", "localhost", "::1"}
 
 
