@@ -2,10 +2,13 @@
 
 from __future__ import annotations
 
+import asyncio
 import logging
+from collections.abc import Awaitable, Callable
 
-from aiokafka import AIOKafkaConsumer, AIOKafkaProducer, TopicPartition
+from aiokafka import AIOKafkaConsumer, AIOKafkaProducer, ConsumerRecord, TopicPartition
 from aiokafka.admin import AIOKafkaAdminClient, NewTopic
+from aiokafka.errors import KafkaError
 from aiokafka.structs import OffsetAndMetadata
 
 from services.core.topics import ALL_TOPICS, Topic
@@ -56,3 +59,29 @@ async def commit_group_at_end(bootstrap: str, group: str, topics: tuple[Topic, .
         await consumer.commit({tp: OffsetAndMetadata(offset, "") for tp, offset in ends.items()})
     finally:
         await consumer.stop()
+
+
+Batch = dict[TopicPartition, list[ConsumerRecord[bytes, bytes]]]
+
+
+async def consume_batches(consumer: AIOKafkaConsumer, handle: Callable[[Batch], Awaitable[None]],
+                          retry_on: tuple[type[BaseException], ...], stop: asyncio.Event, what: str) -> None:
+    """At-least-once consumption shared by the services: handle each batch, then commit its offsets. A batch
+    whose handling fails with one of `retry_on` is read again after a pause, so nothing is skipped; a commit lost
+    to a rebalance means the new owner reads the batch again, which the idempotent handlers absorb."""
+    while not stop.is_set():
+        batch = await consumer.getmany(timeout_ms=500, max_records=500)
+        if not batch:
+            continue
+        try:
+            await handle(batch)
+        except retry_on as exc:
+            log.warning("%s: batch not handled (%s); reading it again", what, type(exc).__name__)
+            for tp, records in batch.items():
+                consumer.seek(tp, records[0].offset)
+            await asyncio.sleep(1.0)
+            continue
+        try:
+            await consumer.commit({tp: records[-1].offset + 1 for tp, records in batch.items()})
+        except KafkaError as exc:
+            log.warning("%s: offsets not committed (%s)", what, type(exc).__name__)

@@ -8,7 +8,6 @@ import logging
 from collections.abc import Sequence
 
 from aiokafka import AIOKafkaConsumer, ConsumerRecord, TopicPartition
-from aiokafka.errors import KafkaError
 from redis.exceptions import RedisError
 
 from services.casework.adapters.records import task_from_record
@@ -16,6 +15,7 @@ from services.casework.domain.tasks import CaseworkerTask
 from services.casework.metrics import CaseworkMetrics
 from services.casework.service import TaskBoard
 from services.core.codec import Contract, decode_record
+from services.core.kafka import consume_batches
 from services.core.topics import TASKS
 
 log = logging.getLogger(__name__)
@@ -48,22 +48,7 @@ class TaskFeed:
 
     async def run(self, stop: asyncio.Event) -> None:
         """Take tasks in until `stop` is set; a batch that cannot be written is read again after a pause."""
-        while not stop.is_set():
-            batch = await self._consumer.getmany(timeout_ms=500, max_records=500)
-            if not batch:
-                continue
-            try:
-                await self.take_in(batch)
-            except (RedisError, OSError) as exc:
-                log.warning("tasks not taken in (%s); re-reading them", exc)
-                for tp, records in batch.items():
-                    self._consumer.seek(tp, records[0].offset)
-                await asyncio.sleep(1.0)
-                continue
-            try:
-                await self._consumer.commit({tp: records[-1].offset + 1 for tp, records in batch.items()})
-            except KafkaError as exc:  # a rebalance: the records are read again and taken in once
-                log.warning("offsets not committed (%s)", exc)
+        await consume_batches(self._consumer, self.take_in, (RedisError, OSError), stop, "casework tasks")
 
     async def take_in(self, batch: dict[TopicPartition, list[ConsumerRecord[bytes, bytes]]]) -> None:
         records = [r for rs in batch.values() for r in rs]

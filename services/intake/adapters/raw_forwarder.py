@@ -18,6 +18,7 @@ from aiokafka.errors import KafkaError
 
 from services.core.codec import Contract, Event, check_event, decode_event, header
 from services.core.conformance import ContractError, FieldError
+from services.core.kafka import consume_batches
 from services.core.topics import EVENTS_DLQ, EVENTS_RAW
 from services.intake.domain.submission import Verdict, department_of_source, may_publish, subject_problem
 from services.intake.metrics import IntakeMetrics
@@ -61,19 +62,8 @@ class RawForwarder:
 
     async def run(self, stop: asyncio.Event) -> None:
         """Forward until `stop` is set; a failure to publish re-reads the batch after a pause."""
-        while not stop.is_set():
-            batch = await self._consumer.getmany(timeout_ms=500, max_records=500)
-            if not batch:
-                continue
-            try:
-                await self.forward(batch)
-            except (Unforwarded, KafkaError, TimeoutError) as exc:
-                log.warning("raw batch not forwarded (%s); re-reading it", exc)
-                for tp, records in batch.items():
-                    self._consumer.seek(tp, records[0].offset)
-                await asyncio.sleep(1.0)
-                continue
-            await self._consumer.commit({tp: records[-1].offset + 1 for tp, records in batch.items()})
+        await consume_batches(self._consumer, self.forward, (Unforwarded, KafkaError, TimeoutError), stop,
+                              "raw forwarder")
 
     async def forward(self, batch: dict[TopicPartition, list[ConsumerRecord[bytes, bytes]]]) -> None:
         by_department: dict[str, list[Event]] = defaultdict(list)

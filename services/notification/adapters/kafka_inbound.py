@@ -9,10 +9,10 @@ import logging
 from typing import Any
 
 from aiokafka import AIOKafkaConsumer, ConsumerRecord, TopicPartition
-from aiokafka.errors import KafkaError
 from redis.exceptions import RedisError
 
 from services.core.codec import Contract, decode_record
+from services.core.kafka import consume_batches
 from services.core.topics import CONTACTS, DECISIONS, OFFERS, TASKS
 from services.notification.metrics import NotificationMetrics
 from services.notification.records import InboundRecords
@@ -39,22 +39,7 @@ class InboundConsumer:
 
     async def run(self, stop: asyncio.Event) -> None:
         """Consume until `stop` is set. When Redis is unreachable the batch is read again after a pause."""
-        while not stop.is_set():
-            batch = await self._consumer.getmany(timeout_ms=500, max_records=500)
-            if not batch:
-                continue
-            try:
-                await self.handle(batch)
-            except (RedisError, OSError) as exc:
-                log.warning("batch not handled (%s); reading it again", type(exc).__name__)
-                for tp, records in batch.items():
-                    self._consumer.seek(tp, records[0].offset)
-                await asyncio.sleep(1.0)
-                continue
-            try:
-                await self._consumer.commit({tp: records[-1].offset + 1 for tp, records in batch.items()})
-            except KafkaError as exc:  # a rebalance: the new owner re-reads, the handlers are idempotent
-                log.warning("offsets not committed (%s)", type(exc).__name__)
+        await consume_batches(self._consumer, self.handle, (RedisError, OSError), stop, "notification inputs")
 
     async def handle(self, batch: dict[TopicPartition, list[ConsumerRecord[bytes, bytes]]]) -> None:
         for tp in sorted(batch, key=lambda tp: (_RANK[tp.topic], tp.partition)):
