@@ -2,12 +2,16 @@
 
     python -m services.demo [--households 2000] [--events 600] [--keep]
 
-1. starts intake (HTTP and the Kafka-native forwarder) and a matching worker as their own processes;
-2. publishes the policy catalogue, a synthetic population to the registry, and the demo households;
+1. starts intake (HTTP and the Kafka-native forwarder), a matching worker, notification (worker and citizen page),
+   casework (worker and API/console) and local stand-ins for the SMS gateway and SMTP server, each its own process;
+2. publishes the policy catalogue, a synthetic population to the registry with its consented contacts, and the
+   demo households;
 3. departments report the story's events over HTTP, a simulated stream of events over HTTP and Kafka, a few
    broken ones, and one re-sent batch;
 4. the subsistence standard of Sichuan rises 8.5 % from today: matching re-evaluates everyone it monitors;
-5. prints what happened: each story household's offers and tasks with the reasons, and the totals.
+5. a caseworker approves the Yang family's subsistence allowance through the casework API, and the family gets an
+   SMS with a signed link to the citizen page;
+6. prints what happened: each story household's offers and tasks with the reasons, and the totals.
 """
 
 from __future__ import annotations
@@ -29,11 +33,13 @@ from services.core.codec import load_contract
 from services.core.kafka import commit_group_at_end, durable_producer
 from services.core.settings import PROJECT_ROOT, Settings, load_settings
 from services.core.topics import EVENTS_DLQ, MATCHING_INPUTS, OFFERS, TASKS
-from services.demo.report import Outputs, print_report
+from services.demo.casework_scene import caseworker_approves, contacts_of, delivered, publish_contacts, wait_for_sms
+from services.demo.report import Outputs, notification_summary, print_report
 from services.demo.watch import TopicWatch
 from services.intake.adapters.tokens import TokenFile
 from services.intake.domain.identity import Pseudonymiser
 from services.matching.adapters.catalogue_feed import publish_catalogue
+from services.notification.adapters.kafka_inbound import TOPICS as NOTIFICATION_INPUTS
 from services.simulator.adapters.intake_http import IntakeClient
 from services.simulator.adapters.raw_kafka import RawEventProducer
 from services.simulator.adapters.registry import RegistryPublisher
@@ -96,26 +102,40 @@ async def run(settings: Settings, households: int, events: int, keep: bool) -> i
     document = CATALOGUE.read_text(encoding="utf-8").replace("catalogue: national-demo", f"catalogue: {catalogue_name}")
     await publish_catalogue(settings.kafka_bootstrap, contract, document, str(CATALOGUE))
     await commit_group_at_end(settings.kafka_bootstrap, app_id, MATCHING_INPUTS)
+    notification_group = f"assist-notification-demo-{run_id}"
+    await commit_group_at_end(settings.kafka_bootstrap, notification_group, NOTIFICATION_INPUTS)
     watch = await TopicWatch.at_end(settings.kafka_bootstrap, (OFFERS, TASKS, EVENTS_DLQ))
     services = Services(run_dir, env)
+    services.start("gateways", "services.notification", "dev-gateways")
     services.start("matching", "services.matching", "worker")
     services.start("intake", "services.intake", "serve")
     services.start("intake-raw", "services.intake", "forward-raw")
+    services.start("notification", "services.notification", "worker", "--group", notification_group)
+    services.start("citizen", "services.notification", "citizen-api")
+    services.start("casework", "services.casework", "worker")
+    services.start("casework-api", "services.casework", "api")
     try:
         base = f"http://{settings.intake_host}:{settings.intake_port}"
         matching_metrics = f"http://{settings.matching_web_host}:{settings.matching_web_port}/metrics"
+        casework = f"http://{settings.casework_web_host}:{settings.casework_web_port}"
         await wait_for(f"{base}/healthz", "ok")
+        await wait_for(f"{casework}/healthz", "ok")
+        await wait_for(f"http://{settings.citizen_web_host}:{settings.citizen_web_port}/healthz", "ok")
         await wait_for(matching_metrics, "assist_matching_catalogue_info{")
-        print("intake and matching are up; publishing the registry")
+        print("intake, matching, notification and casework are up; publishing the registry and contacts")
 
         pseudonymise = Pseudonymiser(settings.pseudonym_key).person_id
         now = dt.datetime.now(dt.UTC)
-        story = demo_story(contract, pseudonymise, now)
+        # Each run tells the story to new households: the registry and the casework view outlive a run.
+        story = tuple(replace(s, household=replace(s.household, household_id=f"{s.household.household_id}-{run_id}"))
+                      for s in demo_story(contract, pseudonymise, now))
         population = generate_population(households, seed=int(run_id[-6:]), census_date=now.date(),
                                          person_id=pseudonymise)
         producer = durable_producer(settings.kafka_bootstrap, "assist-demo")
         await producer.start()
         try:
+            await publish_contacts(producer, contract, contacts_of(
+                [*(s.household for s in story), *population.households], now.date()))
             registry = RegistryPublisher(producer, contract)
             await registry.publish([s.household.record(now - dt.timedelta(days=60)) for s in story])
             await registry.publish(population.records(now - dt.timedelta(days=60)))
@@ -146,14 +166,36 @@ async def run(settings: Settings, households: int, events: int, keep: bool) -> i
             await producer.stop()
 
         outputs = Outputs.read(contract, await watch.drain())
+        print("a caseworker in Mianning approves the Yang family's subsistence allowance")
+        yang = story[0]
+        verification = next(t for t in outputs.of(yang.household.household_id)[1]
+                            if t["offer"] and t["offer"]["policy_id"] == "subsistence_allowance")
+        steps = await caseworker_approves(casework, settings.staff_token_key, verification)
+        earner = yang.household.members[0]
+        phone = f"+86139{0:08d}"  # contacts_of numbers story people first; the Yang earner is number 0
+        gateways = run_dir / "dev-gateways"
+        sms = await wait_for_sms(gateways / "sms.jsonl", phone, mentioning="subsistence")
+        await asyncio.sleep(3)
         metrics = await asyncio.to_thread(lambda: urllib.request.urlopen(matching_metrics).read().decode())
         intake_metrics = await asyncio.to_thread(lambda: urllib.request.urlopen(f"{base}/metrics").read().decode())
         print_report(story, outputs, report, resent, stream_report, raw_sent, metrics, intake_metrics)
+        sent_sms, sent_mail = delivered(gateways / "sms.jsonl", gateways / "mail")
+        notified = await asyncio.to_thread(lambda: urllib.request.urlopen(
+            f"http://{settings.citizen_web_host}:{settings.notification_metrics_port}/metrics").read().decode())
+        print(f"notification: {sent_sms} SMS through the gateway, {sent_mail} e-mails through SMTP "
+              f"(local stand-ins in {gateways}); {notification_summary(notified)}")
+        print(f"casework: {'; '.join(steps)} — task {verification['task_id']} for {earner.person_id[:12]}…")
+        if sms:
+            print(f"   the family's phone received: {sms['text']}")
+        else:
+            print("   no SMS reached the family within 30 s (see notification.log)")
         (run_dir / "summary.json").write_text(json.dumps(outputs.totals(), indent=2))
     finally:
         await watch.close()
         if keep:
-            print(f"services keep running (pids {', '.join(str(p.pid) for p in services.processes)})")
+            print(f"services keep running (pids {', '.join(str(p.pid) for p in services.processes)}); console: "
+                  f"http://{settings.casework_web_host}:{settings.casework_web_port}/login after "
+                  f"`python -m services.casework staff add NAME --role caseworker --districts 513433 --password-stdin`")
         else:
             services.stop()
     return 0

@@ -102,3 +102,13 @@ def print_report(story: Sequence[StoryHousehold], outputs: Outputs, report: Deli
     newly = _metric(matching_metrics, "assist_matching_reevaluation_newly_eligible_total")
     print(f"re-evaluation after the standard rose: {newly:.0f} newly eligible found across the monitored population "
           f"({_metric(matching_metrics, 'assist_matching_monitored_persons'):.0f} persons)")
+
+
+def notification_summary(metrics: str) -> str:
+    """Sent by channel, deferred to the end of quiet hours, suppressed by opt-out, handed to a caseworker."""
+    sent = {m.group(1): float(m.group(2)) for m in re.finditer(
+        r'assist_notification_sent_total\{channel="(\w+)"[^}]*\} ([0-9.e+]+)', metrics)}
+    by_channel = ", ".join(f"{n:.0f} by {c.lower()}" for c, n in sorted(sent.items())) or "none sent"
+    return (f"sent {by_channel}; {_metric(metrics, 'assist_notification_deferred_total'):.0f} deferred past quiet "
+            f"hours, {_metric(metrics, 'assist_notification_suppressed_total'):.0f} suppressed by opt-out, "
+            f"{_metric(metrics, 'assist_notification_in_person_total'):.0f} handed to caseworkers to deliver")

@@ -52,7 +52,7 @@ class Matcher:
         today = now.date()
         outcomes = evaluate_event(catalogue, f.household_facts(updated, today), f.member_facts(updated, today),
                                   f.event_facts(event.type, event.id, event.subject, event.data), today)
-        result = self._offer(updated, outcomes, now, event.id, (event.id,))
+        result = self._offer(updated, outcomes, now, event.id, (event.id,), event.subject)
         return self._warn(result, now)
 
     def on_decision(self, state: HouseholdState, decision: dict[str, Any], now: dt.datetime) -> Result:
@@ -71,7 +71,7 @@ class Matcher:
         return self._offer(state, outcomes, now, None, ())
 
     def _offer(self, state: HouseholdState, outcomes: Iterable[PolicyOutcome], now: dt.datetime,
-               trigger: str | None, evidence: tuple[str, ...]) -> Result:
+               trigger: str | None, evidence: tuple[str, ...], subject: str | None = None) -> Result:
         fingerprint = f.fingerprint(f.household_facts(state, now.date()))
         pending = set(state.pending_offers.values())
         outputs: list[Output] = []
@@ -82,7 +82,7 @@ class Matcher:
             if outcome.policy_id in pending or not f.may_offer(state, outcome.policy_id, fingerprint):
                 suppressed.append(outcome.policy_id)
                 continue
-            output = offer_output(state, outcome, now, trigger, evidence)
+            output = offer_output(state, outcome, now, trigger, evidence, subject)
             state = f.record_offer(state, _offer_id(output), outcome.policy_id)
             pending.add(outcome.policy_id)
             outputs.append(output)

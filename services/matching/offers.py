@@ -36,14 +36,22 @@ def stable_id(prefix: str, *parts: str) -> str:
     return prefix + hashlib.sha256("|".join(parts).encode()).hexdigest()[:24]
 
 
+def _contact(state: HouseholdState, subject: str | None) -> str | None:
+    """Whom to tell about a household offer: the member whose event triggered it, else the first member."""
+    if subject in state.members:
+        return subject
+    return next(iter(state.members), None)
+
+
 def offer_record(state: HouseholdState, outcome: PolicyOutcome, now: dt.datetime,
-                 trigger_event_id: str | None) -> dict[str, Any]:
+                 trigger_event_id: str | None, trigger_subject: str | None = None) -> dict[str, Any]:
     beneficiary = outcome.person_id or state.household_id
     explanation = outcome.explanation
     return {
         "offer_id": stable_id("o-", beneficiary, outcome.policy_id, outcome.benefit_period),
         "household_id": state.household_id,
         "person_id": outcome.person_id,
+        "contact_person_id": outcome.person_id or _contact(state, trigger_subject),
         "policy_id": outcome.policy_id,
         "policy_name": outcome.policy_name,
         "tier": outcome.tier,
@@ -60,9 +68,10 @@ def offer_record(state: HouseholdState, outcome: PolicyOutcome, now: dt.datetime
 
 
 def offer_output(state: HouseholdState, outcome: PolicyOutcome, now: dt.datetime,
-                 trigger_event_id: str | None, evidence: tuple[str, ...]) -> Output:
+                 trigger_event_id: str | None, evidence: tuple[str, ...], trigger_subject: str | None = None
+                 ) -> Output:
     """An auto-offer goes to the citizen; a verification offer becomes a caseworker task carrying it."""
-    offer = offer_record(state, outcome, now, trigger_event_id)
+    offer = offer_record(state, outcome, now, trigger_event_id, trigger_subject)
     if outcome.route.value == "AUTO_OFFER":
         return Output(OFFERS.name, state.household_id, "offer", offer)
     task = {

@@ -15,9 +15,10 @@ log = logging.getLogger(__name__)
 
 
 def recipient_of(offer: Mapping[str, Any], person_id: str | None = None) -> str:
-    """Who is notified: the offer's beneficiary, else the person a decision names, else the household itself
-    (a household may register a contact under its household id; without one a caseworker delivers in person)."""
-    return str(offer.get("person_id") or person_id or offer["household_id"])
+    """Who is notified: the offer's beneficiary, else the household member matching names as its contact, else
+    the person a decision names, else the household itself (a household may register a contact under its
+    household id; without one a caseworker delivers in person)."""
+    return str(offer.get("person_id") or offer.get("contact_person_id") or person_id or offer["household_id"])
 
 
 class InboundRecords:

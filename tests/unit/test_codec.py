@@ -45,7 +45,8 @@ def test_missing_ce_headers_are_named():
 
 def test_offer_record_round_trips_with_nested_explanation():
     offer = {
-        "offer_id": "o1", "household_id": "h1", "person_id": None, "policy_id": "subsistence_allowance",
+        "offer_id": "o1", "household_id": "h1", "person_id": None, "contact_person_id": "p1",
+        "policy_id": "subsistence_allowance",
         "policy_name": "Subsistence allowance", "tier": "basic", "benefit_period": "2026-11",
         "amount_fen": 123_400, "amount_period": "MONTHLY", "route": "VERIFICATION", "district": "510107",
         "priority": 70, "created_at": dt.datetime(2026, 11, 20, tzinfo=dt.UTC), "trigger_event_id": "e1",
