@@ -5,6 +5,8 @@ from __future__ import annotations
 import asyncio
 import datetime as dt
 import hashlib
+import subprocess
+import sys
 import uuid
 
 import pytest
@@ -193,3 +195,21 @@ def _note_verification(verify: dict[str, set[str]], record) -> None:
     task = decode_record(CONTRACT, "caseworker_task", record.value)
     if task["offer"] and task["offer"]["policy_id"] == "subsistence_allowance":
         verify.setdefault(task["household_id"], set()).add(task["task_id"])
+
+
+async def test_explain_answers_why_or_why_not_for_every_policy(worker, probe):
+    tasks = await probe(TASKS.name)
+    hid, earner, child = ids("h"), ids("p"), ids("p")
+    await publish(registry=[household(hid, [member(earner, "1985-04-02", 300_000), member(child, "2016-06-01")])],
+                  events=[job_lost(earner)])
+    assert await tasks.collect(lambda r: r.key == hid.encode(), 1)
+    env = {**worker.env()}
+    done = await asyncio.to_thread(subprocess.run, [sys.executable, "-m", "services.matching", "explain", earner],
+                                   env=env, capture_output=True, text=True, timeout=60)
+    assert done.returncode == 0, done.stderr
+    out = done.stdout
+    assert f"household {hid}" in out
+    assert "[YES] Subsistence allowance (dibao)" in out
+    assert "[no ] Old-age allowance" in out  # a reason is given for what does not apply as well
+    assert "✓ household.per_capita_income_fen 0 < standard 80000" in out
+    assert out.count("\n[") >= 15  # every policy of the catalogue, members included

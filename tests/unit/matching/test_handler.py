@@ -47,6 +47,8 @@ def test_job_loss_below_line_offers_subsistence_allowance_for_verification():
                 and o.value["offer"]["policy_id"] == "subsistence_allowance")
     assert task.value["offer"]["amount_fen"] == 240_000
     assert task.value["evidence_event_ids"] == ["e1"]
+    assert task.value["offer"]["person_id"] is None  # a household offer...
+    assert task.value["offer"]["contact_person_id"] == "p1"  # ...told to the member whose event triggered it
 
 
 def test_replayed_event_is_recognised_and_offers_nothing_new():
