@@ -16,7 +16,6 @@ import argparse
 import asyncio
 import getpass
 import logging
-import signal
 import sys
 
 from aiohttp import web
@@ -29,6 +28,7 @@ from services.casework.adapters.web import build_app
 from services.casework.domain.scope import InvalidStaff, Staff, staff
 from services.casework.wiring import CaseworkParts, casework_parts, staff_file_path
 from services.casework.worker import run_worker
+from services.core.process import serve_until_signalled, until_signalled
 from services.core.settings import Settings, load_settings
 
 log = logging.getLogger("services.casework")
@@ -38,12 +38,8 @@ async def serve_api(settings: Settings) -> None:
     async with casework_parts(settings, kafka=False) as parts:
         app = build_app(parts.casework, parts.tokens, parts.staff, parts.metrics, settings.staff_token_key,
                         parts.redis.ping)
-        runner = web.AppRunner(app, access_log=None)
-        await runner.setup()
-        await web.TCPSite(runner, settings.casework_web_host, settings.casework_web_port).start()
-        log.info("casework API and console on http://%s:%d", settings.casework_web_host, settings.casework_web_port)
-        await _until_signalled()
-        await runner.cleanup()
+        await serve_until_signalled(app, settings.casework_web_host, settings.casework_web_port,
+                                    "casework API and console")
 
 
 async def work(settings: Settings, metrics_port: int, group: str) -> None:
@@ -54,7 +50,7 @@ async def work(settings: Settings, metrics_port: int, group: str) -> None:
         stop = asyncio.Event()
         worker = asyncio.create_task(run_worker(parts, consumer, settings.kafka_bootstrap, stop))
         log.info("casework worker running; metrics on http://%s:%d/metrics", settings.casework_web_host, metrics_port)
-        signalled = asyncio.create_task(_until_signalled())
+        signalled = asyncio.create_task(until_signalled())
         await asyncio.wait([worker, signalled], return_when=asyncio.FIRST_COMPLETED)
         stop.set()
         await worker
@@ -83,14 +79,6 @@ async def _metrics_site(parts: CaseworkParts, host: str, port: int) -> web.AppRu
     await runner.setup()
     await web.TCPSite(runner, host, port).start()
     return runner
-
-
-async def _until_signalled() -> None:
-    done = asyncio.Event()
-    loop = asyncio.get_running_loop()
-    for sig in (signal.SIGINT, signal.SIGTERM):
-        loop.add_signal_handler(sig, done.set)
-    await done.wait()
 
 
 def _member(args: argparse.Namespace, sub: str) -> Staff:

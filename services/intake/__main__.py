@@ -10,11 +10,9 @@ from __future__ import annotations
 import argparse
 import asyncio
 import logging
-import signal
 import sys
 
-from aiohttp import web
-
+from services.core.process import serve_until_signalled, until_signalled
 from services.core.settings import Settings, load_settings
 from services.intake.adapters.http import build_app
 from services.intake.adapters.raw_forwarder import RawForwarder, raw_consumer
@@ -26,12 +24,7 @@ async def serve(settings: Settings) -> None:
     async with intake_parts(settings) as parts:
         app = build_app(parts.intake, parts.tokens, parts.contract, parts.metrics,
                         parts.pseudonymiser.person_id, settings.max_batch_events)
-        runner = web.AppRunner(app, access_log=None)
-        await runner.setup()
-        await web.TCPSite(runner, settings.intake_host, settings.intake_port).start()
-        logging.info("intake serving on http://%s:%d", settings.intake_host, settings.intake_port)
-        await _until_signalled()
-        await runner.cleanup()
+        await serve_until_signalled(app, settings.intake_host, settings.intake_port, "intake")
 
 
 async def forward_raw(settings: Settings) -> None:
@@ -43,18 +36,10 @@ async def forward_raw(settings: Settings) -> None:
                                  parts.pseudonymiser.person_id)
         task = asyncio.create_task(forwarder.run(stop))
         logging.info("forwarding assist.events.raw")
-        await _until_signalled()
+        await until_signalled()
         stop.set()
         await task
         await consumer.stop()
-
-
-async def _until_signalled() -> None:
-    done = asyncio.Event()
-    loop = asyncio.get_running_loop()
-    for sig in (signal.SIGINT, signal.SIGTERM):
-        loop.add_signal_handler(sig, done.set)
-    await done.wait()
 
 
 def main(argv: list[str]) -> int:

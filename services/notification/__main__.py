@@ -20,6 +20,7 @@ from pathlib import Path
 
 from aiohttp import web
 
+from services.core.process import serve_until_signalled, until_signalled
 from services.core.settings import Settings, load_settings
 from services.notification.adapters.citizen_http import build_citizen_app
 from services.notification.adapters.dev_gateways import start_sms_sink, start_smtp
@@ -49,12 +50,7 @@ async def run_worker(settings: Settings, args: argparse.Namespace) -> None:
 async def run_citizen_api(settings: Settings, args: argparse.Namespace) -> None:
     async with citizen(settings, args.key_prefix) as parts:
         app = build_citizen_app(parts.desk, parts.metrics, settings.citizen_link_base.startswith("https://"))
-        runner = web.AppRunner(app, access_log=None)  # links carry tokens in their path: no access log
-        await runner.setup()
-        await web.TCPSite(runner, settings.citizen_web_host, settings.citizen_web_port).start()
-        logging.info("citizen API on http://%s:%d", settings.citizen_web_host, settings.citizen_web_port)
-        await _until_signalled()
-        await runner.cleanup()
+        await serve_until_signalled(app, settings.citizen_web_host, settings.citizen_web_port, "citizen API")
 
 
 async def run_dev_gateways(settings: Settings, args: argparse.Namespace) -> None:
@@ -64,7 +60,7 @@ async def run_dev_gateways(settings: Settings, args: argparse.Namespace) -> None
     sms = await start_sms_sink(settings.sms_gateway_url, sms_log)
     logging.warning("LOCAL DEVELOPMENT ONLY: SMTP on %s:%d -> %s; SMS sink on %s -> %s", settings.smtp_host,
                     settings.smtp_port, folder, settings.sms_gateway_url, sms_log)
-    await _until_signalled()
+    await until_signalled()
     smtp.close()
     await smtp.wait_closed()
     await sms.cleanup()
@@ -74,12 +70,6 @@ def _on_signal(callback: object) -> None:
     loop = asyncio.get_running_loop()
     for sig in (signal.SIGINT, signal.SIGTERM):
         loop.add_signal_handler(sig, callback)  # type: ignore[arg-type]
-
-
-async def _until_signalled() -> None:
-    done = asyncio.Event()
-    _on_signal(done.set)
-    await done.wait()
 
 
 def main(argv: list[str]) -> int:

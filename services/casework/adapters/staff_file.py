@@ -7,14 +7,12 @@ import base64
 import datetime as dt
 import hashlib
 import hmac
-import json
-import os
 import secrets
-import time
 from pathlib import Path
 from typing import Any
 
 from services.casework.domain.scope import Staff, staff
+from services.core.secret_file import SecretFile
 
 ITERATIONS = 600_000
 MIN_PASSWORD_CHARS = 10
@@ -51,24 +49,18 @@ def _unb64(text: str) -> bytes:
 
 class StaffFile:
     def __init__(self, path: Path, recheck_seconds: float = 1.0, iterations: int = ITERATIONS):
-        self._path = path
-        self._recheck = recheck_seconds
+        self._file = SecretFile(path, recheck_seconds)
         self._iterations = iterations
-        self._checked = 0.0
-        self._mtime: float | None = None
-        self._entries: dict[str, dict[str, Any]] = {}
         self._dummy: str | None = None
 
     def find(self, sub: str) -> Staff | None:
         """The member of staff with this user name, or None."""
-        self._refresh()
-        entry = self._entries.get(sub)
+        entry = self._file.current().get(sub)
         return _staff(sub, entry) if entry else None
 
     def authenticate(self, user: str, password: str) -> Staff | None:
         """The member of staff when the password is theirs (slow on purpose: PBKDF2); None otherwise."""
-        self._refresh()
-        entry = self._entries.get(user)
+        entry = self._file.current().get(user)
         if entry is None:
             # Checking an unknown user costs as much as a known one: timing does not tell which accounts exist.
             self._dummy = self._dummy or hash_password(secrets.token_urlsafe(16), self._iterations)
@@ -79,50 +71,22 @@ class StaffFile:
     def add(self, member: Staff, password: str, replace: bool = False) -> None:
         if len(password) < MIN_PASSWORD_CHARS:
             raise WeakPassword(f"a password has at least {MIN_PASSWORD_CHARS} characters")
-        entries = self._read()
+        entries = self._file.read()
         if member.sub in entries and not replace:
             raise KeyError(member.sub)
         entries[member.sub] = {**member.claims(), "password": hash_password(password, self._iterations),
                                "created_at": dt.datetime.now(dt.UTC).isoformat(timespec="seconds")}
         entries[member.sub].pop("sub", None)
-        self._write(entries)
+        self._file.write(entries)
 
     def remove(self, sub: str) -> bool:
-        entries = self._read()
+        entries = self._file.read()
         removed = entries.pop(sub, None)
-        self._write(entries)
+        self._file.write(entries)
         return removed is not None
 
     def listing(self) -> list[Staff]:
-        return [_staff(sub, entry) for sub, entry in sorted(self._read().items())]
-
-    def _refresh(self) -> None:
-        now = time.monotonic()
-        if now - self._checked < self._recheck:
-            return
-        self._checked = now
-        try:
-            mtime = self._path.stat().st_mtime
-        except FileNotFoundError:
-            self._entries, self._mtime = {}, None
-            return
-        if mtime != self._mtime:
-            self._entries, self._mtime = self._read(), mtime
-
-    def _read(self) -> dict[str, dict[str, Any]]:
-        try:
-            data: dict[str, dict[str, Any]] = json.loads(self._path.read_text(encoding="utf-8"))
-        except FileNotFoundError:
-            return {}
-        return data
-
-    def _write(self, entries: dict[str, dict[str, Any]]) -> None:
-        self._path.parent.mkdir(parents=True, exist_ok=True)
-        tmp = self._path.with_suffix(".tmp")
-        tmp.write_text(json.dumps(entries, indent=2, sort_keys=True, ensure_ascii=False), encoding="utf-8")
-        os.chmod(tmp, 0o600)
-        tmp.replace(self._path)
-        self._checked = 0.0
+        return [_staff(sub, entry) for sub, entry in sorted(self._file.read().items())]
 
 
 def _staff(sub: str, entry: dict[str, Any]) -> Staff:
