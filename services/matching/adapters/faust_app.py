@@ -32,6 +32,7 @@ from services.core.topics import (
     REGISTRY,
     TASKS,
 )
+from services.matching.adapters.read_cache import ReadCache
 from services.matching.adapters.stored import StoredHousehold, dead_letter_headers, unwait, waiting_entry
 from services.matching.handler import Result
 from services.matching.metrics import priority_band
@@ -76,16 +77,20 @@ def build_app(settings: Settings, runtime: MatchingRuntime) -> faust.App:
     memberships = app.Table("memberships", partitions=8, key_type=bytes, value_type=bytes)
     waiting = app.Table("waiting", partitions=8, key_type=bytes)
     runtime.households = households
+    # Person → household as the index agent last wrote it, so routing an event costs no table read (read_cache).
+    known_households: ReadCache[bytes, bytes | None] = ReadCache(500_000)
 
     @app.agent(events)
     async def route_events_to_households(stream: faust.StreamT[bytes]) -> AsyncIterator[None]:
         async for event in stream.events():
             person = event.key
-            household = memberships.get(person)
-            held = waiting.get(person, [])
+            household = known_households.get(person, memberships.get)
             if household:
                 await inbox.send(key=household, value=event.value, headers=_headers(event, "event"))
-            elif len(held) >= WAITING_MAX:
+                yield None
+                continue
+            held = waiting.get(person, [])
+            if len(held) >= WAITING_MAX:
                 await dlq.send(key=None, value=event.value, headers=dead_letter_headers(
                     event.message, f"person not in the registry after {WAITING_MAX} events; replay when it is"))
                 runtime.metrics.dead_lettered.labels("unregistered").inc()
@@ -98,6 +103,7 @@ def build_app(settings: Settings, runtime: MatchingRuntime) -> faust.App:
     async def index_memberships(stream: faust.StreamT[bytes]) -> AsyncIterator[None]:
         async for event in stream.events():
             person, household = event.key, event.value
+            known_households.put(person, household or None)
             if not household:
                 memberships.pop(person, None)
             else:
@@ -155,6 +161,7 @@ def build_app(settings: Settings, runtime: MatchingRuntime) -> faust.App:
         return web_view.json(runtime.explain(stored.state))
 
     app.on_partitions_revoked.connect(runtime.partitions_revoked)
+    app.on_partitions_revoked.connect(known_households.clear)
     return app
 
 
