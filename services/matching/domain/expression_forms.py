@@ -89,7 +89,7 @@ def scalar_form(node: Node) -> ScalarForm:
         case Literal(value=value):
             return lambda env: value
         case Name(name=name):
-            return _scalar_name(name)
+            return read_name(name)
         case Unary(op="not", operand=operand):
             inner = scalar_form(operand)
             return lambda env: not truth(inner(env))
@@ -112,7 +112,9 @@ def scalar_form(node: Node) -> ScalarForm:
     raise AssertionError(f"unhandled node {node!r}")
 
 
-def _scalar_name(name: str) -> ScalarForm:
+def read_name(name: str) -> Callable[[Mapping[str, Any]], Any]:
+    """Reads a fact, parameter or definition from a scalar scope or a column set alike: an absent optional
+    (event) fact is ABSENT, any other missing name is an error naming it."""
     optional = is_optional(name)
 
     def read(env: Mapping[str, Any]) -> Any:

@@ -13,8 +13,7 @@ from services.matching.domain.expression_forms import (
     COMPARE,
     HALF_FEN_TOLERANCE,
     EvaluationError,
-    MissingFact,
-    is_optional,
+    read_name,
     truth,
 )
 from services.matching.domain.expression_syntax import (
@@ -38,7 +37,7 @@ def vector_form(node: Node) -> VectorForm:
         case Literal(value=value):
             return lambda env: value
         case Name(name=name):
-            return _vector_name(name)
+            return read_name(name)
         case Unary(op="not", operand=operand):
             inner = vector_form(operand)
             return lambda env: np.logical_not(_as_mask(inner(env)))
@@ -58,20 +57,6 @@ def vector_form(node: Node) -> VectorForm:
         case Call(function=function, args=args):
             return _vector_call(function, tuple(vector_form(a) for a in args))
     raise AssertionError(f"unhandled node {node!r}")
-
-
-def _vector_name(name: str) -> VectorForm:
-    optional = is_optional(name)
-
-    def read(env: Mapping[str, Any]) -> Any:
-        try:
-            return env[name]
-        except KeyError:
-            if optional:
-                return ABSENT
-            raise MissingFact(name) from None
-
-    return read
 
 
 def _as_mask(value: Any) -> Any:
