@@ -1,0 +1,38 @@
+"""How big each scenario runs: `full` (./run faults) or `short` (./run faults --short, in CI)."""
+
+from __future__ import annotations
+
+import os
+from dataclasses import dataclass
+
+
+@dataclass(frozen=True)
+class Size:
+    name: str
+    rate_per_second: int
+    """Requests per second intake gets while the broker is stopped and started."""
+    warm_seconds: float
+    outage_seconds: float
+    after_seconds: float
+    """How long the load goes on after the broker answers again."""
+    redis_events: int
+    casework_tasks: int
+    inbox_offers: int
+    provider_offers: int
+    kill_offers: int
+    kill_tasks: int
+    poison_records: int
+    """Malformed records from the poison corpus (the corpus's valid records come with them)."""
+
+
+FULL = Size("full", rate_per_second=100, warm_seconds=10, outage_seconds=15, after_seconds=40, redis_events=200,
+            casework_tasks=500, inbox_offers=100, provider_offers=300, kill_offers=120, kill_tasks=1000,
+            poison_records=2000)
+SHORT = Size("short", rate_per_second=40, warm_seconds=4, outage_seconds=6, after_seconds=25, redis_events=40,
+             casework_tasks=80, inbox_offers=20, provider_offers=40, kill_offers=30, kill_tasks=200,
+             poison_records=300)
+
+
+def chosen() -> Size:
+    """ASSIST_FAULTS_SIZE=short|full (default full)."""
+    return SHORT if os.environ.get("ASSIST_FAULTS_SIZE", "full") == "short" else FULL

@@ -1,0 +1,108 @@
+"""The fault suite's own Kafka broker and Redis (deploy/local/stack.sh on dedicated ports and a fresh data
+folder), so stopping them never disturbs anything else, and the faults it injects into them."""
+
+from __future__ import annotations
+
+import contextlib
+import os
+import subprocess
+import tempfile
+import time
+from dataclasses import dataclass, replace
+from pathlib import Path
+
+from redis import Redis
+
+from services.core.settings import PROJECT_ROOT, Settings, load_settings
+
+STACK = PROJECT_ROOT / "deploy" / "local" / "stack.sh"
+
+
+@dataclass
+class FaultStack:
+    kafka_port: int
+    controller_port: int
+    redis_port: int
+    data_dir: Path
+
+    @classmethod
+    def from_environment(cls) -> FaultStack:
+        """Ports from ASSIST_FAULTS_KAFKA_PORT / _CONTROLLER_PORT / _REDIS_PORT (19392, 19393, 16679), data in a
+        new temporary folder (or ASSIST_FAULTS_DATA_DIR, emptied by nobody: pass a new one).
+
+        The ports must lie outside the kernel's ephemeral range (net.ipv4.ip_local_port_range, 32768-60999 by
+        default): while the broker is down, clients' outgoing connections could take its port otherwise."""
+        env = os.environ
+        folder = env.get("ASSIST_FAULTS_DATA_DIR") or tempfile.mkdtemp(prefix="assist-faults-")
+        return cls(int(env.get("ASSIST_FAULTS_KAFKA_PORT", "19392")),
+                   int(env.get("ASSIST_FAULTS_CONTROLLER_PORT", "19393")),
+                   int(env.get("ASSIST_FAULTS_REDIS_PORT", "16679")), Path(folder))
+
+    @property
+    def bootstrap(self) -> str:
+        return f"127.0.0.1:{self.kafka_port}"
+
+    @property
+    def redis_url(self) -> str:
+        return f"redis://127.0.0.1:{self.redis_port}/0"
+
+    @property
+    def logs(self) -> Path:
+        return self.data_dir / "logs"
+
+    def env(self) -> dict[str, str]:
+        """The environment of every process of the suite: the stack's addresses, nothing of the default stack."""
+        return {**os.environ, "ASSIST_KAFKA_PORT": str(self.kafka_port),
+                "ASSIST_KAFKA_CONTROLLER_PORT": str(self.controller_port), "ASSIST_REDIS_PORT": str(self.redis_port),
+                "ASSIST_DATA_DIR": str(self.data_dir), "ASSIST_KAFKA_BOOTSTRAP": self.bootstrap,
+                "ASSIST_REDIS_URL": self.redis_url, "ASSIST_KAFKA_HEAP": os.environ.get("ASSIST_KAFKA_HEAP", "384M")}
+
+    def settings(self) -> Settings:
+        return replace(load_settings(self.env()), kafka_bootstrap=self.bootstrap, redis_url=self.redis_url,
+                       data_dir=self.data_dir)
+
+    def _run(self, command: str, timeout: float = 240) -> None:
+        done = subprocess.run(["bash", str(STACK), command], env=self.env(), capture_output=True, text=True,
+                              timeout=timeout)
+        if done.returncode:
+            raise RuntimeError(f"stack.sh {command} failed ({done.returncode}):\n{done.stdout}\n{done.stderr}")
+
+    def up(self) -> None:
+        self.logs.mkdir(parents=True, exist_ok=True)
+        self._run("up")
+
+    def down(self) -> None:
+        self._run("down", timeout=120)
+
+    def stop_broker(self) -> None:
+        """A real process stop (SIGTERM, then SIGKILL after 30 s), not a pause."""
+        self._run("kafka-down", timeout=120)
+
+    def start_broker(self) -> None:
+        """Start it again; returns once it answers metadata requests."""
+        self._run("kafka-up")
+
+    def redis(self) -> Redis:
+        return Redis.from_url(self.redis_url, socket_timeout=5)
+
+    def stop_redis(self) -> None:
+        """SHUTDOWN: Redis writes its append-only file and exits, as on a planned restart or a crash after fsync."""
+        # redis-py raises when the connection closes under it; the process is gone then.
+        with contextlib.suppress(Exception):
+            self.redis().shutdown(nosave=True)
+        deadline = time.monotonic() + 20
+        while time.monotonic() < deadline and self._redis_answers():
+            time.sleep(0.1)
+
+    def start_redis(self) -> None:
+        """stack.sh up starts what is not running (here Redis) and leaves the rest as it is."""
+        self._run("up")
+
+    def wipe_redis(self) -> None:
+        self.redis().flushall()
+
+    def _redis_answers(self) -> bool:
+        try:
+            return bool(self.redis().ping())
+        except Exception:
+            return False
