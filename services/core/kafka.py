@@ -1,4 +1,4 @@
-"""Kafka wiring shared by the services: the durable producer and topic creation (aiokafka)."""
+"""Kafka wiring shared by the services: the durable producer, topic creation and the one consume loop (aiokafka)."""
 
 from __future__ import annotations
 
@@ -8,9 +8,10 @@ from collections.abc import Awaitable, Callable
 
 from aiokafka import AIOKafkaConsumer, AIOKafkaProducer, ConsumerRecord, TopicPartition
 from aiokafka.admin import AIOKafkaAdminClient, NewTopic
-from aiokafka.errors import KafkaError
+from aiokafka.errors import KafkaError, KafkaTimeoutError
 from aiokafka.structs import OffsetAndMetadata
 
+from services.core.dead_letter import DeadLetterSink, internal
 from services.core.topics import ALL_TOPICS, Topic
 
 log = logging.getLogger(__name__)
@@ -62,26 +63,112 @@ async def commit_group_at_end(bootstrap: str, group: str, topics: tuple[Topic, .
 
 
 Batch = dict[TopicPartition, list[ConsumerRecord[bytes, bytes]]]
+Handler = Callable[[Batch], Awaitable[None]]
+BATCH_ATTEMPTS = 3
+"""How often a batch failing with an unexpected exception is tried whole before its records are tried apart."""
 
 
-async def consume_batches(consumer: AIOKafkaConsumer, handle: Callable[[Batch], Awaitable[None]],
-                          retry_on: tuple[type[BaseException], ...], stop: asyncio.Event, what: str) -> None:
-    """At-least-once consumption shared by the services: handle each batch, then commit its offsets. A batch
-    whose handling fails with one of `retry_on` is read again after a pause, so nothing is skipped; a commit lost
-    to a rebalance means the new owner reads the batch again, which the idempotent handlers absorb."""
+async def consume_batches(consumer: AIOKafkaConsumer, handle: Handler, retry_on: tuple[type[BaseException], ...],
+                          stop: asyncio.Event, what: str, *, dead_letters: DeadLetterSink | None = None,
+                          attempts: int = BATCH_ATTEMPTS, pause_seconds: float = 1.0) -> None:
+    """At-least-once consumption shared by the services: handle each batch, then commit its offsets.
+
+    The handler decides per record: it routes a record where it belongs or sends it to `dead_letters` with its
+    reason. A batch failing with one of `retry_on` (a dependency unavailable), a timeout or a retriable Kafka error
+    is read again after a pause, so nothing is skipped. Any other exception is taken as a record the handler cannot
+    cope with: the batch is tried `attempts` times, then its records are tried apart (halving) until the records
+    that fail alone are found; those are dead-lettered with "internal: <ExceptionType>" and the rest is handled.
+    Without `dead_letters` such a record ends the loop with its exception (the process supervisor reports it).
+    A commit lost to a rebalance means the new owner reads the batch again, which the idempotent handlers absorb."""
+    def transient(exc: BaseException) -> bool:
+        return is_transient(exc, retry_on)
+
     while not stop.is_set():
         batch = await consumer.getmany(timeout_ms=500, max_records=500)
         if not batch:
             continue
         try:
-            await handle(batch)
-        except retry_on as exc:
+            poison = await handled_or_isolated(handle, batch, transient, attempts, pause_seconds, what)
+            for record, exc in poison:
+                log.error("%s: %s:%d@%d fails alone (%s)", what, record.topic, record.partition, record.offset,
+                          type(exc).__name__)
+                if dead_letters is None:
+                    raise exc
+                await dead_letters.send(record, internal(exc))
+        except Exception as exc:
+            if not transient(exc):
+                raise
             log.warning("%s: batch not handled (%s); reading it again", what, type(exc).__name__)
             for tp, records in batch.items():
                 consumer.seek(tp, records[0].offset)
-            await asyncio.sleep(1.0)
+            await asyncio.sleep(pause_seconds)
             continue
         try:
             await consumer.commit({tp: records[-1].offset + 1 for tp, records in batch.items()})
         except KafkaError as exc:
             log.warning("%s: offsets not committed (%s)", what, type(exc).__name__)
+
+
+def is_transient(exc: BaseException, retry_on: tuple[type[BaseException], ...] = ()) -> bool:
+    """Whether `exc` means "try again later" (a dependency unavailable) rather than "this record cannot be used"."""
+    if isinstance(exc, (*retry_on, TimeoutError, KafkaTimeoutError)):
+        return True
+    return isinstance(exc, KafkaError) and bool(exc.retriable)
+
+
+async def handled_or_isolated(handle: Handler, batch: Batch, transient: Callable[[BaseException], bool],
+                              attempts: int = BATCH_ATTEMPTS, pause_seconds: float = 1.0, what: str = "batch"
+                              ) -> list[tuple[ConsumerRecord[bytes, bytes], Exception]]:
+    """Handle `batch`; when it keeps failing with a non-transient exception, handle its records apart and return
+    those that fail alone, each with its exception. Transient exceptions propagate at once. Records are handled at
+    least once (some twice), in their partition's order."""
+    for attempt in range(1, attempts + 1):
+        try:
+            await handle(batch)
+            return []
+        except Exception as exc:
+            if transient(exc):
+                raise
+            log.warning("%s: batch of %d failed (%s), attempt %d of %d", what, sum(map(len, batch.values())),
+                        type(exc).__name__, attempt, attempts)
+            if attempt < attempts:
+                await asyncio.sleep(pause_seconds)
+    records = [r for rs in batch.values() for r in rs]
+    return await _isolated(handle, records, transient) if len(records) > 1 else await _alone(handle, records[0],
+                                                                                              transient)
+
+
+async def _isolated(handle: Handler, records: list[ConsumerRecord[bytes, bytes]],
+                    transient: Callable[[BaseException], bool]) -> list[tuple[ConsumerRecord[bytes, bytes], Exception]]:
+    middle = len(records) // 2
+    failing: list[tuple[ConsumerRecord[bytes, bytes], Exception]] = []
+    for half in (records[:middle], records[middle:]):
+        if len(half) == 1:
+            failing += await _alone(handle, half[0], transient)
+            continue
+        try:
+            await handle(batch_of(half))
+        except Exception as exc:
+            if transient(exc):
+                raise
+            failing += await _isolated(handle, half, transient)
+    return failing
+
+
+async def _alone(handle: Handler, record: ConsumerRecord[bytes, bytes], transient: Callable[[BaseException], bool]
+                 ) -> list[tuple[ConsumerRecord[bytes, bytes], Exception]]:
+    try:
+        await handle(batch_of([record]))
+        return []
+    except Exception as exc:
+        if transient(exc):
+            raise
+        return [(record, exc)]
+
+
+def batch_of(records: list[ConsumerRecord[bytes, bytes]]) -> Batch:
+    """Records grouped by partition, keeping their order."""
+    batch: Batch = {}
+    for record in records:
+        batch.setdefault(TopicPartition(record.topic, record.partition), []).append(record)
+    return batch

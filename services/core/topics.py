@@ -54,6 +54,15 @@ MATCHING_INBOX = Topic("assist.matching.households", 8, "Events re-keyed by hous
 MATCHING_MEMBERSHIP = Topic("assist.matching.membership", 8, "Person id → household id, from registry records.",
                             compacted=True)
 
+# Dead letters, one topic per consuming service, so the owners of a service replay their own records
+# (services/core/dead_letter.py writes them; assist.events.dlq is intake's).
+MATCHING_DLQ = Topic("assist.matching.dlq", 1, "Records matching could not use: original bytes, reason in headers.",
+                     retention_ms=90 * DAY_MS)
+CASEWORK_DLQ = Topic("assist.casework.dlq", 1, "Task records casework could not take in: original bytes, reason.",
+                     retention_ms=90 * DAY_MS)
+NOTIFICATION_DLQ = Topic("assist.notification.dlq", 1, "Records notification could not use: original bytes (none for "
+                         "contacts), reason in headers.", retention_ms=90 * DAY_MS)
+
 ALL_TOPICS: tuple[Topic, ...] = (
     EVENTS_RAW,
     EVENTS,
@@ -67,6 +76,9 @@ ALL_TOPICS: tuple[Topic, ...] = (
     CONTACTS,
     MATCHING_INBOX,
     MATCHING_MEMBERSHIP,
+    MATCHING_DLQ,
+    CASEWORK_DLQ,
+    NOTIFICATION_DLQ,
 )
 
 MATCHING_INPUTS: tuple[Topic, ...] = (EVENTS, REGISTRY, DECISIONS, MATCHING_INBOX, MATCHING_MEMBERSHIP)

@@ -1,0 +1,149 @@
+"""Dead letters: a record a consumer cannot use goes, with its original bytes and the reason, to its service's
+dead-letter topic (services/core/topics.py), so it is neither lost nor able to stop the loop that read it.
+
+A dead letter carries the record's key and value unchanged and its headers with anything that looks like an identity
+number, a phone number or an e-mail address masked, followed by:
+
+    dlq_reason             what was wrong, never the offending value ("internal: KeyError" when handling it failed)
+    dlq_fields             comma-separated fields at fault ("" when the record as a whole)
+    dlq_source_topic, dlq_source_partition, dlq_source_offset      where it was read
+    dlq_at                 when it was dead-lettered (ISO 8601, UTC)
+    dlq_value_omitted      only when the value is not carried, and why (it stays on its source topic)
+"""
+
+from __future__ import annotations
+
+import asyncio
+import datetime as dt
+import logging
+import re
+from collections.abc import Callable, Iterable, Sequence
+from dataclasses import dataclass
+from typing import Protocol
+
+from aiokafka import AIOKafkaProducer, ConsumerRecord
+from aiokafka.errors import KafkaError, KafkaTimeoutError, MessageSizeTooLargeError
+
+log = logging.getLogger(__name__)
+
+REASON_HEADERS = ("dlq_reason", "dlq_fields", "dlq_source_topic", "dlq_source_partition", "dlq_source_offset",
+                  "dlq_at", "dlq_value_omitted")
+TOO_LARGE = "too large to carry with its reason; read it from the source position"
+
+
+@dataclass(frozen=True)
+class Reason:
+    """Why a record was dead-lettered. `kind` is a bounded metric label (invalid, internal, ...)."""
+
+    text: str
+    fields: tuple[str, ...] = ()
+    kind: str = "invalid"
+
+
+def internal(exc: BaseException) -> Reason:
+    """The reason for a record whose handling raised: the exception's type only (its message may quote data)."""
+    return Reason(f"internal: {type(exc).__name__}", (), "internal")
+
+
+@dataclass(frozen=True)
+class Source:
+    topic: str
+    partition: int
+    offset: int
+
+
+# Identity numbers: 18 characters (17 digits and a digit or X) or the older 15 digits, not inside a longer number.
+_IDENTITY = re.compile(rb"(?<![0-9])(?:[0-9]{17}[0-9Xx]|[0-9]{15})(?![0-9A-Za-z])")
+_EMAIL = re.compile(rb"[A-Za-z0-9._%+-]+@[A-Za-z0-9-]+(?:\.[A-Za-z0-9-]+)+")
+# Mainland mobiles (with or without +86) and international numbers written with a leading +.
+_PHONE = re.compile(rb"(?<![0-9])(?:(?:\+|00)?86[ -]?)?1[3-9][0-9](?:[ -]?[0-9]){8}(?![0-9])"
+                    rb"|\+[1-9][0-9](?:[ -]?[0-9]){6,13}(?![0-9])")
+_MASKS = ((_EMAIL, b"[e-mail]"), (_IDENTITY, b"[identity number]"), (_PHONE, b"[phone]"))
+
+
+def masked(value: bytes) -> bytes:
+    """`value` with identity numbers, e-mail addresses and phone numbers replaced by what they are."""
+    for pattern, label in _MASKS:
+        value = pattern.sub(label, value)
+    return value
+
+
+def masked_headers(headers: Iterable[tuple[str, bytes | None]]) -> list[tuple[str, bytes | None]]:
+    """Headers safe to keep on a dead-letter topic: names and values masked, earlier dlq_* headers dropped (a
+    replayed dead letter gets fresh ones). Values stay bytes, even when they are not UTF-8."""
+    kept: list[tuple[str, bytes | None]] = []
+    for name, value in headers:
+        if name in REASON_HEADERS:
+            continue
+        safe_name = masked(name.encode("utf-8", "surrogateescape")).decode("utf-8", "replace")
+        kept.append((safe_name, None if value is None else masked(bytes(value))))
+    return kept
+
+
+def dead_letter_headers(headers: Iterable[tuple[str, bytes | None]], source: Source, reason: Reason, at: dt.datetime,
+                        value_omitted: str | None = None) -> list[tuple[str, bytes | None]]:
+    """The headers of a dead letter (see the module docstring)."""
+    added = [
+        ("dlq_reason", masked(reason.text.encode())),
+        ("dlq_fields", ",".join(reason.fields).encode()),
+        ("dlq_source_topic", source.topic.encode()),
+        ("dlq_source_partition", str(source.partition).encode()),
+        ("dlq_source_offset", str(source.offset).encode()),
+        ("dlq_at", at.astimezone(dt.UTC).isoformat().encode()),
+    ]
+    if value_omitted:
+        added.append(("dlq_value_omitted", value_omitted.encode()))
+    return [*masked_headers(headers), *added]
+
+
+class DeadLetterRefused(Exception):
+    """The broker will not take a dead letter (not a passing outage). The record can be neither used nor parked, so
+    the loop that read it must stop rather than skip it."""
+
+
+class DeadLetterSink(Protocol):
+    """Where a consume loop parks a record it cannot use."""
+
+    async def send(self, record: ConsumerRecord[bytes, bytes], reason: Reason) -> None:
+        """Park `record` with `reason`; raise a transient error (to retry) or DeadLetterRefused."""
+
+
+class DeadLetters:
+    """A service's dead-letter topic. `keep_value(topic)` says whether records of a source topic may be copied
+    (contact details, for one, never leave their topic); `counted(source_topic, reason)` feeds the service's metrics."""
+
+    def __init__(self, producer: AIOKafkaProducer, topic: str, *, keep_value: Callable[[str], bool] = lambda _: True,
+                 counted: Callable[[str, Reason], None] = lambda topic, reason: None, timeout_seconds: float = 10.0,
+                 clock: Callable[[], dt.datetime] = lambda: dt.datetime.now(dt.UTC)):
+        self.topic = topic
+        self._producer, self._keep_value, self._counted = producer, keep_value, counted
+        self._timeout, self._clock = timeout_seconds, clock
+
+    async def send(self, record: ConsumerRecord[bytes, bytes], reason: Reason) -> None:
+        source = Source(record.topic, record.partition, record.offset)
+        omitted = None if self._keep_value(record.topic) else f"records of {record.topic} are not copied"
+        value = record.value if omitted is None else None
+        try:
+            await self._send(record, value, dead_letter_headers(record.headers, source, reason, self._clock(),
+                                                                omitted))
+        except MessageSizeTooLargeError:
+            await self._send(record, None, dead_letter_headers(record.headers, source, reason, self._clock(),
+                                                               TOO_LARGE))
+        log.warning("%s:%d@%d dead-lettered to %s (%s)", record.topic, record.partition, record.offset, self.topic,
+                    reason.kind)
+        self._counted(record.topic, reason)
+
+    async def _send(self, record: ConsumerRecord[bytes, bytes], value: bytes | None,
+                    headers: Sequence[tuple[str, bytes | None]]) -> None:
+        try:
+            async with asyncio.timeout(self._timeout):
+                await self._producer.send_and_wait(self.topic, value, key=record.key, headers=list(headers))
+        except MessageSizeTooLargeError:
+            if value is None:
+                raise DeadLetterRefused(f"{self.topic} refuses even the reason of {record.topic}:{record.partition}"
+                                        f"@{record.offset}") from None
+            raise
+        except KafkaError as exc:
+            if isinstance(exc, KafkaTimeoutError) or exc.retriable:
+                raise
+            raise DeadLetterRefused(f"{self.topic} refused a dead letter ({type(exc).__name__})") from exc
