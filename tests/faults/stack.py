@@ -12,6 +12,7 @@ from dataclasses import dataclass, replace
 from pathlib import Path
 
 from redis import Redis
+from redis.asyncio import Redis as AsyncRedis
 
 from services.core.settings import PROJECT_ROOT, Settings, load_settings
 
@@ -84,6 +85,9 @@ class FaultStack:
 
     def redis(self) -> Redis:
         return Redis.from_url(self.redis_url, socket_timeout=5)
+
+    def redis_async(self) -> AsyncRedis:
+        return AsyncRedis.from_url(self.redis_url, socket_timeout=5)
 
     def stop_redis(self) -> None:
         """SHUTDOWN: Redis writes its append-only file and exits, as on a planned restart or a crash after fsync."""
