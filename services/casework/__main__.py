@@ -18,17 +18,14 @@ import getpass
 import logging
 import sys
 
-from aiohttp import web
-from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
-
 from services.casework.adapters.staff_file import StaffFile, WeakPassword
 from services.casework.adapters.task_feed import GROUP, tasks_consumer
 from services.casework.adapters.tokens import StaffTokens
 from services.casework.adapters.web import build_app
 from services.casework.domain.scope import InvalidStaff, Staff, staff
-from services.casework.wiring import CaseworkParts, casework_parts, staff_file_path
+from services.casework.wiring import casework_parts, staff_file_path
 from services.casework.worker import run_worker
-from services.core.process import serve_until_signalled, until_signalled
+from services.core.process import Health, health_app, serve_until_signalled, start_site, supervise
 from services.core.settings import Settings, load_settings
 
 log = logging.getLogger("services.casework")
@@ -42,20 +39,22 @@ async def serve_api(settings: Settings) -> None:
                                     "casework API and console")
 
 
-async def work(settings: Settings, metrics_port: int, group: str) -> None:
+async def work(settings: Settings, metrics_port: int, group: str) -> int:
+    """The worker's loops under supervision; /healthz on the metrics port answers 503 once one of them died."""
     async with casework_parts(settings) as parts:
-        runner = await _metrics_site(parts, settings.casework_web_host, metrics_port)
+        health = Health()
+        runner = await start_site(health_app(health, parts.metrics.registry), settings.casework_web_host,
+                                  metrics_port)
         consumer = tasks_consumer(settings.kafka_bootstrap, group)
         await consumer.start()
         stop = asyncio.Event()
-        worker = asyncio.create_task(run_worker(parts, consumer, settings.kafka_bootstrap, stop))
         log.info("casework worker running; metrics on http://%s:%d/metrics", settings.casework_web_host, metrics_port)
-        signalled = asyncio.create_task(until_signalled())
-        await asyncio.wait([worker, signalled], return_when=asyncio.FIRST_COMPLETED)
-        stop.set()
-        await worker
-        await consumer.stop()
-        await runner.cleanup()
+        try:
+            return await supervise({"casework worker": run_worker(parts, consumer, settings.kafka_bootstrap, stop)},
+                                   stop, health)
+        finally:
+            await consumer.stop()
+            await runner.cleanup()
 
 
 async def rebuild(settings: Settings) -> None:
@@ -63,22 +62,6 @@ async def rebuild(settings: Settings) -> None:
         report = await parts.rebuilder(settings.kafka_bootstrap).rebuild()
         print(f"rebuilt {report.tasks} tasks with {report.transitions} transitions in {report.seconds:.1f} s "
               f"({report.drained} outbox decisions sent first; {report.inconsistent} with gaps)")
-
-
-async def _metrics_site(parts: CaseworkParts, host: str, port: int) -> web.AppRunner:
-    async def metrics(request: web.Request) -> web.Response:
-        return web.Response(body=generate_latest(parts.metrics.registry), headers={"Content-Type": CONTENT_TYPE_LATEST})
-
-    async def healthz(request: web.Request) -> web.Response:
-        return web.json_response({"status": "ok"})
-
-    app = web.Application()
-    app.router.add_get("/metrics", metrics)
-    app.router.add_get("/healthz", healthz)
-    runner = web.AppRunner(app, access_log=None)
-    await runner.setup()
-    await web.TCPSite(runner, host, port).start()
-    return runner
 
 
 def _member(args: argparse.Namespace, sub: str) -> Staff:
@@ -150,7 +133,7 @@ def main(argv: list[str]) -> int:
             asyncio.run(serve_api(settings))
         elif args.command == "worker":
             port = settings.casework_metrics_port if args.metrics_port is None else args.metrics_port
-            asyncio.run(work(settings, port, args.group))
+            return asyncio.run(work(settings, port, args.group))
         elif args.command == "rebuild":
             asyncio.run(rebuild(settings))
         elif args.command == "staff":

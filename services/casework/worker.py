@@ -13,7 +13,7 @@ from redis.exceptions import RedisError
 
 from services.casework.adapters.outbox import OutboxPublisher
 from services.casework.adapters.rebuild import Rebuilder, RebuildRunning
-from services.casework.adapters.task_feed import TaskFeed
+from services.casework.adapters.task_feed import TaskFeed, task_dead_letters
 from services.casework.service import Casework, Unavailable
 from services.casework.wiring import CaseworkParts
 
@@ -26,7 +26,9 @@ async def run_worker(parts: CaseworkParts, consumer: AIOKafkaConsumer, bootstrap
     """Run every loop of the worker until `stop` is set. The view is built (or rebuilt) before tasks are read."""
     rebuilder = parts.rebuilder(bootstrap)
     await rebuilder.ensure_built()
-    feed = TaskFeed(consumer, parts.board, parts.contract, parts.metrics)
+    assert parts.producer is not None, "the worker publishes"
+    feed = TaskFeed(consumer, parts.board, parts.contract, parts.metrics,
+                    task_dead_letters(parts.producer, parts.metrics))
     publisher: OutboxPublisher = parts.publisher()
     await asyncio.gather(feed.run(stop), publisher.run(stop), timers(parts.casework, rebuilder, stop, tick_seconds))
 

@@ -135,11 +135,13 @@ class DeadLetters:
 
     async def _send(self, record: ConsumerRecord[bytes, bytes], value: bytes | None,
                     headers: Sequence[tuple[str, bytes | None]]) -> None:
+        if value is None and record.key is None:
+            value = b""  # Kafka needs a key or a value; a tombstone without a key has neither
         try:
             async with asyncio.timeout(self._timeout):
                 await self._producer.send_and_wait(self.topic, value, key=record.key, headers=list(headers))
         except MessageSizeTooLargeError:
-            if value is None:
+            if not value:
                 raise DeadLetterRefused(f"{self.topic} refuses even the reason of {record.topic}:{record.partition}"
                                         f"@{record.offset}") from None
             raise

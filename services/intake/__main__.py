@@ -1,7 +1,8 @@
 """Intake entry point.
 
     python -m services.intake serve                 HTTP API on ASSIST_INTAKE_HOST:ASSIST_INTAKE_PORT
-    python -m services.intake forward-raw           validate assist.events.raw into assist.events / .dlq
+    python -m services.intake forward-raw [--health-port 8085]
+                                                    validate assist.events.raw into assist.events / .dlq
     python -m services.intake tokens issue DEPARTMENT | revoke TOKEN | list
 """
 
@@ -12,41 +13,47 @@ import asyncio
 import logging
 import sys
 
-from services.core.process import serve_until_signalled, until_signalled
+from services.core.process import Health, health_app, serve_until_signalled, start_site, supervise
 from services.core.settings import Settings, load_settings
-from services.intake.adapters.http import build_app
 from services.intake.adapters.raw_forwarder import RawForwarder, raw_consumer
 from services.intake.adapters.tokens import TokenFile
 from services.intake.wiring import intake_parts
 
+RAW_HEALTH_PORT = 8085
+
 
 async def serve(settings: Settings) -> None:
     async with intake_parts(settings) as parts:
-        app = build_app(parts.intake, parts.tokens, parts.contract, parts.metrics,
-                        parts.pseudonymiser.person_id, settings.max_batch_events)
-        await serve_until_signalled(app, settings.intake_host, settings.intake_port, "intake")
+        await serve_until_signalled(parts.http_app(), settings.intake_host, settings.intake_port, "intake")
 
 
-async def forward_raw(settings: Settings) -> None:
+async def forward_raw(settings: Settings, health_port: int) -> int:
+    """The raw forwarder under supervision; /healthz and /metrics on `health_port` (0: none)."""
     async with intake_parts(settings, client_id="assist-intake-raw") as parts:
+        health = Health()
+        runner = await start_site(health_app(health, parts.metrics.registry), settings.intake_host,
+                                  health_port) if health_port else None
         consumer = raw_consumer(settings.kafka_bootstrap)
         await consumer.start()
         stop = asyncio.Event()
         forwarder = RawForwarder(consumer, parts.producer, parts.intake, parts.contract, parts.metrics,
                                  parts.pseudonymiser.person_id)
-        task = asyncio.create_task(forwarder.run(stop))
         logging.info("forwarding assist.events.raw")
-        await until_signalled()
-        stop.set()
-        await task
-        await consumer.stop()
+        try:
+            return await supervise({"raw forwarder": forwarder.run(stop)}, stop, health)
+        finally:
+            await consumer.stop()
+            if runner:
+                await runner.cleanup()
 
 
 def main(argv: list[str]) -> int:
     parser = argparse.ArgumentParser(prog="python -m services.intake")
     sub = parser.add_subparsers(dest="command", required=True)
     sub.add_parser("serve")
-    sub.add_parser("forward-raw")
+    raw = sub.add_parser("forward-raw")
+    raw.add_argument("--health-port", type=int, default=RAW_HEALTH_PORT,
+                     help=f"/healthz and /metrics of the forwarder (default {RAW_HEALTH_PORT}; 0: none)")
     tokens = sub.add_parser("tokens")
     tokens.add_argument("action", choices=["issue", "revoke", "list"])
     tokens.add_argument("value", nargs="?")
@@ -56,7 +63,7 @@ def main(argv: list[str]) -> int:
     if args.command == "serve":
         asyncio.run(serve(settings))
     elif args.command == "forward-raw":
-        asyncio.run(forward_raw(settings))
+        return asyncio.run(forward_raw(settings, args.health_port))
     else:
         return _tokens(TokenFile(settings.intake_tokens_file), args.action, args.value)
     return 0

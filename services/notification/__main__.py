@@ -14,37 +14,34 @@ from __future__ import annotations
 import argparse
 import asyncio
 import logging
-import signal
 import sys
 from pathlib import Path
 
-from aiohttp import web
-
-from services.core.process import serve_until_signalled, until_signalled
+from services.core.process import Health, health_app, serve_until_signalled, start_site, supervise, until_signalled
 from services.core.settings import Settings, load_settings
 from services.notification.adapters.citizen_http import build_citizen_app
 from services.notification.adapters.dev_gateways import start_sms_sink, start_smtp
 from services.notification.adapters.kafka_inbound import GROUP
-from services.notification.adapters.worker_http import build_worker_app
 from services.notification.delivery import SEND_TIMEOUT_SECONDS
 from services.notification.wiring import KEY_PREFIX, citizen, worker
 
 
-async def run_worker(settings: Settings, args: argparse.Namespace) -> None:
+async def run_worker(settings: Settings, args: argparse.Namespace) -> int:
     async with worker(settings, args.group, args.key_prefix, args.concurrency,
                       send_timeout_seconds=args.send_timeout) as parts:
+        health = Health()
         runner = None
         metrics_port = settings.notification_metrics_port if args.metrics_port is None else args.metrics_port
         if metrics_port:
-            runner = web.AppRunner(build_worker_app(parts.metrics), access_log=None)
-            await runner.setup()
-            await web.TCPSite(runner, settings.citizen_web_host, metrics_port).start()
+            runner = await start_site(health_app(health, parts.metrics.registry), settings.citizen_web_host,
+                                      metrics_port)
         stop = asyncio.Event()
-        _on_signal(stop.set)
         logging.info("notification worker running (group %s)", args.group)
-        await parts.run(stop)
-        if runner:
-            await runner.cleanup()
+        try:
+            return await supervise(parts.loops(stop), stop, health)
+        finally:
+            if runner:
+                await runner.cleanup()
 
 
 async def run_citizen_api(settings: Settings, args: argparse.Namespace) -> None:
@@ -64,12 +61,6 @@ async def run_dev_gateways(settings: Settings, args: argparse.Namespace) -> None
     smtp.close()
     await smtp.wait_closed()
     await sms.cleanup()
-
-
-def _on_signal(callback: object) -> None:
-    loop = asyncio.get_running_loop()
-    for sig in (signal.SIGINT, signal.SIGTERM):
-        loop.add_signal_handler(sig, callback)  # type: ignore[arg-type]
 
 
 def main(argv: list[str]) -> int:
@@ -92,8 +83,7 @@ def main(argv: list[str]) -> int:
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s %(message)s")
     settings = load_settings()
     command = {"worker": run_worker, "citizen-api": run_citizen_api, "dev-gateways": run_dev_gateways}
-    asyncio.run(command[args.command](settings, args))
-    return 0
+    return asyncio.run(command[args.command](settings, args)) or 0
 
 
 if __name__ == "__main__":

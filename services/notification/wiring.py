@@ -3,9 +3,10 @@
 from __future__ import annotations
 
 import asyncio
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Coroutine
 from contextlib import asynccontextmanager
 from dataclasses import dataclass
+from typing import Any
 
 import aiohttp
 from aiokafka import AIOKafkaProducer
@@ -15,7 +16,12 @@ from redis.asyncio import Redis
 from services.core.codec import Contract, load_contract
 from services.core.kafka import durable_producer
 from services.core.settings import Settings
-from services.notification.adapters.kafka_inbound import GROUP, InboundConsumer, inbound_consumer
+from services.notification.adapters.kafka_inbound import (
+    GROUP,
+    InboundConsumer,
+    inbound_consumer,
+    inbound_dead_letters,
+)
 from services.notification.adapters.kafka_outbound import KafkaRecords
 from services.notification.adapters.redis_citizen import RedisCitizenViews, RedisInbox
 from services.notification.adapters.redis_contacts import RedisContactBook
@@ -49,7 +55,11 @@ class Worker:
 
     async def run(self, stop: asyncio.Event) -> None:
         """Consume and deliver until `stop` is set."""
-        await asyncio.gather(self.inbound.run(stop), self.scheduler.run(stop))
+        await asyncio.gather(*self.loops(stop).values())
+
+    def loops(self, stop: asyncio.Event) -> dict[str, Coroutine[Any, Any, None]]:
+        """The worker's long-lived tasks by name, for the process to supervise."""
+        return {"notification inputs": self.inbound.run(stop), "delivery scheduler": self.scheduler.run(stop)}
 
 
 @asynccontextmanager
@@ -81,7 +91,7 @@ async def worker(settings: Settings, group: str = GROUP, prefix: str = KEY_PREFI
                             settings.notification_max_attempts, settings.notification_retry_base_seconds,
                             send_timeout_seconds)
         records = InboundRecords(contacts, RedisOfferMemory(redis, contract, prefix), jobs, views)
-        yield Worker(InboundConsumer(consumer, records, contract, metrics),
+        yield Worker(InboundConsumer(consumer, records, contract, metrics, inbound_dead_letters(producer, metrics)),
                      Scheduler(delivery, jobs, metrics, concurrency), delivery, records, jobs, metrics, contract,
                      redis)
     finally:

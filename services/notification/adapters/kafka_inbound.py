@@ -1,6 +1,7 @@
 """The worker's consumer: assist.contacts, assist.offers, assist.tasks and assist.decisions in one consumer group,
 offsets committed by hand only after every record before them was handled. A crash re-reads records, and the
-handlers are idempotent, so nothing is lost and nothing happens twice."""
+handlers are idempotent, so nothing is lost and nothing happens twice. A record that cannot be used goes to
+assist.notification.dlq with its reason."""
 
 from __future__ import annotations
 
@@ -8,12 +9,13 @@ import asyncio
 import logging
 from typing import Any
 
-from aiokafka import AIOKafkaConsumer, ConsumerRecord, TopicPartition
-from redis.exceptions import RedisError
+from aiokafka import AIOKafkaConsumer, AIOKafkaProducer, ConsumerRecord, TopicPartition
 
 from services.core.codec import Contract, decode_record
+from services.core.dead_letter import DeadLetters, DeadLetterSink, Reason
 from services.core.kafka import consume_batches
-from services.core.topics import CONTACTS, DECISIONS, OFFERS, TASKS
+from services.core.topics import CONTACTS, DECISIONS, NOTIFICATION_DLQ, OFFERS, TASKS
+from services.core.unavailable import REDIS_UNAVAILABLE
 from services.notification.metrics import NotificationMetrics
 from services.notification.records import InboundRecords
 
@@ -32,14 +34,28 @@ def inbound_consumer(bootstrap: str, group: str = GROUP) -> AIOKafkaConsumer:
                             isolation_level="read_committed", max_poll_records=500)
 
 
+def inbound_dead_letters(producer: AIOKafkaProducer, metrics: NotificationMetrics) -> DeadLetters:
+    """Notification's dead-letter topic. Contact details are never copied there: a bad contact record is
+    dead-lettered with its reason and position only."""
+    return DeadLetters(producer, NOTIFICATION_DLQ.name, keep_value=lambda topic: topic != CONTACTS.name,
+                       counted=lambda topic, reason: metrics.unreadable(topic))
+
+
+class Unreadable(Exception):
+    """A record that can never be used, read by a consumer without a dead-letter topic."""
+
+
 class InboundConsumer:
     def __init__(self, consumer: AIOKafkaConsumer, records: InboundRecords, contract: Contract,
-                 metrics: NotificationMetrics):
+                 metrics: NotificationMetrics, dead_letters: DeadLetterSink | None = None):
         self._consumer, self._records, self._contract, self._metrics = consumer, records, contract, metrics
+        self._dead_letters = dead_letters
 
     async def run(self, stop: asyncio.Event) -> None:
-        """Consume until `stop` is set. When Redis is unreachable the batch is read again after a pause."""
-        await consume_batches(self._consumer, self.handle, (RedisError, OSError), stop, "notification inputs")
+        """Consume until `stop` is set. When Redis is unreachable the batch is read again after a pause; a record
+        that cannot be used goes to assist.notification.dlq with its reason."""
+        await consume_batches(self._consumer, self.handle, REDIS_UNAVAILABLE, stop, "notification inputs",
+                              dead_letters=self._dead_letters)
 
     async def handle(self, batch: dict[TopicPartition, list[ConsumerRecord[bytes, bytes]]]) -> None:
         for tp in sorted(batch, key=lambda tp: (_RANK[tp.topic], tp.partition)):
@@ -50,10 +66,12 @@ class InboundConsumer:
         topic = record.topic
         self._metrics.record(topic)
         if topic == CONTACTS.name and record.value is None:
-            if record.key:
-                await self._records.contact(record.key.decode(), None)
+            if not record.key:
+                await self._reject(record, Reason("a contact tombstone needs the person id as its key", ("key",)))
+                return
+            await self._records.contact(record.key.decode("utf-8", "replace"), None)
             return
-        value = self._decode(record)
+        value = await self._decoded(record)
         if value is None:
             return
         if topic == CONTACTS.name:
@@ -65,11 +83,20 @@ class InboundConsumer:
         else:
             await self._records.decision(value)
 
-    def _decode(self, record: ConsumerRecord[bytes, bytes]) -> dict[str, Any] | None:
-        try:
-            return decode_record(self._contract, _SCHEMAS[record.topic], record.value or b"")
-        except Exception as exc:  # fastavro raises several types on garbled bodies; never log the payload
-            self._metrics.unreadable(record.topic)
-            log.error("skipping unreadable record %s[%d]@%d (%s)", record.topic, record.partition, record.offset,
-                      type(exc).__name__)
+    async def _decoded(self, record: ConsumerRecord[bytes, bytes]) -> dict[str, Any] | None:
+        schema = _SCHEMAS[record.topic]
+        if record.value is None:
+            await self._reject(record, Reason(f"no value: only contacts may be erased by a tombstone, not {schema}",
+                                              ("value",)))
             return None
+        try:
+            return decode_record(self._contract, schema, record.value)
+        except Exception as exc:  # fastavro raises several types on garbled bodies; never log the payload
+            await self._reject(record, Reason(f"unreadable as {schema} ({type(exc).__name__})", ("value",)))
+            return None
+
+    async def _reject(self, record: ConsumerRecord[bytes, bytes], reason: Reason) -> None:
+        log.error("unusable record %s[%d]@%d: %s", record.topic, record.partition, record.offset, reason.text)
+        if self._dead_letters is None:
+            raise Unreadable(reason.text)
+        await self._dead_letters.send(record, reason)
