@@ -13,6 +13,9 @@ from pathlib import Path
 
 from redis import Redis
 from redis.asyncio import Redis as AsyncRedis
+from redis.asyncio.retry import Retry
+from redis.backoff import ExponentialBackoff
+from redis.exceptions import ConnectionError as RedisConnectionError
 
 from services.core.settings import PROJECT_ROOT, Settings, load_settings
 
@@ -87,7 +90,9 @@ class FaultStack:
         return Redis.from_url(self.redis_url, socket_timeout=5)
 
     def redis_async(self) -> AsyncRedis:
-        return AsyncRedis.from_url(self.redis_url, socket_timeout=5)
+        """The test's own client; it reconnects after the restarts the suite causes."""
+        return AsyncRedis.from_url(self.redis_url, socket_timeout=5, retry=Retry(ExponentialBackoff(cap=1), 10),
+                                   retry_on_error=[RedisConnectionError, TimeoutError])
 
     def stop_redis(self) -> None:
         """SHUTDOWN: Redis writes its append-only file and exits, as on a planned restart or a crash after fsync."""
