@@ -8,18 +8,31 @@ id, and outputs carry ids derived from their content.
 from __future__ import annotations
 
 import datetime as dt
-from collections.abc import Iterable
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field, replace
 from typing import Any
 
 from services.core.codec import Event
 from services.matching.domain import facts as f
+from services.matching.domain.benefits import Review
 from services.matching.domain.catalogue import PolicyCatalogue
-from services.matching.domain.evaluation import PolicyOutcome, evaluate_event, evaluate_household
+from services.matching.domain.evaluation import PolicyOutcome, evaluate_event, evaluate_followed, evaluate_household
+from services.matching.domain.follow_up import Step, StepKind, follow_up
 from services.matching.domain.household import HouseholdState, from_registry, prune
 from services.matching.domain.risk import RiskModel, assess
 from services.matching.domain.vocabulary import REEVALUATION, REGISTRY
-from services.matching.offers import Output, offer_output, warning_output, warning_policy
+from services.matching.offers import (
+    Output,
+    absent_outcome,
+    baseline_item,
+    item_of_output,
+    offer_output,
+    review_output,
+    review_task_id,
+    revision_output,
+    warning_output,
+    warning_policy,
+)
 
 
 @dataclass(frozen=True)
@@ -42,7 +55,8 @@ class Matcher:
     def on_registry(self, state: HouseholdState | None, record: dict[str, Any], catalogue: PolicyCatalogue,
                     now: dt.datetime) -> Result:
         updated = from_registry(record, state)
-        return self._offer(updated, _household_outcomes(catalogue, updated, now.date(), REGISTRY), now, None, ())
+        outcomes = _state_outcomes(catalogue, updated, now.date(), REGISTRY)
+        return self._follow(updated, catalogue, outcomes, now, None, (), followed=True)
 
     def on_event(self, state: HouseholdState, event: Event, catalogue: PolicyCatalogue, now: dt.datetime) -> Result:
         if event.id in state.applied_event_ids():
@@ -50,43 +64,51 @@ class Matcher:
         occurred = f.event_day(event.type, event.data, event.time.date())
         updated = prune(f.apply_event(state, event.type, event.subject, event.data, event.id, occurred), now.date())
         today = now.date()
-        outcomes = evaluate_event(catalogue, f.household_facts(updated, today), f.member_facts(updated, today),
-                                  f.event_facts(event.type, event.id, event.subject, event.data), today)
-        result = self._offer(updated, outcomes, now, event.id, (event.id,), event.subject)
+        household, members = f.household_facts(updated, today), f.member_facts(updated, today)
+        region, district = str(updated.region), str(updated.district)
+        triggered = catalogue.policies_for(event.type, region, district)
+        # Policies decided on the state follow every change of the facts they read, not only their triggers.
+        follow = any(p.follows_state for p in triggered) or _facts_changed(state, household, members, today)
+        chosen = [p for p in triggered if not (follow and p.follows_state)]
+        outcomes = evaluate_event(catalogue, household, members, f.event_facts(event.type, event.id, event.subject,
+                                                                               event.data), today, chosen)
+        if follow:
+            outcomes = _in_catalogue_order(catalogue, [*outcomes, *evaluate_followed(catalogue, household, members,
+                                                                                     today)])
+        result = self._follow(updated, catalogue, outcomes, now, event.id, (event.id,), event.subject, follow)
         return self._warn(result, now)
 
     def on_decision(self, state: HouseholdState, decision: dict[str, Any], now: dt.datetime) -> Result:
         task_id = decision.get("task_id")
-        if task_id and decision["action"] in _SETTLING and _pending_warning(state, str(task_id)):
+        action = decision["action"]
+        if task_id and action in _SETTLING and _pending_warning(state, str(task_id)):
             # A warning is settled by any final casework action; it may be raised again by new evidence.
             pending = {o: p for o, p in state.pending_offers.items() if o != task_id}
             return Result(replace(state, pending_offers=pending))
-        fingerprint = f.fingerprint(f.household_facts(state, now.date()))
-        updated = f.apply_decision(state, decision["action"], decision.get("policy_id"), decision.get("offer_id"),
-                                   fingerprint)
+        reviewed = _open_review(state, str(task_id)) if task_id else None
+        if reviewed is not None:
+            return Result(_settle_review(state, reviewed, action) if action in _SETTLING else state)
+        key = f.decided_key(state, decision.get("policy_id"), decision.get("offer_id"))
+        if key is None:
+            return Result(state)
+        fingerprint = f.benefit_fingerprint(state, key, now.date())
+        updated = f.apply_decision(state, action, decision.get("policy_id"), decision.get("offer_id"), fingerprint)
         return Result(updated)
 
     def on_reevaluation(self, state: HouseholdState, catalogue: PolicyCatalogue, now: dt.datetime) -> Result:
-        outcomes = _household_outcomes(catalogue, state, now.date(), REEVALUATION)
-        return self._offer(state, outcomes, now, None, ())
+        outcomes = _state_outcomes(catalogue, state, now.date(), REEVALUATION)
+        return self._follow(state, catalogue, outcomes, now, None, (), followed=True)
 
-    def _offer(self, state: HouseholdState, outcomes: Iterable[PolicyOutcome], now: dt.datetime,
-               trigger: str | None, evidence: tuple[str, ...], subject: str | None = None) -> Result:
-        fingerprint = f.fingerprint(f.household_facts(state, now.date()))
-        pending = set(state.pending_offers.values())
+    def _follow(self, state: HouseholdState, catalogue: PolicyCatalogue, outcomes: Iterable[PolicyOutcome],
+                now: dt.datetime, trigger: str | None, evidence: tuple[str, ...], subject: str | None = None,
+                followed: bool = False) -> Result:
+        plan = follow_up(state, catalogue, outcomes, now.date(), followed)
         outputs: list[Output] = []
-        suppressed: list[str] = []
-        for outcome in outcomes:
-            if not outcome.eligible:
-                continue
-            if outcome.policy_id in pending or not f.may_offer(state, outcome.policy_id, fingerprint):
-                suppressed.append(outcome.policy_id)
-                continue
-            output = offer_output(state, outcome, now, trigger, evidence, subject)
-            state = f.record_offer(state, _offer_id(output), outcome.policy_id)
-            pending.add(outcome.policy_id)
-            outputs.append(output)
-        return Result(state, tuple(outputs), suppressed=tuple(suppressed))
+        for step in plan.steps:
+            state, output = _take(state, catalogue, step, now, trigger, evidence, subject)
+            if output is not None:
+                outputs.append(output)
+        return Result(state, tuple(outputs), suppressed=plan.suppressed)
 
     def _warn(self, result: Result, now: dt.datetime) -> Result:
         state = result.state
@@ -101,9 +123,53 @@ class Matcher:
         return Result(state, (*result.outputs, output), suppressed=result.suppressed)
 
 
-def _household_outcomes(catalogue: PolicyCatalogue, state: HouseholdState, on: dt.date,
-                        trigger: str) -> list[PolicyOutcome]:
-    return evaluate_household(catalogue, f.household_facts(state, on), f.member_facts(state, on), on, trigger)
+def _take(state: HouseholdState, catalogue: PolicyCatalogue, step: Step, now: dt.datetime, trigger: str | None,
+          evidence: tuple[str, ...], subject: str | None) -> tuple[HouseholdState, Output | None]:
+    """The record a step publishes and the state that remembers it."""
+    outcome = step.outcome or absent_outcome(catalogue.policy(step.policy_id), catalogue.version, step.key,
+                                             step.item, state, " ".join(step.reasons))
+    if step.kind == StepKind.OFFER:
+        output = offer_output(state, outcome, now, trigger, evidence, subject)
+        return f.record_offer(state, _offer_id(output), step.key, item_of_output(output)), output
+    if step.kind == StepKind.ADOPT:
+        return replace(state, items={**state.items, step.key: baseline_item(state, outcome)}), None
+    if step.kind in (StepKind.REVISE, StepKind.WITHDRAW):
+        output = revision_output(state, step, outcome, now, trigger, evidence, subject)
+        items = dict(state.items)
+        pending = dict(state.pending_offers)
+        if step.kind == StepKind.WITHDRAW:
+            del items[step.key]
+            pending = {o: k for o, k in pending.items() if o != step.offer_id}
+        else:
+            items[step.key] = item_of_output(output)
+        return replace(state, items=items, pending_offers=pending), output
+    reviews = dict(state.reviews)
+    if step.kind == StepKind.REVIEW:
+        task_id = review_task_id(state, step.key, step.fingerprint)
+        reviews[step.key] = Review(task_id, step.fingerprint)
+    else:
+        task_id = reviews.pop(step.key).task_id
+    return replace(state, reviews=reviews), review_output(state, step, outcome, task_id, now, evidence)
+
+
+def _state_outcomes(catalogue: PolicyCatalogue, state: HouseholdState, on: dt.date, trigger: str
+                    ) -> list[PolicyOutcome]:
+    """The trigger's policies and every policy decided on the state, for every member."""
+    region, district = state.region, state.district
+    policies = {p.id: p for p in (*catalogue.policies_for(trigger, region, district),
+                                  *catalogue.followed(region, district))}
+    ordered = sorted(policies.values(), key=lambda p: catalogue.position(p.id))
+    return evaluate_household(catalogue, f.household_facts(state, on), f.member_facts(state, on), on, trigger,
+                              ordered)
+
+
+def _in_catalogue_order(catalogue: PolicyCatalogue, outcomes: list[PolicyOutcome]) -> list[PolicyOutcome]:
+    return sorted(outcomes, key=lambda o: catalogue.position(o.policy_id))
+
+
+def _facts_changed(before: HouseholdState, household: Mapping[str, Any], members: Mapping[str, Any],
+                   today: dt.date) -> bool:
+    return f.household_facts(before, today) != household or f.member_facts(before, today) != members
 
 
 def _offer_id(output: Output) -> str:
@@ -114,6 +180,21 @@ def _offer_id(output: Output) -> str:
 def _pending_warning(state: HouseholdState, task_id: str) -> bool:
     """Whether the task is a pending risk warning (decisions on warnings name the task, not a policy)."""
     return state.pending_offers.get(task_id, "").startswith("warning:")
+
+
+def _open_review(state: HouseholdState, task_id: str) -> str | None:
+    """The benefit key of the open exit review with this task id."""
+    return next((k for k, r in state.reviews.items() if r.task_id == task_id and r.open), None)
+
+
+def _settle_review(state: HouseholdState, key: str, action: str) -> HouseholdState:
+    """APPROVED confirms the exit: the benefit ends (one the registry lists ends when the registry says so).
+    REJECTED keeps it. Either way the review is not raised again for the facts it was raised on."""
+    reviews = {**state.reviews, key: replace(state.reviews[key], open=False)}
+    if action != "APPROVED":
+        return replace(state, reviews=reviews)
+    items = {k: i for k, i in state.items.items() if k != key}
+    return replace(state, reviews=reviews, receiving=state.receiving - {key}, items=items)
 
 
 _SETTLING = frozenset({"APPROVED", "REJECTED", "ACCEPTED", "DECLINED"})

@@ -2,20 +2,29 @@
 
 Ids are derived from what the record is about, so evaluating the same facts twice (a replayed event, a retried
 batch, a re-evaluation) yields the same id and consumers keep one of each:
-offer id = hash(beneficiary, policy, benefit period); task id = hash(offer or warning, task kind).
+offer id = hash(beneficiary, policy, benefit period); task id = hash(offer or warning or review, task kind).
+A revision or withdrawal is published under the id of what it revises (schemas/records/offer.avsc, Change).
 """
 
 from __future__ import annotations
 
 import datetime as dt
-import hashlib
 from dataclasses import dataclass
 from typing import Any
 
 from services.core.topics import OFFERS, TASKS
+from services.matching.domain.benefits import Item, beneficiary_of, derived_id, offer_id_of, task_id_of
 from services.matching.domain.evaluation import PolicyOutcome
+from services.matching.domain.explanation import yuan
+from services.matching.domain.follow_up import Step, StepKind
 from services.matching.domain.household import HouseholdState
+from services.matching.domain.policy import Policy
 from services.matching.domain.risk import RiskAssessment
+
+NEW, REVISED, WITHDRAWN = "NEW", "REVISED", "WITHDRAWN"
+"""schemas/records/offer.avsc Change: what a publication of an offer or task id says."""
+RECEIVED_PERIOD = "received"
+"""Benefit period naming a benefit the registry lists (no offer was made for it)."""
 
 
 @dataclass(frozen=True)
@@ -32,8 +41,7 @@ class Output:
         return str(self.value.get("offer_id") or self.value.get("task_id"))
 
 
-def stable_id(prefix: str, *parts: str) -> str:
-    return prefix + hashlib.sha256("|".join(parts).encode()).hexdigest()[:24]
+stable_id = derived_id
 
 
 def _contact(state: HouseholdState, subject: str | None) -> str | None:
@@ -48,7 +56,7 @@ def offer_record(state: HouseholdState, outcome: PolicyOutcome, now: dt.datetime
     beneficiary = outcome.person_id or state.household_id
     explanation = outcome.explanation
     return {
-        "offer_id": stable_id("o-", beneficiary, outcome.policy_id, outcome.benefit_period),
+        "offer_id": offer_id_of(beneficiary, outcome.policy_id, outcome.benefit_period),
         "household_id": state.household_id,
         "person_id": outcome.person_id,
         "contact_person_id": outcome.person_id or _contact(state, trigger_subject),
@@ -64,6 +72,8 @@ def offer_record(state: HouseholdState, outcome: PolicyOutcome, now: dt.datetime
         "created_at": now,
         "trigger_event_id": trigger_event_id,
         "explanation": dict(explanation),
+        "change": NEW,
+        "revision": None,
     }
 
 
@@ -74,31 +84,140 @@ def offer_output(state: HouseholdState, outcome: PolicyOutcome, now: dt.datetime
     offer = offer_record(state, outcome, now, trigger_event_id, trigger_subject)
     if outcome.route.value == "AUTO_OFFER":
         return Output(OFFERS.name, state.household_id, "offer", offer)
+    due = now + dt.timedelta(hours=outcome.sla_hours)
+    return _verification_task(state, outcome, offer, due, f"Verify before offering: {offer['explanation']['summary']}",
+                              evidence, now, NEW)
+
+
+def item_of_output(output: Output) -> Item:
+    """What a published offer (or the verification task carrying it) leaves to revise later."""
+    offer = output.value.get("offer") if output.record == "caseworker_task" else output.value
+    assert isinstance(offer, dict)
+    due = output.value["due_at"] if output.record == "caseworker_task" else None
+    revision = offer.get("revision") or {}
+    return Item(str(offer["offer_id"]), offer["amount_fen"], str(offer["route"]), str(offer["benefit_period"]),
+                int(revision.get("number", 0)), str(offer["explanation"]["summary"]),
+                offer["explanation"].get("computation"), dict(offer["explanation"]["facts"]),
+                int(due.timestamp()) if isinstance(due, dt.datetime) else 0)
+
+
+def baseline_item(state: HouseholdState, outcome: PolicyOutcome) -> Item:
+    """The amount of a benefit the registry lists, taken as computed the first time it is seen."""
+    beneficiary = outcome.person_id or state.household_id
+    explanation = outcome.explanation
+    return Item(offer_id_of(beneficiary, outcome.policy_id, RECEIVED_PERIOD), outcome.amount_fen,
+                outcome.route.value, RECEIVED_PERIOD, 0, str(explanation["summary"]), explanation.get("computation"),
+                dict(explanation["facts"]))
+
+
+def revision_output(state: HouseholdState, step: Step, outcome: PolicyOutcome, now: dt.datetime,
+                    trigger_event_id: str | None, evidence: tuple[str, ...], trigger_subject: str | None) -> Output:
+    """The same offer id again, REVISED with the new amount or WITHDRAWN, and what changed. A pending verification
+    goes out as its task (same task id and deadline); a received benefit as an offer record."""
+    item = step.item
+    assert item is not None
+    withdrawn = step.kind == StepKind.WITHDRAW
+    change = WITHDRAWN if withdrawn else REVISED
+    offer = offer_record(state, outcome, now, trigger_event_id, trigger_subject)
+    changed = list(step.reasons[1:] if withdrawn else step.reasons)
+    if withdrawn:
+        reason = f"Withdrawn: {step.reasons[0]}"
+    else:
+        reason = (f"Amount revised from {_yuan(item.amount_fen)} to {_yuan(outcome.amount_fen)} yuan"
+                  + (f" ({'; '.join(changed)})." if changed else "."))
+    offer.update({
+        "offer_id": item.offer_id, "benefit_period": item.benefit_period, "change": change,
+        "amount_fen": None if withdrawn else outcome.amount_fen,
+        "revision": {"number": item.revision + 1, "previous_amount_fen": item.amount_fen,
+                     "previous_summary": item.summary, "previous_computation": item.computation, "reason": reason,
+                     "changed_facts": changed, "received": step.received},
+    })
+    if step.received or item.route == "AUTO_OFFER":
+        return Output(OFFERS.name, state.household_id, "offer", offer)
+    due = dt.datetime.fromtimestamp(item.due_at, dt.UTC) if item.due_at else now
+    what = reason if withdrawn else f"Verify the revised amount: {reason} {offer['explanation']['summary']}"
+    return _verification_task(state, outcome, offer, due, what, evidence, now, change)
+
+
+def review_output(state: HouseholdState, step: Step, outcome: PolicyOutcome, task_id: str, now: dt.datetime,
+                  evidence: tuple[str, ...]) -> Output:
+    """An exit review (REVIEW task, NEW) or its withdrawal (END_REVIEW: same task id, WITHDRAWN)."""
+    ending = step.kind == StepKind.END_REVIEW
+    amount = step.item.amount_fen if step.item is not None else None
+    summary = " ".join(step.reasons)
     task = {
-        "task_id": stable_id("t-", offer["offer_id"], "VERIFY_ELIGIBILITY"),
+        "task_id": task_id,
+        "kind": "REVIEW",
+        "household_id": state.household_id,
+        "person_id": outcome.person_id,
+        "district": state.district,
+        "priority": outcome.priority,
+        "due_at": now if ending else now + dt.timedelta(hours=outcome.sla_hours),
+        "reason": (f"Review withdrawn for {outcome.policy_name}: {summary}" if ending
+                   else f"Review {outcome.policy_name}, received by "
+                        f"{'the household' if outcome.person_id is None else 'a member'}: {summary}"),
+        "offer": None,
+        "risk_tier": None,
+        "evidence_event_ids": list(evidence),
+        "created_at": now,
+        "change": WITHDRAWN if ending else NEW,
+        "review": {"policy_id": outcome.policy_id, "policy_name": outcome.policy_name, "amount_fen": amount,
+                   "explanation": dict(outcome.explanation), "reasons": list(step.reasons)},
+    }
+    return Output(TASKS.name, state.household_id, "caseworker_task", task)
+
+
+def review_task_id(state: HouseholdState, key: str, facts_print: str) -> str:
+    return task_id_of(derived_id("r-", state.household_id, key, facts_print), "REVIEW")
+
+
+def absent_outcome(policy: Policy, version: str, key: str, item: Item | None, state: HouseholdState,
+                   reason: str) -> PolicyOutcome:
+    """The outcome standing for a beneficiary who is no longer a member: not eligible, because `reason`."""
+    explanation = {"policy_id": policy.id, "policy_version": version, "legal_basis": policy.legal_basis,
+                   "eligible": False, "facts": {}, "conditions": [], "computation": None,
+                   "summary": f"Not eligible for {policy.name}: {reason}"}
+    return PolicyOutcome(
+        policy_id=policy.id, policy_version=version, policy_name=policy.name, tier=policy.tier, scope=policy.scope,
+        person_id=beneficiary_of(key), eligible=False, amount_fen=None, amount_period=policy.amount_period,
+        route=policy.route, priority=policy.priority, sla_hours=policy.sla_hours,
+        benefit_period=item.benefit_period if item is not None else RECEIVED_PERIOD, district=state.district,
+        referral_need=None, explain_with=lambda: explanation, review=True)
+
+
+def _verification_task(state: HouseholdState, outcome: PolicyOutcome, offer: dict[str, Any], due: dt.datetime,
+                       reason: str, evidence: tuple[str, ...], now: dt.datetime, change: str) -> Output:
+    task = {
+        "task_id": task_id_of(offer["offer_id"], "VERIFY_ELIGIBILITY"),
         "kind": "VERIFY_ELIGIBILITY",
         "household_id": state.household_id,
         "person_id": outcome.person_id,
         "district": offer["district"],
         "priority": outcome.priority,
-        "due_at": now + dt.timedelta(hours=outcome.sla_hours),
-        "reason": f"Verify before offering: {offer['explanation']['summary']}",
+        "due_at": due,
+        "reason": reason,
         "offer": offer,
         "risk_tier": None,
         "evidence_event_ids": list(evidence),
         "created_at": now,
+        "change": change,
+        "review": None,
     }
     return Output(TASKS.name, state.household_id, "caseworker_task", task)
+
+
+def _yuan(fen: int | None) -> str:
+    return "nothing" if fen is None else yuan(fen)
 
 
 def warning_output(state: HouseholdState, risk: RiskAssessment, now: dt.datetime) -> Output | None:
     """A red or orange household gets a visit or a phone check even when no policy matches yet."""
     if risk.task is None or risk.tier is None:
         return None
-    warning_id = stable_id("w-", state.household_id, risk.tier, *sorted(risk.evidence_event_ids))
+    warning_id = derived_id("w-", state.household_id, risk.tier, *sorted(risk.evidence_event_ids))
     signals = ", ".join(sorted({c.signal.replace("_", " ") for c in risk.contributions}))
     task = {
-        "task_id": stable_id("t-", warning_id, risk.task.kind),
+        "task_id": task_id_of(warning_id, risk.task.kind),
         "kind": risk.task.kind,
         "household_id": state.household_id,
         "person_id": None,
@@ -110,6 +229,8 @@ def warning_output(state: HouseholdState, risk: RiskAssessment, now: dt.datetime
         "risk_tier": risk.tier,
         "evidence_event_ids": list(risk.evidence_event_ids),
         "created_at": now,
+        "change": NEW,
+        "review": None,
     }
     return Output(TASKS.name, state.household_id, "caseworker_task", task)
 

@@ -17,12 +17,13 @@ from typing import Any
 
 from services.core.codec import Event, encode_event, encode_record, load_contract
 from services.core.kafka import commit_group_at_end, durable_producer
-from services.core.settings import PROJECT_ROOT
+from services.core.settings import PROJECT_ROOT, load_settings
 from services.core.topics import EVENTS, MATCHING_INPUTS, POLICIES, REGISTRY
 from services.matching.adapters.catalogue_feed import publish_catalogue
 
 DEMO = (PROJECT_ROOT / "policies" / "national-demo.yaml").read_text(encoding="utf-8")
 CONTRACT = load_contract()
+BOOTSTRAP = load_settings().kafka_bootstrap
 
 
 def free_port() -> int:
@@ -56,11 +57,11 @@ class MatchingWorker:
                 "ASSIST_MATCHING_WEB_PORT": str(self.port), "ASSIST_DATA_DIR": str(self.data_dir)}
 
     async def publish_catalogue(self, **kwargs: Any) -> None:
-        await publish_catalogue("127.0.0.1:9092", CONTRACT, catalogue_text(self.catalogue, **kwargs), "test")
+        await publish_catalogue(BOOTSTRAP, CONTRACT, catalogue_text(self.catalogue, **kwargs), "test")
 
     async def start_at_topic_ends(self) -> None:
         """The worker processes what the test publishes, not the history other tests left on the broker."""
-        await commit_group_at_end("127.0.0.1:9092", self.app_id, MATCHING_INPUTS)
+        await commit_group_at_end(BOOTSTRAP, self.app_id, MATCHING_INPUTS)
 
     def start(self) -> None:
         with self.log.open("ab") as log:
@@ -122,7 +123,7 @@ def event(type_: str, subject: str, data: dict[str, Any], department: str = "hum
 
 async def publish(registry: list[dict[str, Any]] = (), events: list[Event] = (),  # type: ignore[assignment]
                   raw_events: list[tuple[bytes, bytes, list[tuple[str, bytes]]]] = ()) -> None:  # type: ignore[assignment]
-    producer = durable_producer("127.0.0.1:9092", "test-publisher")
+    producer = durable_producer(BOOTSTRAP, "test-publisher")
     await producer.start()
     try:
         for record in registry:
@@ -138,7 +139,7 @@ async def publish(registry: list[dict[str, Any]] = (), events: list[Event] = (),
 
 
 async def publish_raw_catalogue(value: bytes, key: bytes) -> None:
-    producer = durable_producer("127.0.0.1:9092", "test-publisher")
+    producer = durable_producer(BOOTSTRAP, "test-publisher")
     await producer.start()
     try:
         await producer.send_and_wait(POLICIES.name, value, key=key)

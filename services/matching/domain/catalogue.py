@@ -17,7 +17,7 @@ from services.matching.domain.catalogue_reading import CatalogueReader, PolicyDr
 from services.matching.domain.parameters import Number, Parameter
 from services.matching.domain.place_index import place_of
 from services.matching.domain.policy import Definition, Policy
-from services.matching.domain.vocabulary import DEFAULT_VOCABULARY, Vocabulary
+from services.matching.domain.vocabulary import DEFAULT_VOCABULARY, STATE_TRIGGERS, Vocabulary
 
 
 class CatalogueError(ValueError):
@@ -87,6 +87,17 @@ class PolicyCatalogue:
         chosen = {p.id: p for p in (*general, *extra)}
         return tuple(sorted(chosen.values(), key=lambda p: self._order[p.id]))
 
+    def followed(self, region: str | None = None, district: str | None = None) -> tuple[Policy, ...]:
+        """The policies decided on the household's state alone (Policy.follows_state), in catalogue order; with
+        a region and district, those of other places are left out."""
+        chosen = {p.id: p for t in sorted(STATE_TRIGGERS) for p in self.policies_for(t, region, district)
+                  if p.follows_state}
+        return tuple(sorted(chosen.values(), key=lambda p: self._order[p.id]))
+
+    def position(self, policy_id: str) -> int:
+        """The policy's place in catalogue order."""
+        return self._order[policy_id]
+
     def policy(self, policy_id: str) -> Policy:
         return self._by_id[policy_id]
 
@@ -118,4 +129,5 @@ def _policy(draft: PolicyDraft, reads: tuple[str, ...]) -> Policy:
         triggers=frozenset(draft.triggers), conditions=draft.conditions, amount=draft.amount,
         amount_period=draft.amount_period, route=draft.route, priority=draft.priority, sla_hours=draft.sla_hours,
         benefit_period=draft.benefit_period, event_members=draft.event_members, district=draft.district,
-        referral_need=draft.referral_need, description=draft.description, line=draft.line, reads=reads)
+        referral_need=draft.referral_need, description=draft.description, line=draft.line, reads=reads,
+        review_when=draft.review_when)

@@ -9,7 +9,7 @@ from collections.abc import Iterator, Mapping
 
 from services.matching.domain.catalogue_reading import CatalogueDraft, PolicyDraft
 from services.matching.domain.expressions import Expression
-from services.matching.domain.policy import BenefitPeriod, Definition, Scope
+from services.matching.domain.policy import AmountPeriod, BenefitPeriod, Definition, Scope
 from services.matching.domain.vocabulary import STATE_TRIGGERS, Vocabulary
 from services.matching.domain.yaml_document import DocumentReader
 
@@ -84,7 +84,8 @@ def _expressions(policy: PolicyDraft) -> Iterator[tuple[str, Expression, int]]:
         yield f"condition {number}", condition.expression, condition.line
     for what, expression, line in (("amount", policy.amount, policy.amount_line),
                                    ("district", policy.district, policy.district_line),
-                                   ("referral_need", policy.referral_need, policy.referral_line)):
+                                   ("referral_need", policy.referral_need, policy.referral_line),
+                                   ("review_when", policy.review_when, policy.review_line)):
         if expression is not None:
             yield what, expression, line
 
@@ -103,11 +104,32 @@ def _check_policy(policy: PolicyDraft, known: _Names, vocabulary: Vocabulary,
         if not known.check(expression, line, f"{context}: {what}", reader):
             continue
         for name, via in reads_of(expression, definitions):
-            reads.setdefault(name)
+            if what != "review_when":
+                reads.setdefault(name)
             through = f" through definition {via}" if via else ""
             if name.startswith("member.") and policy.scope == Scope.HOUSEHOLD:
                 reader.problem(line, f"{context}: {what}", f"reads '{name}'{through}, but the scope is household")
-            if name.startswith("event.") and not any(vocabulary.event_carries(t, name) for t in event_triggers):
+            if name.startswith("event.") and what != "review_when" \
+                    and not any(vocabulary.event_carries(t, name) for t in event_triggers):
                 reader.problem(line, f"{context}: {what}",
                                f"reads '{name}'{through}, which none of its triggering events carries")
+    _check_review(policy, tuple(reads), definitions, reader)
     return tuple(reads)
+
+
+def _check_review(policy: PolicyDraft, reads: tuple[str, ...], definitions: Mapping[str, Definition],
+                  reader: DocumentReader) -> None:
+    """A review threshold is checked on the household's state, for benefits that recur or last."""
+    if policy.review_when is None:
+        return
+    context = f"policy {policy.id}: review_when"
+    if not set(policy.triggers) & STATE_TRIGGERS or any(r.startswith("event.") for r in reads):
+        reader.problem(policy.review_line, context, "reviews need a policy decided on the household's state "
+                       "(a registry or reevaluation trigger, and no event fact read)")
+    if policy.amount_period == AmountPeriod.ONE_OFF:
+        reader.problem(policy.review_line, context, "a ONE_OFF benefit is paid once and has nothing to review")
+    for name, via in reads_of(policy.review_when, definitions):
+        if name.startswith("event."):
+            through = f" through definition {via}" if via else ""
+            reader.problem(policy.review_line, context,
+                           f"reads '{name}'{through}, but reviews are decided on the household's state")

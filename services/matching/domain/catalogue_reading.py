@@ -33,7 +33,7 @@ _TOP_REQUIRED = ("catalogue", "version", "effective_from", "policies")
 _TOP_OPTIONAL = ("description", "parameters", "definitions")
 _POLICY_REQUIRED = ("id", "name", "legal_basis", "tier", "scope", "triggers", "conditions", "amount_period",
                     "route", "priority", "sla_hours", "benefit_period")
-_POLICY_OPTIONAL = ("amount", "description", "district", "referral_need", "event_members")
+_POLICY_OPTIONAL = ("amount", "description", "district", "referral_need", "event_members", "review_when")
 
 
 @dataclass(frozen=True)
@@ -61,6 +61,8 @@ class PolicyDraft:
     referral_line: int
     description: str
     line: int
+    review_when: Expression | None = None
+    review_line: int = 0
 
 
 @dataclass(frozen=True)
@@ -187,11 +189,12 @@ class CatalogueReader(DocumentReader):
         amount, amount_line, amount_ok = optional_expression("amount")
         district, district_line, district_ok = optional_expression("district")
         referral, referral_line, referral_ok = optional_expression("referral_need")
+        review, review_line, review_ok = optional_expression("review_when")
         description = text("description") if "description" in fields else ""
         if amount_period is not None and (amount_period == AmountPeriod.SERVICE) == ("amount" in fields):
             self.problem(node, context, "a SERVICE has no amount; every other amount_period needs one")
             return None
-        if not (amount_ok and district_ok and referral_ok):
+        if not (amount_ok and district_ok and referral_ok and review_ok):
             return None
         try:
             return PolicyDraft(
@@ -199,7 +202,7 @@ class CatalogueReader(DocumentReader):
                 _read(triggers), _read(conditions), amount, amount_line, AmountPeriod(_read(amount_period)),
                 Route(_read(route)), _read(priority), _read(sla_hours), BenefitPeriod(_read(benefit_period)),
                 EventMembers(_read(event_members)), district, district_line, referral, referral_line,
-                _read(description), line_of(node))
+                _read(description), line_of(node), review, review_line)
         except _Unreadable:
             return None
 

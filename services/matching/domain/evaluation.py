@@ -29,6 +29,7 @@ __all__ = [
     "PolicyOutcome",
     "PopulationOutcome",
     "evaluate_event",
+    "evaluate_followed",
     "evaluate_household",
     "evaluate_population",
     "explain",
@@ -60,6 +61,11 @@ class PolicyOutcome:
     district: str
     referral_need: str | None
     explain_with: Callable[[], Explanation] = field(repr=False, compare=False)
+    review: bool = False
+    """Whether a beneficiary receiving the policy would be reviewed on these facts (its review_when, or: no
+    longer eligible)."""
+    review_values: str | None = None
+    """The review threshold with its values, when it is met."""
 
     @cached_property
     def explanation(self) -> Explanation:
@@ -102,11 +108,16 @@ class FactScope(dict[str, Any]):
 
 def evaluate_event(catalogue: PolicyCatalogue, household_facts: Mapping[str, FactValue],
                    member_facts_by_id: Mapping[str, Mapping[str, FactValue]],
-                   event_facts: Mapping[str, FactValue], on_date: dt.date) -> list[PolicyOutcome]:
-    """Outcomes of the policies the event's type triggers, in catalogue order. Member-scope policies are
-    evaluated for the event's subject (for every living member when the policy says `event_members: all`)."""
-    policies = catalogue.policies_for(str(event_facts["event.type"]), _text(household_facts.get("household.region")),
-                                      _text(household_facts.get("household.district")))
+                   event_facts: Mapping[str, FactValue], on_date: dt.date,
+                   policies: Iterable[Policy] | None = None) -> list[PolicyOutcome]:
+    """Outcomes of the policies the event's type triggers (or of `policies`), in catalogue order. Member-scope
+    policies are evaluated for the event's subject (for every living member when the policy says
+    `event_members: all`)."""
+    if policies is None:
+        policies = catalogue.policies_for(str(event_facts["event.type"]),
+                                          _text(household_facts.get("household.region")),
+                                          _text(household_facts.get("household.district")))
+    policies = tuple(policies)
     if not policies:
         return []
     scope = FactScope(catalogue, {**household_facts, **event_facts}, on_date)
@@ -122,11 +133,23 @@ def evaluate_event(catalogue: PolicyCatalogue, household_facts: Mapping[str, Fac
 
 def evaluate_household(catalogue: PolicyCatalogue, household_facts: Mapping[str, FactValue],
                        member_facts_by_id: Mapping[str, Mapping[str, FactValue]], on_date: dt.date,
-                       trigger: str = REGISTRY) -> list[PolicyOutcome]:
-    """Outcomes of the policies triggered by 'registry' (or 'reevaluation'); member scope for every member."""
+                       trigger: str = REGISTRY, policies: Iterable[Policy] | None = None) -> list[PolicyOutcome]:
+    """Outcomes of the policies triggered by 'registry' (or 'reevaluation'), or of `policies`; member scope for
+    every member."""
     scope = FactScope(catalogue, household_facts, on_date)
     region, district = _text(household_facts.get("household.region")), _text(household_facts.get("household.district"))
-    return _evaluate(catalogue, catalogue.policies_for(trigger, region, district), scope, member_facts_by_id,
+    chosen = catalogue.policies_for(trigger, region, district) if policies is None else policies
+    return _evaluate(catalogue, chosen, scope, member_facts_by_id, lambda policy: member_facts_by_id)
+
+
+def evaluate_followed(catalogue: PolicyCatalogue, household_facts: Mapping[str, FactValue],
+                      member_facts_by_id: Mapping[str, Mapping[str, FactValue]], on_date: dt.date
+                      ) -> list[PolicyOutcome]:
+    """Outcomes of the policies decided on the household's state (Policy.follows_state) of its region and
+    district, member scope for every member: what pending offers and received benefits are checked against."""
+    scope = FactScope(catalogue, household_facts, on_date)
+    region, district = _text(household_facts.get("household.region")), _text(household_facts.get("household.district"))
+    return _evaluate(catalogue, catalogue.followed(region, district), scope, member_facts_by_id,
                      lambda policy: member_facts_by_id)
 
 
@@ -164,6 +187,8 @@ def evaluate_policy(catalogue: PolicyCatalogue, policy: Policy, scope: FactScope
         amount_fen = _amount(policy.amount, scope) if eligible and policy.amount is not None else None
         district = _text(policy.district.scalar(scope)) if policy.district is not None else None
         need = _text(policy.referral_need.scalar(scope)) if policy.referral_need is not None and eligible else None
+        review = truth(policy.review_when.scalar(scope)) if policy.review_when is not None else not eligible
+        review_values = policy.review_when.render(scope) if review and policy.review_when is not None else None
     except (MissingFact, TypeError, ValueError, ArithmeticError) as error:
         who = f" for member {person_id}" if person_id else ""
         raise EvaluationError(f"policy {policy.id}{who}: {error}") from error
@@ -173,7 +198,8 @@ def evaluate_policy(catalogue: PolicyCatalogue, policy: Policy, scope: FactScope
         amount_period=policy.amount_period, route=policy.route, priority=policy.priority,
         sla_hours=policy.sla_hours, benefit_period=_benefit_period(policy, scope),
         district=district or str(scope.get("household.district", "")), referral_need=need,
-        explain_with=lambda: explain_outcome(policy, catalogue.version, scope, holds, amount_fen))
+        explain_with=lambda: explain_outcome(policy, catalogue.version, scope, holds, amount_fen), review=review,
+        review_values=review_values)
 
 
 def _amount(amount: Expression, scope: FactScope) -> int:

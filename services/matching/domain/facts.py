@@ -12,6 +12,7 @@ from collections.abc import Mapping
 from dataclasses import replace
 from typing import Any
 
+from services.matching.domain.benefits import Item, beneficiary_of, policy_of
 from services.matching.domain.household import (
     EDUCATION,
     HISTORY_DAYS,
@@ -136,36 +137,57 @@ def _record(state: HouseholdState, record: RecordedEvent) -> HouseholdState:
     return prune(replace(state, recent_events=(*state.recent_events, record)), newest)
 
 
-def record_offer(state: HouseholdState, offer_id: str, policy_id: str) -> HouseholdState:
-    """Remember an emitted offer until the citizen or a caseworker decides on it."""
-    if state.pending_offers.get(offer_id) == policy_id:
+def record_offer(state: HouseholdState, offer_id: str, key: str, item: Item | None = None) -> HouseholdState:
+    """Remember an emitted offer for a benefit key (benefits.benefit_key) until the citizen or a caseworker
+    decides on it; `item` is what was sent, kept so a later change of facts can revise or withdraw it."""
+    if state.pending_offers.get(offer_id) == key and (item is None or state.items.get(key) == item):
         return state
-    return replace(state, pending_offers={**state.pending_offers, offer_id: policy_id})
+    items = state.items if item is None else {**state.items, key: item}
+    return replace(state, pending_offers={**state.pending_offers, offer_id: key}, items=items)
+
+
+def decided_key(state: HouseholdState, policy_id: str | None, offer_id: str | None) -> str | None:
+    """The benefit key a decision is about: its offer's (pending, or sent before), else the policy for the whole
+    household. The decision's person is not used: a citizen answering a household offer is not its beneficiary."""
+    if offer_id is not None:
+        key = state.pending_offers.get(offer_id)
+        if key is not None:
+            return key
+        for item_key, item in state.items.items():
+            if item.offer_id == offer_id:
+                return item_key
+    return policy_id
 
 
 def apply_decision(state: HouseholdState, action: str, policy_id: str | None, offer_id: str | None,
                    fingerprint: str) -> HouseholdState:
-    """ACCEPTED/APPROVED: the household receives the policy. DECLINED/REJECTED: it is not offered again while
-    the household's fingerprint stays `fingerprint`. Other actions (claims, reassignment...) change nothing.
-    The policy may be omitted when the offer is pending: it is looked up from the offer id."""
+    """ACCEPTED/APPROVED: the beneficiary receives the policy. DECLINED/REJECTED: it is not offered again while
+    the facts' fingerprint (benefit_fingerprint of the key) stays `fingerprint`. Other actions (claims,
+    reassignment...) change nothing. The key is found from the offer id (decided_key)."""
     if action not in ACCEPTING and action not in REFUSING:
         return state
-    policy = policy_id or (state.pending_offers.get(offer_id) if offer_id is not None else None)
-    if policy is None:
+    key = decided_key(state, policy_id, offer_id)
+    if key is None:
         return state
     pending = {o: p for o, p in state.pending_offers.items() if o != offer_id}
-    declined = {p: f for p, f in state.declined.items() if p != policy}
+    declined = {k: f for k, f in state.declined.items() if k != key}
     if action in ACCEPTING:
-        return replace(state, receiving=state.receiving | {policy}, pending_offers=pending, declined=declined)
-    return replace(state, pending_offers=pending, declined={**declined, policy: fingerprint},
-                   receiving=state.receiving - {policy})
+        return replace(state, receiving=state.receiving | {key}, pending_offers=pending, declined=declined)
+    return replace(state, pending_offers=pending, declined={**declined, key: fingerprint},
+                   receiving=state.receiving - {key})
 
 
-def may_offer(state: HouseholdState, policy_id: str, current_fingerprint: str) -> bool:
-    """False when the household already receives the policy, or declined it and its facts have not changed."""
-    if policy_id in state.benefits():
+def may_offer(state: HouseholdState, key: str, current_fingerprint: str,
+              household_fingerprint: str | None = None) -> bool:
+    """False when the beneficiary (or the whole household) already receives the policy, or declined it and the
+    facts have not changed since. A decline for the whole household is compared with `household_fingerprint`."""
+    policy = policy_of(key)
+    received = state.benefit_keys()
+    if key in received or policy in received:
         return False
-    return state.declined.get(policy_id) != current_fingerprint
+    if state.declined.get(key) == current_fingerprint:
+        return False
+    return key == policy or state.declined.get(policy) != (household_fingerprint or current_fingerprint)
 
 
 # ---- facts -----------------------------------------------------------------------------------------------------
@@ -249,8 +271,19 @@ def event_facts(event_type: str, event_id: str, subject: str, data: Mapping[str,
     return out
 
 
-def fingerprint(facts: Mapping[str, FactValue]) -> str:
-    """Stable hash of the household facts eligibility depends on (everything but the household id)."""
+def fingerprint(facts: Mapping[str, FactValue], member: Mapping[str, FactValue] | None = None) -> str:
+    """Stable hash of the household facts eligibility depends on (everything but the household id), and of one
+    member's facts for a member's benefit (everything but the person id)."""
     relevant = {k: v for k, v in facts.items() if k.startswith("household.") and k != "household.id"}
+    if member is not None:
+        relevant.update({k: v for k, v in member.items() if k.startswith("member.") and k != "member.id"})
     text = json.dumps(relevant, sort_keys=True, separators=(",", ":"))
     return hashlib.sha256(text.encode()).hexdigest()[:16]
+
+
+def benefit_fingerprint(state: HouseholdState, key: str, on_date: dt.date) -> str:
+    """The fingerprint a decision on `key` is remembered with: the household's facts, and the member's when the
+    key names a living member."""
+    person = beneficiary_of(key)
+    members = member_facts(state, on_date) if person is not None else {}
+    return fingerprint(household_facts(state, on_date), members.get(person) if person is not None else None)

@@ -8,6 +8,9 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field, replace
 from typing import Any
 
+from services.matching.domain.benefits import Item, Review, item_of, item_row, policy_of, review_of, review_row
+from services.matching.domain.state_migration import name_beneficiaries
+
 EPOCH = dt.date(1970, 1, 1)
 NO_DAY = -(2**31)
 """Day number (days since EPOCH) standing for 'never' in int32 day columns."""
@@ -81,20 +84,32 @@ class HouseholdState:
     members: Mapping[str, Member]
     deceased: frozenset[str] = frozenset()
     current_benefits: frozenset[str] = frozenset()
+    """Policy ids the registry says the household receives (the household as a whole)."""
     receiving: frozenset[str] = frozenset()
+    """Benefit keys (benefits.benefit_key) accepted or approved through a decision."""
     pending_offers: Mapping[str, str] = field(default_factory=dict)
+    """Offer id (task id for warnings) → benefit key (or warning pseudo-policy), until someone decides."""
     declined: Mapping[str, str] = field(default_factory=dict)
+    """Benefit key → fingerprint of the facts it was declined on."""
     expenditures: tuple[Expenditure, ...] = ()
     last_emergency: Emergency | None = None
     recent_events: tuple[RecordedEvent, ...] = ()
     registry_as_of: dt.date | None = None
+    items: Mapping[str, Item] = field(default_factory=dict)
+    """Benefit key → the offer last sent for it (pending or received)."""
+    reviews: Mapping[str, Review] = field(default_factory=dict)
+    """Benefit key → the exit review raised for it."""
 
     def applied_event_ids(self) -> frozenset[str]:
         """Ids of the events already applied (within the kept history)."""
         return frozenset(e.event_id for e in self.recent_events)
 
     def benefits(self) -> frozenset[str]:
-        """Policies the household receives: from the registry or accepted through a decision."""
+        """Policies the household (or one of its members) receives: from the registry or through a decision."""
+        return self.current_benefits | frozenset(policy_of(k) for k in self.receiving)
+
+    def benefit_keys(self) -> frozenset[str]:
+        """Benefit keys received: the registry's (whole household) and those accepted through a decision."""
         return self.current_benefits | self.receiving
 
 
@@ -136,6 +151,8 @@ def from_registry(record: Mapping[str, Any], previous: HouseholdState | None = N
         receiving=previous.receiving,
         pending_offers=previous.pending_offers,
         declined=previous.declined,
+        items=previous.items,
+        reviews=previous.reviews,
         expenditures=previous.expenditures,
         last_emergency=previous.last_emergency,
         recent_events=previous.recent_events,
@@ -203,6 +220,9 @@ def _date(days: int) -> dt.date:
     return EPOCH + dt.timedelta(days=days)
 
 
+FORMAT = 2
+"""Mark of states written with per-beneficiary benefit keys; states without it were written before."""
+
 # Event types known to the contract are stored by position; any other type by name.
 _TYPES = ("age.milestone_reached", "death.registered", "disability.certified", "emergency.occurred",
           "hospitalisation.admitted", "hospitalisation.discharged", "housing.lost", "income.changed", "job.lost",
@@ -225,6 +245,7 @@ def to_dict(state: HouseholdState) -> dict[str, Any]:
         "a": state.financial_assets_fen,
         "m": {pid: [_day(m.birth_date), m.monthly_income_fen, m.disability_grade or 0, int(m.has_phone)]
               for pid, m in state.members.items()},
+        "f": FORMAT,
     }
     optional: dict[str, Any] = {
         "x": sorted(state.deceased),
@@ -233,6 +254,8 @@ def to_dict(state: HouseholdState) -> dict[str, Any]:
         "p": dict(state.pending_offers),
         "n": dict(state.declined),
         "e": [_event_row(e) for e in state.recent_events],
+        "i": {k: item_row(i) for k, i in state.items.items()},
+        "rv": {k: review_row(r) for k, r in state.reviews.items()},
     }
     out.update({k: v for k, v in optional.items() if v})
     if state.last_emergency is not None:
@@ -267,10 +290,11 @@ def spending_of(events: tuple[RecordedEvent, ...]) -> tuple[Expenditure, ...]:
 
 
 def from_dict(data: Mapping[str, Any]) -> HouseholdState:
-    """Inverse of to_dict."""
+    """Inverse of to_dict. A state written before benefit keys named members (no format mark) is migrated:
+    pending offers of member-scope policies get their beneficiary back (state_migration)."""
     em = data.get("em")
     events = tuple(_event(row) for row in data.get("e", ()))
-    return HouseholdState(
+    state = HouseholdState(
         household_id=data["h"],
         district=data["d"],
         region=data["r"],
@@ -287,4 +311,12 @@ def from_dict(data: Mapping[str, Any]) -> HouseholdState:
         last_emergency=None if em is None else Emergency(_date(em[0]), em[1], em[2], bool(em[3]), em[4]),
         recent_events=events,
         registry_as_of=None if data.get("t") is None else _date(int(data["t"])),
+        items={k: item_of(row) for k, row in data.get("i", {}).items()},
+        reviews={k: review_of(row) for k, row in data.get("rv", {}).items()},
     )
+    if data.get("f") == FORMAT:
+        return state
+    days = [e.on for e in events] + ([state.registry_as_of] if state.registry_as_of else [])
+    pending = name_beneficiaries(state.pending_offers, state.household_id, [*state.members, *state.deceased],
+                                 [e.event_id for e in events], days)
+    return replace(state, pending_offers=pending)

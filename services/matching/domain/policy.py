@@ -6,6 +6,7 @@ from dataclasses import dataclass
 from enum import StrEnum
 
 from services.matching.domain.expressions import Expression
+from services.matching.domain.vocabulary import STATE_TRIGGERS
 
 TIERS = ("basic", "special", "temporary", "specialised", "disability", "elderly", "charity")
 """Assistance tiers, in the order of the social assistance system."""
@@ -83,6 +84,25 @@ class Policy:
     description: str
     line: int
     reads: tuple[str, ...]
+    review_when: Expression | None = None
+    """When a beneficiary receiving the policy is reviewed (default: when it no longer qualifies)."""
+
+    @property
+    def follows_state(self) -> bool:
+        """Decided on the household's state alone (a registry or re-evaluation trigger, no event fact read): its
+        pending offers are revised or withdrawn and its beneficiaries reviewed whenever the facts change. A
+        policy reading event facts is judged at its event only."""
+        return bool(self.triggers & STATE_TRIGGERS) and not any(r.startswith("event.") for r in self.reads)
+
+    @property
+    def reviewed(self) -> bool:
+        """Whether receiving it is reviewed when the facts change: everything that recurs or lasts, not one-offs."""
+        return self.follows_state and self.amount_period != AmountPeriod.ONE_OFF
+
+    @property
+    def revised(self) -> bool:
+        """Whether a received amount follows the facts: monthly amounts."""
+        return self.follows_state and self.amount is not None and self.amount_period == AmountPeriod.MONTHLY
 
 
 @dataclass(frozen=True)

@@ -1,0 +1,96 @@
+"""What a household has pending, receives and declined, per (policy, beneficiary).
+
+A member-scope policy is offered, tracked, declined and received per member; a household-scope one per household.
+Both are named by a *benefit key*: the policy id alone for the household, `policy@person` for a member. A bare
+policy id of a member-scope policy (written before keys named members, or listed by the registry without a
+beneficiary) stands for the whole household: it covers every member.
+"""
+
+from __future__ import annotations
+
+import hashlib
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+
+_SEPARATOR = "@"
+
+
+def benefit_key(policy_id: str, person_id: str | None) -> str:
+    """The key of a policy for a member (person_id) or for the household (None)."""
+    return policy_id if person_id is None else f"{policy_id}{_SEPARATOR}{person_id}"
+
+
+def policy_of(key: str) -> str:
+    return key.split(_SEPARATOR, 1)[0]
+
+
+def beneficiary_of(key: str) -> str | None:
+    """The member a key names, None for the household (or the whole household)."""
+    parts = key.split(_SEPARATOR, 1)
+    return parts[1] if len(parts) == 2 else None
+
+
+def derived_id(prefix: str, *parts: str) -> str:
+    """An id derived from what a record is about, so the same facts evaluated twice yield the same id."""
+    return prefix + hashlib.sha256("|".join(parts).encode()).hexdigest()[:24]
+
+
+def offer_id_of(beneficiary: str, policy_id: str, benefit_period: str) -> str:
+    """offer id = hash(beneficiary, policy, benefit period); the beneficiary is a person id or the household id."""
+    return derived_id("o-", beneficiary, policy_id, benefit_period)
+
+
+def task_id_of(subject_id: str, kind: str) -> str:
+    """task id = hash(offer or warning or review subject, task kind)."""
+    return derived_id("t-", subject_id, kind)
+
+
+@dataclass(frozen=True)
+class Item:
+    """The offer last sent for a benefit key, pending or received: what a revision or withdrawal refers to.
+
+    `revision` counts the revisions sent (0: only the first offer); `summary`, `computation` and `facts` are those
+    of the explanation last sent, so a revision can show the previous one; `due_at` is the verification task's
+    deadline (seconds since the epoch; 0 for a direct offer), which a revision keeps.
+    """
+
+    offer_id: str
+    amount_fen: int | None
+    route: str
+    benefit_period: str
+    revision: int = 0
+    summary: str = ""
+    computation: str | None = None
+    facts: Mapping[str, str] = field(default_factory=dict)
+    due_at: int = 0
+
+
+@dataclass(frozen=True)
+class Review:
+    """An exit review raised for a received benefit: its task, the facts it was raised on, whether it is open."""
+
+    task_id: str
+    fingerprint: str
+    open: bool = True
+
+
+def item_row(item: Item) -> list[object]:
+    return [item.offer_id, item.amount_fen, item.route, item.benefit_period, item.revision, item.summary,
+            item.computation, dict(item.facts), item.due_at]
+
+
+def item_of(row: list[object]) -> Item:
+    offer_id, amount, route, period, revision, summary, computation, facts, due = row
+    return Item(str(offer_id), None if amount is None else int(str(amount)), str(route), str(period),
+                int(str(revision)), str(summary), None if computation is None else str(computation),
+                {str(k): str(v) for k, v in dict(facts).items()} if isinstance(facts, dict) else {},
+                int(str(due)))
+
+
+def review_row(review: Review) -> list[object]:
+    return [review.task_id, review.fingerprint, int(review.open)]
+
+
+def review_of(row: list[object]) -> Review:
+    task_id, fingerprint, is_open = row
+    return Review(str(task_id), str(fingerprint), bool(is_open))
