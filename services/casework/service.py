@@ -164,11 +164,17 @@ class Casework:
         return self._settle(await self._board.unclaim(task_id, who.sub, who.scope_token(), self.now_ms()))
 
     async def decide(self, who: Staff, task_id: str, verdict: Verdict, reason: str | None) -> Answer:
-        """Approve, reject (a reason is required) or request information on a task one holds."""
+        """Approve, reject (a reason is required) or request information on a task one holds. The same decision
+        sent again by the same caseworker (a retry after a lost answer) answers the recorded one; nothing is
+        recorded twice."""
         text = self._checked(lambda: check_reason(verdict, reason))
         now = self.now_ms()
-        answer = self._settle(await self._board.decide(task_id, who.sub, who.scope_token(), verdict.value, text,
-                                                       now))
+        raw = await self._board.decide(task_id, who.sub, who.scope_token(), verdict.value, text, now)
+        if raw.status in ("DECIDED", "NOT_HOLDER"):
+            recorded = await self._recorded(who, task_id, verdict, text)
+            if recorded is not None:
+                return recorded
+        answer = self._settle(raw)
         claimed_at = answer.detail("claimed_at")
         if verdict is not Verdict.REQUEST_INFORMATION and claimed_at.isdigit() and int(claimed_at):
             self._metrics.decided_after((now - int(claimed_at)) / 1000)
@@ -203,6 +209,17 @@ class Casework:
         text = self._checked(lambda: optional_reason(reason))
         return self._settle(await self._board.reassign(task_id, who.sub, who.scope_token(), target, assignee, text,
                                                        self.now_ms()))
+
+    async def _recorded(self, who: Staff, task_id: str, verdict: Verdict, reason: str) -> Answer | None:
+        """The answer of this very decision when it is the task's last transition, else None."""
+        page = await self._views.page(task_id)
+        if page is None or not page.audit or not who.sees(page.progress.district):
+            return None
+        last = page.audit[-1]
+        if (last.action, last.actor, last.reason) != (verdict.value, who.sub, reason):
+            return None
+        return Answer("OK", (Emitted(last.action, last.district, last.decision_id),),
+                      {"task_id": task_id, "replayed": True})
 
     # ---- the worker's timers -----------------------------------------------------------------------------------
 

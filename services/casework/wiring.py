@@ -10,7 +10,7 @@ from pathlib import Path
 
 from aiokafka import AIOKafkaProducer
 from prometheus_client import CollectorRegistry
-from redis.asyncio import Redis
+from redis.asyncio import BlockingConnectionPool, Redis
 
 from services.casework.adapters.outbox import OutboxPublisher
 from services.casework.adapters.rebuild import Rebuilder
@@ -24,6 +24,14 @@ from services.casework.service import Casework
 from services.core.codec import Contract, load_contract
 from services.core.kafka import durable_producer
 from services.core.settings import Settings
+
+
+def waiting_redis(url: str, connections: int, wait_seconds: float) -> Redis:
+    """A client whose pool holds at most `connections`: a command beyond them waits up to `wait_seconds` for one
+    (then redis' ConnectionError, answered 503) instead of failing at once."""
+    pool = BlockingConnectionPool.from_url(url, decode_responses=True, max_connections=connections,
+                                           timeout=wait_seconds)
+    return Redis.from_pool(pool)
 
 
 def staff_file_path(settings: Settings) -> Path:
@@ -54,13 +62,14 @@ class CaseworkParts:
 @asynccontextmanager
 async def casework_parts(settings: Settings, *, kafka: bool = True, prefix: str = DEFAULT_PREFIX,
                          staff_file: Path | None = None, clock: Callable[[], float] = time.time,
-                         client_id: str = "assist-casework", max_connections: int = 64,
+                         client_id: str = "assist-casework", max_connections: int | None = None,
                          ) -> AsyncIterator[CaseworkParts]:
     """Connect to Redis (and Kafka, for the worker and rebuild); close both on exit."""
     contract = load_contract()
     metrics = CaseworkMetrics(CollectorRegistry())
     keys = Keys(prefix)
-    redis = Redis.from_url(settings.redis_url, decode_responses=True, max_connections=max_connections)
+    redis = waiting_redis(settings.redis_url, max_connections or settings.casework_redis_connections,
+                          settings.casework_redis_wait_seconds)
     producer = durable_producer(settings.kafka_bootstrap, client_id,
                                 request_timeout_ms=int(settings.publish_timeout_seconds * 1000)) if kafka else None
     staff = StaffFile(staff_file or staff_file_path(settings))

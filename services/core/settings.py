@@ -24,6 +24,10 @@ class Settings:
     idempotency_window_seconds: int = 7 * 24 * 3600
     publish_timeout_seconds: float = 5.0
     max_batch_events: int = 1000
+    intake_rate_per_second: float = 1000.0
+    intake_rate_burst: int = 2000
+    intake_redis_connections: int = 64
+    intake_redis_wait_seconds: float = 2.0
     matching_web_host: str = "127.0.0.1"
     matching_web_port: int = 6066
     matching_store: str = "rocksdb://"
@@ -47,6 +51,16 @@ class Settings:
     staff_token_key: str = "local-development-staff-token-key"
     lease_seconds: int = 900
     casework_metrics_port: int = 8084
+    # Casework API and citizen API under load: Redis connections (a command waits up to *_wait_seconds for one,
+    # then 503) and requests per second with a burst, per member of staff or citizen (429 beyond).
+    casework_redis_connections: int = 64
+    casework_redis_wait_seconds: float = 2.0
+    casework_rate_per_second: float = 20.0
+    casework_rate_burst: int = 60
+    citizen_redis_connections: int = 32
+    citizen_redis_wait_seconds: float = 2.0
+    citizen_rate_per_second: float = 2.0
+    citizen_rate_burst: int = 20
 
 
 def load_settings(env: Mapping[str, str] | None = None) -> Settings:
@@ -67,6 +81,11 @@ def load_settings(env: Mapping[str, str] | None = None) -> Settings:
         ),
         publish_timeout_seconds=float(env.get("ASSIST_PUBLISH_TIMEOUT_SECONDS", defaults.publish_timeout_seconds)),
         max_batch_events=int(env.get("ASSIST_MAX_BATCH_EVENTS", defaults.max_batch_events)),
+        intake_rate_per_second=float(env.get("ASSIST_INTAKE_RATE_PER_SECOND", defaults.intake_rate_per_second)),
+        intake_rate_burst=int(env.get("ASSIST_INTAKE_RATE_BURST", defaults.intake_rate_burst)),
+        intake_redis_connections=int(env.get("ASSIST_INTAKE_REDIS_CONNECTIONS", defaults.intake_redis_connections)),
+        intake_redis_wait_seconds=float(env.get("ASSIST_INTAKE_REDIS_WAIT_SECONDS",
+                                                defaults.intake_redis_wait_seconds)),
         matching_web_host=env.get("ASSIST_MATCHING_WEB_HOST", defaults.matching_web_host),
         matching_web_port=int(env.get("ASSIST_MATCHING_WEB_PORT", defaults.matching_web_port)),
         matching_store=env.get("ASSIST_MATCHING_STORE", defaults.matching_store),
@@ -90,4 +109,15 @@ def load_settings(env: Mapping[str, str] | None = None) -> Settings:
         casework_web_port=int(env.get("ASSIST_CASEWORK_WEB_PORT", defaults.casework_web_port)),
         staff_token_key=env.get("ASSIST_STAFF_TOKEN_KEY", defaults.staff_token_key),
         lease_seconds=int(env.get("ASSIST_LEASE_SECONDS", defaults.lease_seconds)),
+        casework_redis_connections=int(env.get("ASSIST_CASEWORK_REDIS_CONNECTIONS",
+                                               defaults.casework_redis_connections)),
+        casework_redis_wait_seconds=float(env.get("ASSIST_CASEWORK_REDIS_WAIT_SECONDS",
+                                                  defaults.casework_redis_wait_seconds)),
+        casework_rate_per_second=float(env.get("ASSIST_CASEWORK_RATE_PER_SECOND", defaults.casework_rate_per_second)),
+        casework_rate_burst=int(env.get("ASSIST_CASEWORK_RATE_BURST", defaults.casework_rate_burst)),
+        citizen_redis_connections=int(env.get("ASSIST_CITIZEN_REDIS_CONNECTIONS", defaults.citizen_redis_connections)),
+        citizen_redis_wait_seconds=float(env.get("ASSIST_CITIZEN_REDIS_WAIT_SECONDS",
+                                                 defaults.citizen_redis_wait_seconds)),
+        citizen_rate_per_second=float(env.get("ASSIST_CITIZEN_RATE_PER_SECOND", defaults.citizen_rate_per_second)),
+        citizen_rate_burst=int(env.get("ASSIST_CITIZEN_RATE_BURST", defaults.citizen_rate_burst)),
     )

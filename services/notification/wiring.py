@@ -23,7 +23,7 @@ from services.notification.adapters.kafka_inbound import (
     inbound_dead_letters,
 )
 from services.notification.adapters.kafka_outbound import KafkaRecords
-from services.notification.adapters.redis_citizen import RedisCitizenViews, RedisInbox
+from services.notification.adapters.redis_citizen import RedisCitizenViews, RedisInbox, citizen_redis
 from services.notification.adapters.redis_contacts import RedisContactBook
 from services.notification.adapters.redis_jobs import RedisDeliveryJobs
 from services.notification.adapters.redis_offers import RedisOfferMemory
@@ -120,7 +120,7 @@ async def citizen(settings: Settings, prefix: str = KEY_PREFIX,
     metrics = NotificationMetrics(registry or CollectorRegistry())
     producer: AIOKafkaProducer = durable_producer(settings.kafka_bootstrap, "assist-citizen-api",
                                                   request_timeout_ms=int(settings.publish_timeout_seconds * 1000))
-    redis = Redis.from_url(settings.redis_url)
+    redis = citizen_redis(settings.redis_url, settings.citizen_redis_connections, settings.citizen_redis_wait_seconds)
     try:
         await producer.start()
         views, inbox = RedisCitizenViews(redis, prefix), RedisInbox(redis, prefix)

@@ -15,7 +15,7 @@ from contextlib import asynccontextmanager
 from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
-from urllib.parse import quote
+from urllib.parse import quote, urlsplit, urlunsplit
 
 import pytest
 from aiohttp.test_utils import TestClient, TestServer
@@ -31,7 +31,8 @@ from services.core.kafka import commit_group_at_end
 from services.core.settings import Settings, load_settings
 from services.core.topics import DECISIONS, TASKS
 
-CASEWORK_DB = "redis://127.0.0.1:6379/11"
+CASEWORK_DB = urlunsplit(urlsplit(load_settings().redis_url)._replace(path="/11"))
+"""The stack's Redis (ASSIST_REDIS_URL), database 11."""
 ALICE = staff("alice", "caseworker", ["110105"])
 BOB = staff("bob", "caseworker", ["110108"])
 CAROL = staff("carol", "caseworker", ["510107"])

@@ -6,12 +6,14 @@ from __future__ import annotations
 import datetime as dt
 import re
 from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
 from dataclasses import dataclass, replace
 
 import pytest
 from aiohttp.test_utils import TestClient, TestServer
 
 from services.core.codec import decode_record
+from services.core.rate_limit import RateLimiter
 from services.core.settings import Settings
 from services.core.topics import DECISIONS
 from services.notification.adapters.citizen_http import CSRF_HEADER, build_citizen_app
@@ -43,16 +45,23 @@ class Site:
         return str(session["csrf_token"])
 
 
-@pytest.fixture
-async def site(settings: Settings) -> AsyncIterator[Site]:
+@asynccontextmanager
+async def open_site(settings: Settings, rate_limit: RateLimiter | None = None) -> AsyncIterator[Site]:
+    """The citizen API of one test on a free port, with its own Redis key prefix (removed afterwards)."""
     prefix = unique("test:notification:")
     async with citizen(replace(settings, link_signing_key=KEY), prefix) as parts:
-        app = build_citizen_app(parts.desk, parts.metrics, secure_cookies=False)
+        app = build_citizen_app(parts.desk, parts.metrics, secure_cookies=False, rate_limit=rate_limit)
         async with TestClient(TestServer(app, host="127.0.0.1")) as client:
             try:
                 yield Site(parts, client, Signer(KEY))
             finally:
                 await forget_keys(parts.redis, prefix)
+
+
+@pytest.fixture
+async def site(settings: Settings) -> AsyncIterator[Site]:
+    async with open_site(settings) as s:
+        yield s
 
 
 async def test_citizen_accepts_and_accepted_is_on_the_decision_topic(site, probe):

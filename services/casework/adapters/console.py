@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import asyncio
 import json
+import re
 from functools import partial
 from pathlib import Path
 from typing import Any
@@ -31,6 +32,7 @@ from services.casework.adapters.web_auth import (
     csrf_valid,
     login_csrf_valid,
     new_login_csrf,
+    read_form,
     set_cookie,
     who,
 )
@@ -41,6 +43,7 @@ from services.casework.service import CaseworkError, Invalid
 TEMPLATES = Path(__file__).parent / "templates"
 JINJA = web.AppKey("jinja", Environment)
 LANG = web.RequestKey("casework.lang", str)
+LOGIN_TOKEN = re.compile(r"[A-Za-z0-9_-]{16,64}")
 _DONE = {"claim": "claimed", "unclaim": "unclaimed", "reassign": "reassigned"}
 
 
@@ -104,7 +107,9 @@ async def console_language(request: web.Request, handler: Any) -> web.StreamResp
 
 async def login_form(request: web.Request, error: str | None = None, status: int = 200) -> web.Response:
     # The browser may load the page twice (another tab, a favicon sent here): keep the token it already holds.
-    token = request.cookies.get(LOGIN_CSRF_COOKIE) or new_login_csrf()
+    token = request.cookies.get(LOGIN_CSRF_COOKIE, "")
+    if not LOGIN_TOKEN.fullmatch(token):  # only a token of ours is written back into the page
+        token = new_login_csrf()
     response = render(request, "login.html", status, login_csrf=token, error=error,
                       next=_safe_next(request.query.get("next")))
     set_cookie(response, request, LOGIN_CSRF_COOKIE, token, 3600)
@@ -112,7 +117,7 @@ async def login_form(request: web.Request, error: str | None = None, status: int
 
 
 async def login(request: web.Request) -> web.Response:
-    form = await request.post()
+    form = await read_form(request)
     user, password = str(form.get("user", "")).strip(), str(form.get("password", ""))
     if not login_csrf_valid(request, str(form.get(CSRF_FIELD, ""))):
         return await login_form(request, "login.expired", 400)
@@ -131,7 +136,7 @@ async def login(request: web.Request) -> web.Response:
 
 
 async def logout(request: web.Request) -> web.Response:
-    form = await request.post()
+    form = await read_form(request)
     if not csrf_valid(request, str(form.get(CSRF_FIELD, ""))):
         raise web.HTTPSeeOther("/console?error=csrf")
     response = web.HTTPSeeOther("/login")
@@ -198,7 +203,7 @@ async def stylesheet(request: web.Request) -> web.FileResponse:
 async def task_command(request: web.Request) -> web.Response:
     casework, member = request.app[CASEWORK], who(request)
     task_id, command = request.match_info["task_id"], request.match_info["command"]
-    form = await request.post()
+    form = await read_form(request)
     back = f"/console/tasks/{quote(task_id, safe='')}"
     if not csrf_valid(request, str(form.get(CSRF_FIELD, ""))):
         raise web.HTTPSeeOther(f"{back}?error=csrf")
@@ -225,7 +230,7 @@ async def task_command(request: web.Request) -> web.Response:
 
 async def claim_next(request: web.Request) -> web.Response:
     casework, member = request.app[CASEWORK], who(request)
-    form = await request.post()
+    form = await read_form(request)
     if not csrf_valid(request, str(form.get(CSRF_FIELD, ""))):
         raise web.HTTPSeeOther("/console?error=csrf")
     try:

@@ -1,6 +1,7 @@
 """The caseworker JSON API under /api/v1 (aiohttp). Refusals are problem+json with the status that says why:
-400 invalid, 401 unauthenticated, 403 not for this role, 404 no such task in one's scope, 409 conflict
-(claimed by someone else, reserved, decided, not the holder), 503 while the queues are rebuilt."""
+400 invalid, 401 unauthenticated, 403 not for this role or no CSRF header, 404 no such task in one's scope, 409
+conflict (claimed by someone else, reserved, decided, not the holder), 413 body too large, 429 too many requests,
+503 while the queues are rebuilt or Redis does not answer (with Retry-After)."""
 
 from __future__ import annotations
 
@@ -45,7 +46,12 @@ async def api_problems(request: web.Request, handler: Handler) -> web.StreamResp
         body: dict[str, Any] = {"code": exc.code}
         if exc.holder:
             body["holder"] = exc.holder
-        return problem(exc.status, str(exc), body)
+        response = problem(exc.status, str(exc), body)
+        if exc.status == 503:
+            response.headers["Retry-After"] = "2"
+        return response
+    except web.HTTPRequestEntityTooLarge:
+        return problem(413, f"the body is larger than {request.client_max_size} bytes", {"code": "too_large"})
 
 
 def problem(status: int, title: str, extra: dict[str, Any] | None = None) -> web.Response:
@@ -64,7 +70,7 @@ async def _body(request: web.Request) -> dict[str, Any]:
         return {}
     try:
         body = json.loads(await request.read())
-    except (ValueError, UnicodeDecodeError):
+    except (ValueError, RecursionError):  # RecursionError: nested deeper than the parser goes
         raise Invalid("the body is not JSON", "body") from None
     if not isinstance(body, dict):
         raise Invalid("the body must be a JSON object", "body")
@@ -75,7 +81,17 @@ def _text(body: dict[str, Any], name: str) -> str | None:
     value = body.get(name)
     if value is not None and not isinstance(value, str):
         raise Invalid(f"{name} must be a string", "body")
+    if value is not None and not _is_text(value):
+        raise Invalid(f"{name} must be text (it holds an unpaired surrogate)", "body")
     return value
+
+
+def _is_text(value: str) -> bool:
+    try:
+        value.encode("utf-8")
+    except UnicodeEncodeError:
+        return False
+    return True
 
 
 # ---- shapes ------------------------------------------------------------------------------------------------------

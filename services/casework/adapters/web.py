@@ -2,11 +2,14 @@
 
 from __future__ import annotations
 
+import logging
+import time
 from collections.abc import Awaitable, Callable
 from urllib.parse import quote
 
 from aiohttp import web
 from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
+from redis.exceptions import RedisError
 
 from services.casework.adapters import console, http_api
 from services.casework.adapters.openapi import OPENAPI
@@ -27,9 +30,19 @@ from services.casework.adapters.web_auth import (
 from services.casework.domain.ordering import PriorityBand
 from services.casework.metrics import CaseworkMetrics
 from services.casework.service import Casework
+from services.core.rate_limit import RateLimiter, retry_after
+from services.core.settings import load_settings
 
+log = logging.getLogger(__name__)
 Handler = Callable[[web.Request], Awaitable[web.StreamResponse]]
+RATE_LIMIT = web.AppKey("rate_limit", RateLimiter)
+CLOCK: web.AppKey[Callable[[], float]] = web.AppKey("clock")
+RETRY_AFTER_SECONDS = 2
+DECIDE_UNAVAILABLE = ("the task store is not answering: the decision may not be recorded and the task stays "
+                      "claimed by you until your lease ends; send the same decision again (one already recorded "
+                      "is answered as recorded, never twice)")
 HEALTH: web.AppKey[Callable[[], Awaitable[bool]]] = web.AppKey("health")
+UNLIMITED = ("/healthz", "/metrics", "/openapi.json", "/console/static/", "/favicon.ico")
 PUBLIC = ("/login", "/healthz", "/metrics", "/openapi.json", "/console/static/", "/favicon.ico")
 SECURITY_HEADERS = {
     "X-Content-Type-Options": "nosniff",
@@ -40,11 +53,18 @@ SECURITY_HEADERS = {
 
 
 def build_app(casework: Casework, tokens: StaffTokens, staff: StaffFile, metrics: CaseworkMetrics,
-              staff_token_key: str, health: Callable[[], Awaitable[bool]]) -> web.Application:
-    app = web.Application(middlewares=[security_headers, authenticate, http_api.api_problems,
-                                       console.console_language], client_max_size=256 * 1024)
+              staff_token_key: str, health: Callable[[], Awaitable[bool]], rate_limit: RateLimiter | None = None,
+              clock: Callable[[], float] = time.monotonic) -> web.Application:
+    """`rate_limit`: requests per member of staff (default: ASSIST_CASEWORK_RATE_PER_SECOND and _BURST)."""
+    if rate_limit is None:
+        settings = load_settings()
+        rate_limit = RateLimiter(settings.casework_rate_per_second, settings.casework_rate_burst)
+    app = web.Application(middlewares=[security_headers, store_unavailable, authenticate, limit_rate,
+                                       http_api.api_problems, console.console_language],
+                          client_max_size=256 * 1024)
     app[CASEWORK], app[TOKENS], app[STAFF], app[METRICS] = casework, tokens, staff, metrics
     app[CSRF_KEY], app[THROTTLE], app[HEALTH] = csrf_key(staff_token_key), LoginThrottle(), health
+    app[RATE_LIMIT], app[CLOCK] = rate_limit, clock
     http_api.add_routes(app)
     console.add_routes(app)
     app.router.add_get("/healthz", healthz)
@@ -63,6 +83,36 @@ async def security_headers(request: web.Request, handler: Handler) -> web.Stream
     response.headers.update(SECURITY_HEADERS)
     if request.path.startswith(("/console", "/login", "/api/")):
         response.headers["Cache-Control"] = "no-store"
+    return response
+
+
+@web.middleware
+async def store_unavailable(request: web.Request, handler: Handler) -> web.StreamResponse:
+    """Redis not answering (or every connection busy past the wait) is a 503 to retry, never a 500."""
+    try:
+        return await handler(request)
+    except (RedisError, OSError) as exc:
+        log.warning("casework store unavailable for %s %s (%s)", request.method, request.path, type(exc).__name__)
+        title = DECIDE_UNAVAILABLE if request.path.endswith("/decide") else "the task store is not answering"
+        return _try_later(request, 503, title, "unavailable", str(RETRY_AFTER_SECONDS))
+
+
+@web.middleware
+async def limit_rate(request: web.Request, handler: Handler) -> web.StreamResponse:
+    """At most the rate limit's requests per member of staff (every token and session of theirs together)."""
+    member = request[WHO]
+    if member is not None and not request.path.startswith(UNLIMITED):
+        wait = request.app[RATE_LIMIT].take(member.sub, request.app[CLOCK]())
+        if wait > 0:
+            return _try_later(request, 429, "too many requests; slow down", "rate_limited", retry_after(wait))
+    return await handler(request)
+
+
+def _try_later(request: web.Request, status: int, title: str, code: str, seconds: str) -> web.Response:
+    """A 429 or 503 with Retry-After: a problem on the API, plain text for the console."""
+    response = (http_api.problem(status, title, {"code": code}) if request.path.startswith("/api/")
+                else web.Response(status=status, text=title))
+    response.headers["Retry-After"] = seconds
     return response
 
 

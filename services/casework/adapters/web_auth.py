@@ -8,8 +8,10 @@ import hmac
 import secrets
 import time
 from collections import deque
+from typing import Any
 
 from aiohttp import web
+from multidict import MultiDict, MultiDictProxy
 
 from services.casework.adapters.staff_file import StaffFile
 from services.casework.adapters.tokens import StaffTokens
@@ -39,7 +41,18 @@ def csrf_key(staff_token_key: str) -> bytes:
 
 def session_csrf(key: bytes, session_token: str) -> str:
     """The CSRF token of a session: an HMAC of the session token, so it needs no storage."""
-    return hmac.new(key, session_token.encode(), hashlib.sha256).hexdigest()[:40]
+    return hmac.new(key, as_bytes(session_token), hashlib.sha256).hexdigest()[:40]
+
+
+def as_bytes(text: str) -> bytes:
+    """Any text a request can carry as bytes, including header bytes that were not UTF-8 (which aiohttp hands
+    over as lone surrogates)."""
+    return text.encode("utf-8", "surrogatepass")
+
+
+def same_secret(presented: str, expected: str) -> bool:
+    """Constant-time comparison of a presented token with the expected one, whatever characters it holds."""
+    return hmac.compare_digest(as_bytes(presented), as_bytes(expected))
 
 
 def identify(request: web.Request) -> Staff | None:
@@ -49,11 +62,11 @@ def identify(request: web.Request) -> Staff | None:
     scheme, _, token = request.headers.get("Authorization", "").partition(" ")
     if scheme.lower() == "bearer" and token.strip():
         request[VIA_COOKIE] = False
-        return tokens.verify(token.strip())
+        return tokens.verify(token.strip()) if token.isascii() else None  # a signed token is ASCII
     cookie = request.cookies.get(SESSION_COOKIE)
     if cookie:
         request[VIA_COOKIE] = True
-        member = tokens.verify(cookie)
+        member = tokens.verify(cookie) if cookie.isascii() else None
         return member if member is not None and request.app[STAFF].find(member.sub) == member else None
     return None
 
@@ -73,7 +86,7 @@ def csrf_valid(request: web.Request, presented: str | None) -> bool:
     """Changes made with the session cookie must present the session's CSRF token; Bearer requests need none."""
     if not request.get(VIA_COOKIE, False):
         return True
-    return bool(presented) and hmac.compare_digest(str(presented), csrf_for(request))
+    return bool(presented) and same_secret(str(presented), csrf_for(request))
 
 
 def new_login_csrf() -> str:
@@ -82,7 +95,15 @@ def new_login_csrf() -> str:
 
 def login_csrf_valid(request: web.Request, presented: str | None) -> bool:
     expected = request.cookies.get(LOGIN_CSRF_COOKIE, "")
-    return bool(expected) and bool(presented) and hmac.compare_digest(expected, str(presented))
+    return bool(expected) and bool(presented) and same_secret(str(presented), expected)
+
+
+async def read_form(request: web.Request) -> MultiDictProxy[Any]:
+    """The submitted form; an empty one when its bytes are not text (every check on it then refuses)."""
+    try:
+        return await request.post()
+    except (UnicodeDecodeError, ValueError):
+        return MultiDictProxy(MultiDict())
 
 
 def set_cookie(response: web.StreamResponse, request: web.Request, name: str, value: str, max_age: int) -> None:

@@ -5,12 +5,19 @@ where the request came from)."""
 
 from __future__ import annotations
 
+import logging
+import time
+from collections.abc import Callable
 from typing import Any
 from urllib.parse import urlsplit
 
 from aiohttp import web
+from multidict import MultiDict, MultiDictProxy
 from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
+from redis.exceptions import RedisError
 
+from services.core.rate_limit import RateLimiter, retry_after
+from services.core.settings import load_settings
 from services.notification.adapters.citizen_openapi import OPENAPI
 from services.notification.adapters.citizen_pages import Pages, inbox_model, offer_model
 from services.notification.citizen import Answered, CitizenDesk
@@ -27,6 +34,11 @@ DESK = web.AppKey("desk", CitizenDesk)
 PAGES = web.AppKey("pages", Pages)
 METRICS = web.AppKey("metrics", NotificationMetrics)
 SECURE = web.AppKey("secure_cookies", bool)
+RATE_LIMIT = web.AppKey("rate_limit", RateLimiter)
+CLOCK: web.AppKey[Callable[[], float]] = web.AppKey("clock")
+RETRY_AFTER_SECONDS = 2
+_UNLIMITED = frozenset({"/static/citizen.css", "/healthz", "/metrics", "/openapi.json"})
+log = logging.getLogger(__name__)
 _ANSWER_STATUS = {Answered.NOT_FOUND: 404, Answered.ALREADY_ANSWERED: 409, Answered.IN_PROGRESS: 409,
                   Answered.UNAVAILABLE: 503}
 _ANSWER_TEXT = {Answered.NOT_FOUND: "not_found", Answered.ALREADY_ANSWERED: "already",
@@ -38,10 +50,18 @@ _HEADERS = {
 }
 
 
-def build_citizen_app(desk: CitizenDesk, metrics: NotificationMetrics, secure_cookies: bool) -> web.Application:
-    """`secure_cookies`: mark cookies Secure (the site is served over https)."""
-    app = web.Application(middlewares=[_security_headers], client_max_size=64 * 1024)
+def build_citizen_app(desk: CitizenDesk, metrics: NotificationMetrics, secure_cookies: bool,
+                      rate_limit: RateLimiter | None = None,
+                      clock: Callable[[], float] = time.monotonic) -> web.Application:
+    """`secure_cookies`: mark cookies Secure (the site is served over https). `rate_limit`: requests per signed-in
+    person (default: ASSIST_CITIZEN_RATE_PER_SECOND and ASSIST_CITIZEN_RATE_BURST)."""
+    if rate_limit is None:
+        settings = load_settings()
+        rate_limit = RateLimiter(settings.citizen_rate_per_second, settings.citizen_rate_burst)
+    app = web.Application(middlewares=[_security_headers, _refusals, _limit_rate],
+                          client_max_size=64 * 1024)
     app[DESK], app[PAGES], app[METRICS], app[SECURE] = desk, Pages(), metrics, secure_cookies
+    app[RATE_LIMIT], app[CLOCK] = rate_limit, clock
     app.router.add_get("/", index)
     app.router.add_get("/c/{token}", open_link)
     app.router.add_get("/offers", offers_page)
@@ -69,6 +89,47 @@ async def _security_headers(request: web.Request, handler: Any) -> web.StreamRes
         raise
     _harden(request, response)
     return response
+
+
+@web.middleware
+async def _refusals(request: web.Request, handler: Any) -> web.StreamResponse:
+    """Redis not answering (or every connection busy past the wait) is a 503 to retry, never a 500; a body past
+    the size limit is a 413 problem on the API (the pages keep aiohttp's text)."""
+    try:
+        response: web.StreamResponse = await handler(request)
+        return response
+    except (RedisError, OSError) as exc:
+        log.warning("citizen store unavailable for %s %s (%s)", request.method, request.path, type(exc).__name__)
+        return _try_later(request, 503, "the service is busy or restarting; try again in a moment",
+                          str(RETRY_AFTER_SECONDS))
+    except web.HTTPRequestEntityTooLarge:
+        if _is_page(request):
+            raise
+        return _problem(413, f"the body is larger than {request.client_max_size} bytes")
+
+
+@web.middleware
+async def _limit_rate(request: web.Request, handler: Any) -> web.StreamResponse:
+    """At most the rate limit's requests per signed-in person (all their sessions together)."""
+    session = None if request.path in _UNLIMITED else _session(request)
+    if session is not None:
+        wait = request.app[RATE_LIMIT].take(session.person_id, request.app[CLOCK]())
+        if wait > 0:
+            return _try_later(request, 429, "too many requests; try again in a moment", retry_after(wait))
+    response: web.StreamResponse = await handler(request)
+    return response
+
+
+def _try_later(request: web.Request, status: int, title: str, seconds: str) -> web.Response:
+    """A 429 or 503 with Retry-After: a problem on the API, plain text for the pages."""
+    response = (web.Response(status=status, text=title, content_type="text/plain") if _is_page(request)
+                else _problem(status, title))
+    response.headers["Retry-After"] = seconds
+    return response
+
+
+def _is_page(request: web.Request) -> bool:
+    return not request.path.startswith("/api/")
 
 
 def _harden(request: web.Request, response: web.StreamResponse) -> None:
@@ -114,7 +175,20 @@ async def _page(request: web.Request, session: Session | None, name: str, status
 
 def _same_origin(request: web.Request) -> bool:
     origin = request.headers.get("Origin")
-    return origin is None or (origin != "null" and urlsplit(origin).netloc == request.host)
+    if origin is None:
+        return True
+    try:
+        return origin != "null" and urlsplit(origin).netloc == request.host
+    except ValueError:  # not a URL at all (an unclosed IPv6 bracket): not this site
+        return False
+
+
+async def _form(request: web.Request) -> MultiDictProxy[Any]:
+    """The submitted form; an empty one when its bytes are not text (every check on it then refuses)."""
+    try:
+        return await request.post()
+    except (UnicodeDecodeError, ValueError):
+        return MultiDictProxy(MultiDict())
 
 
 # ---- pages -----------------------------------------------------------------------------------------------------
@@ -161,7 +235,7 @@ async def answer_form(request: web.Request) -> web.Response:
     session = _session(request)
     if session is None:
         return await _page(request, None, "message", 401, text="sign_in")
-    form = await request.post()
+    form = await _form(request)
     token = form.get("csrf_token")
     if not _same_origin(request) or not request.app[DESK].signer.csrf_ok(session, token if isinstance(
             token, str) else None):
@@ -230,9 +304,10 @@ async def api_answer(request: web.Request) -> web.Response:
         return _problem(403, f"a valid {CSRF_HEADER} header is required")
     try:
         body = await request.json()
-    except ValueError:
+    except (ValueError, RecursionError):  # RecursionError: nested deeper than the parser goes
         return _problem(400, "the body must be JSON")
-    answer = Answer.parse(body.get("answer") if isinstance(body, dict) else None)
+    value = body.get("answer") if isinstance(body, dict) else None
+    answer = Answer.parse(value) if isinstance(value, str) else None
     if answer is None:
         return _problem(400, "answer must be ACCEPTED or DECLINED")
     result = await request.app[DESK].answer(session.person_id, request.match_info["offer_id"], answer)

@@ -12,7 +12,7 @@ import json
 from collections.abc import Mapping
 from typing import Any
 
-from redis.asyncio import Redis
+from redis.asyncio import BlockingConnectionPool, Redis
 from redis.exceptions import RedisError
 
 from services.core.codec import jsonable
@@ -56,6 +56,12 @@ redis.call('LPUSH', KEYS[2], ARGV[2])
 redis.call('LTRIM', KEYS[2], 0, tonumber(ARGV[3]) - 1)
 return 1
 """
+
+
+def citizen_redis(url: str, connections: int, wait_seconds: float) -> Redis:
+    """The citizen API's client: at most `connections`; a command beyond them waits up to `wait_seconds` for one
+    (then redis' ConnectionError, answered 503) instead of failing at once."""
+    return Redis.from_pool(BlockingConnectionPool.from_url(url, max_connections=connections, timeout=wait_seconds))
 
 
 def _ms(moment: dt.datetime) -> int:

@@ -18,6 +18,7 @@ LINK_DAYS = 30
 """How long a link in a message stays valid: the time a citizen has to open it, not to answer."""
 SESSION_HOURS = 2
 _VERSION = "v1"
+_MAX_TOKEN_CHARS = 512
 _ID_CHARS = frozenset("abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789-_")
 
 
@@ -84,14 +85,17 @@ class Signer:
         return self._mac("csrf", f"{session.person_id}.{session.nonce}")
 
     def csrf_ok(self, session: Session, presented: str | None) -> bool:
-        return bool(presented) and hmac.compare_digest(self.csrf_token(session), presented or "")
+        """Whether `presented` is the session's CSRF token; any text may be presented (compared as bytes)."""
+        return bool(presented) and _same(self.csrf_token(session), presented or "")
 
     def _verified(self, token: str, label: str, parts: int, expiry_field: int = 3) -> tuple[str, dt.datetime]:
+        if not token.isascii() or len(token) > _MAX_TOKEN_CHARS:  # every genuine token is short ASCII
+            raise LinkRefused("invalid")
         fields = token.split(".")
         if len(fields) != parts or fields[0] != _VERSION:
             raise LinkRefused("invalid")
         body, signature = token.rsplit(".", 1)
-        if not hmac.compare_digest(self._mac(label, body), signature):
+        if not _same(self._mac(label, body), signature):
             raise LinkRefused("invalid")
         try:
             return body, dt.datetime.fromtimestamp(int(fields[expiry_field]), dt.UTC)
@@ -101,6 +105,12 @@ class Signer:
     def _mac(self, label: str, body: str) -> str:
         digest = hmac.new(self._key, f"{label}|{body}".encode(), hashlib.sha256).digest()[:16]
         return base64.urlsafe_b64encode(digest).rstrip(b"=").decode()
+
+
+def _same(expected: str, presented: str) -> bool:
+    """Constant-time comparison as bytes: hmac.compare_digest refuses str with non-ASCII characters, and header
+    bytes that were not UTF-8 arrive as lone surrogates."""
+    return hmac.compare_digest(expected.encode(), presented.encode("utf-8", "surrogatepass"))
 
 
 def _check_ids(*ids: str) -> None:
