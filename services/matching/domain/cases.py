@@ -48,7 +48,7 @@ DEFAULT_MEMBER: Mapping[str, FactValue] = {"age": 40, "monthly_income_fen": 0, "
 
 _CASE_KEYS = ("name", "date", "household", "members", "event", "trigger", "expected", "not_offered")
 _EXPECTED_KEYS = ("policy", "eligible", "amount_fen", "route", "person", "district", "benefit_period",
-                  "referral_need")
+                  "referral_need", "review")
 
 
 @dataclass(frozen=True)
@@ -56,7 +56,8 @@ class Expectation:
     policy: str
     eligible: bool
     checks: Mapping[str, Any]
-    """Optional: amount_fen, route, person, district, benefit_period, referral_need."""
+    """Optional: amount_fen, route, person, district, benefit_period, referral_need, review (whether a
+    beneficiary already receiving the policy would be reviewed on these facts)."""
 
 
 @dataclass(frozen=True)
@@ -137,13 +138,18 @@ def _check(expected: Expectation, outcomes: list[PolicyOutcome]) -> list[str]:
     label = f"{expected.policy}{f' for {person}' if person else ''}"
     if not candidates:
         return [f"{label} was not evaluated (not triggered, or no such member)"]
+    review = expected.checks.get("review")
+    if review is not None and any(o.review != review for o in candidates):
+        return [f"{label}: a beneficiary receiving it was expected {'' if review else 'not '}to be reviewed, but "
+                f"{o.explanation['summary']} ({o.review_values or 'no review threshold met'})"
+                for o in candidates if o.review != review]
     if not expected.eligible:
         return [f"{label} was expected not to apply, but: {o.explanation['summary']}" for o in candidates
                 if o.eligible]
     eligible = [o for o in candidates if o.eligible]
     if not eligible:
         return [f"{label} was expected to apply, but: {candidates[0].explanation['summary']}"]
-    wanted = {k: v for k, v in expected.checks.items() if k != "person"}
+    wanted = {k: v for k, v in expected.checks.items() if k not in ("person", "review")}
     if any(all(_field(o, k) == v for k, v in wanted.items()) for o in eligible):
         return []
     found = "; ".join(", ".join(f"{k}={_field(o, k)!r}" for k in wanted) for o in eligible)
@@ -281,8 +287,12 @@ def _expectation(reader: DocumentReader, node: yaml.Node, context: str) -> Expec
     checks: dict[str, Any] = {}
     for key in _EXPECTED_KEYS[2:]:
         if key in fields:
-            checks[key] = reader.integer(fields[key], context) if key == "amount_fen" \
-                else reader.text(fields[key], context)
+            if key == "amount_fen":
+                checks[key] = reader.integer(fields[key], context)
+            elif key == "review":
+                checks[key] = reader.boolean(fields[key], context)
+            else:
+                checks[key] = reader.text(fields[key], context)
     if policy is None or eligible is None or None in checks.values():
         return None
     return Expectation(policy, eligible, checks)

@@ -36,6 +36,8 @@ class PopulationOutcome:
     """Boolean mask."""
     amount_fen: Column
     """int64 whole fen; 0 where not eligible or for a service."""
+    review: Column | None = None
+    """Boolean mask: a beneficiary receiving the policy would be reviewed (its review_when, or not eligible)."""
 
 
 class _HouseholdColumns(dict[str, Any]):
@@ -122,4 +124,22 @@ def _evaluate(policy: Policy, rows: Mapping[str, Any], size: int) -> PopulationO
             raise EvaluationError(f"the amount reads a fact re-evaluation does not have: {policy.amount.source}")
         whole = np.maximum(round_fen_columns(np.broadcast_to(np.asarray(raw, dtype=np.float64), (size,))), 0)
         amounts = np.where(eligible, whole, 0).astype(np.int64)
-    return PopulationOutcome(policy.id, policy.scope, eligible, amounts)
+    review = ~eligible
+    if policy.review_when is not None:
+        result = policy.review_when.vectorised(rows)
+        review = np.broadcast_to(np.asarray(False if result is ABSENT else result, dtype=bool), (size,)).copy()
+    return PopulationOutcome(policy.id, policy.scope, eligible, amounts, review)
+
+
+def changed_households(before: PopulationOutcome, after: PopulationOutcome,
+                       member_household: Column | None) -> Column:
+    """Household rows whose outcome changed: newly eligible, no longer eligible, or with a new amount (for
+    member-scope policies: with such a member). The re-evaluation command then offers to the newly eligible,
+    revises what is pending or received, and reviews who no longer qualifies; households whose outcome is the
+    same are not sent anything."""
+    changed = (after.eligible != before.eligible) | (after.amount_fen != before.amount_fen)
+    if before.review is not None and after.review is not None:
+        changed |= after.review != before.review
+    if after.scope == Scope.MEMBER and member_household is not None:
+        return np.unique(member_household[changed])
+    return np.flatnonzero(changed)
