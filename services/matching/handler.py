@@ -14,7 +14,7 @@ from typing import Any
 
 from services.core.codec import Event
 from services.matching.domain import facts as f
-from services.matching.domain.benefits import Review
+from services.matching.domain.benefits import Review, beneficiary_of
 from services.matching.domain.catalogue import PolicyCatalogue
 from services.matching.domain.evaluation import PolicyOutcome, evaluate_event, evaluate_followed, evaluate_household
 from services.matching.domain.follow_up import Step, StepKind, follow_up
@@ -78,7 +78,11 @@ class Matcher:
         result = self._follow(updated, catalogue, outcomes, now, event.id, (event.id,), event.subject, follow)
         return self._warn(result, now)
 
-    def on_decision(self, state: HouseholdState, decision: dict[str, Any], now: dt.datetime) -> Result:
+    def on_decision(self, state: HouseholdState, decision: dict[str, Any], now: dt.datetime,
+                    catalogue: PolicyCatalogue | None = None) -> Result:
+        """A casework transition or a citizen's answer. With `catalogue`, a decision that changes what the
+        household receives (and so facts such as household.receives_subsistence_allowance) is followed like any
+        other change of facts: offers, revisions, withdrawals and reviews it implies are returned."""
         task_id = decision.get("task_id")
         action = decision["action"]
         if task_id and action in _SETTLING and _pending_warning(state, str(task_id)):
@@ -87,13 +91,23 @@ class Matcher:
             return Result(replace(state, pending_offers=pending))
         reviewed = _open_review(state, str(task_id)) if task_id else None
         if reviewed is not None:
-            return Result(_settle_review(state, reviewed, action) if action in _SETTLING else state)
-        key = f.decided_key(state, decision.get("policy_id"), decision.get("offer_id"))
-        if key is None:
-            return Result(state)
-        fingerprint = f.benefit_fingerprint(state, key, now.date())
-        updated = f.apply_decision(state, action, decision.get("policy_id"), decision.get("offer_id"), fingerprint)
-        return Result(updated)
+            if action not in _SETTLING:
+                return Result(state)
+            updated = _settle_review(state, reviewed, action, now.date())
+        else:
+            key = f.decided_key(state, decision.get("policy_id"), decision.get("offer_id"))
+            if key is None:
+                return Result(state)
+            fingerprint = f.benefit_fingerprint(state, key, now.date())
+            updated = f.apply_decision(state, action, decision.get("policy_id"), decision.get("offer_id"),
+                                       fingerprint)
+        today = now.date()
+        if catalogue is None or updated.benefits() == state.benefits() \
+                or f.household_facts(updated, today) == f.household_facts(state, today):
+            return Result(updated)
+        outcomes = evaluate_followed(catalogue, f.household_facts(updated, today), f.member_facts(updated, today),
+                                     today)
+        return self._follow(updated, catalogue, outcomes, now, None, (), followed=True)
 
     def on_reevaluation(self, state: HouseholdState, catalogue: PolicyCatalogue, now: dt.datetime) -> Result:
         outcomes = _state_outcomes(catalogue, state, now.date(), REEVALUATION)
@@ -187,10 +201,15 @@ def _open_review(state: HouseholdState, task_id: str) -> str | None:
     return next((k for k, r in state.reviews.items() if r.task_id == task_id and r.open), None)
 
 
-def _settle_review(state: HouseholdState, key: str, action: str) -> HouseholdState:
+def _settle_review(state: HouseholdState, key: str, action: str, today: dt.date) -> HouseholdState:
     """APPROVED confirms the exit: the benefit ends (one the registry lists ends when the registry says so).
-    REJECTED keeps it. Either way the review is not raised again for the facts it was raised on."""
-    reviews = {**state.reviews, key: replace(state.reviews[key], open=False)}
+    REJECTED keeps it. Either way the review is not raised again while the facts stay as the caseworker saw
+    them when deciding."""
+    review = state.reviews[key]
+    person = beneficiary_of(key)
+    seen = review.fingerprint if person is not None and person not in state.members \
+        else f.benefit_fingerprint(state, key, today)
+    reviews = {**state.reviews, key: Review(review.task_id, seen, open=False)}
     if action != "APPROVED":
         return replace(state, reviews=reviews)
     items = {k: i for k, i in state.items.items() if k != key}

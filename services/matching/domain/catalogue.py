@@ -47,6 +47,9 @@ class PolicyCatalogue:
                                                                       compare=False)
     """(trigger, place fact, code) → the policies limited to that place; _by_trigger keeps the others."""
     _order: Mapping[str, int] = field(default_factory=dict, repr=False, compare=False)
+    _followed: dict[tuple[str | None, str | None], tuple[Policy, ...]] = field(
+        default_factory=dict, repr=False, compare=False)
+    """followed() by (region, district), filled as households are evaluated."""
 
     @staticmethod
     def of(name: str, version: str, effective_from: dt.date, parameters: Mapping[str, Parameter],
@@ -90,9 +93,13 @@ class PolicyCatalogue:
     def followed(self, region: str | None = None, district: str | None = None) -> tuple[Policy, ...]:
         """The policies decided on the household's state alone (Policy.follows_state), in catalogue order; with
         a region and district, those of other places are left out."""
-        chosen = {p.id: p for t in sorted(STATE_TRIGGERS) for p in self.policies_for(t, region, district)
-                  if p.follows_state}
-        return tuple(sorted(chosen.values(), key=lambda p: self._order[p.id]))
+        found = self._followed.get((region, district))
+        if found is None:
+            chosen = {p.id: p for t in sorted(STATE_TRIGGERS) for p in self.policies_for(t, region, district)
+                      if p.follows_state}
+            found = self._followed[(region, district)] = tuple(sorted(chosen.values(),
+                                                                      key=lambda p: self._order[p.id]))
+        return found
 
     def position(self, policy_id: str) -> int:
         """The policy's place in catalogue order."""

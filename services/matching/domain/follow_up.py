@@ -17,9 +17,10 @@ Pure: the caller turns steps into records and state (handler, offers).
 from __future__ import annotations
 
 import datetime as dt
-from collections.abc import Iterable, Mapping
+from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass
 from enum import StrEnum
+from functools import partial
 
 from services.matching.domain.benefits import Item, beneficiary_of, benefit_key, policy_of
 from services.matching.domain.catalogue import PolicyCatalogue
@@ -71,6 +72,16 @@ def follow_up(state: HouseholdState, catalogue: PolicyCatalogue, outcomes: Itera
     household = household_facts(state, on_date)
     members = member_facts(state, on_date)
     whole_fingerprint = fingerprint(household)
+    prints: dict[str, str] = {}
+
+    def facts_print(person: str | None) -> str:
+        if person is None:
+            return whole_fingerprint
+        found = prints.get(person)
+        if found is None:
+            found = prints[person] = fingerprint(household, members[person])
+        return found
+
     pending = {key: offer for offer, key in state.pending_offers.items()}
     received = state.benefit_keys()
     known = catalogue.policy_ids()
@@ -83,19 +94,20 @@ def follow_up(state: HouseholdState, catalogue: PolicyCatalogue, outcomes: Itera
             continue
         seen.add(key)
         person = outcome.person_id
-        facts_print = fingerprint(household, members[person]) if person is not None else whole_fingerprint
         policy = catalogue.policy(outcome.policy_id)
         whole = outcome.policy_id
         if key in received:
-            steps.extend(_follow_received(state, policy.reviewed, policy.revised, key, outcome, facts_print))
+            steps.extend(_follow_received(state, policy.reviewed, policy.revised, key, outcome,
+                                          partial(facts_print, person)))
         elif key != whole and (whole in received or whole in pending):
             pass  # the whole household receives it or has it pending (a registry benefit, a state written before)
         elif key in pending:
             item = state.items.get(key)
             if policy.follows_state and item is not None and item.offer_id == pending[key]:
                 steps.extend(_follow_pending(key, outcome, item))
-        elif outcome.eligible and may_offer(state, key, facts_print, whole_fingerprint):
-            steps.append(Step(StepKind.OFFER, key, outcome.policy_id, outcome, fingerprint=facts_print))
+        elif outcome.eligible and (not (key in state.declined or whole in state.declined)
+                                   or may_offer(state, key, facts_print(person), whole_fingerprint)):
+            steps.append(Step(StepKind.OFFER, key, outcome.policy_id, outcome))
             continue
         if outcome.eligible:
             suppressed.append(outcome.policy_id)
@@ -116,16 +128,16 @@ def _follow_pending(key: str, outcome: PolicyOutcome, item: Item) -> list[Step]:
 
 
 def _follow_received(state: HouseholdState, reviewed: bool, revised: bool, key: str, outcome: PolicyOutcome,
-                     facts_print: str) -> list[Step]:
+                     facts_print: Callable[[], str]) -> list[Step]:
     item = state.items.get(key)
     review = state.reviews.get(key)
     if reviewed and outcome.review:
-        if review is None or (not review.open and review.fingerprint != facts_print):
+        if review is None or (not review.open and review.fingerprint != facts_print()):
             reasons = [outcome.explanation["summary"]]
             if outcome.review_values is not None:
                 reasons.append(f"The review threshold is met: {outcome.review_values}.")
             reasons.extend(changed_facts(item.facts if item else {}, outcome))
-            return [Step(StepKind.REVIEW, key, outcome.policy_id, outcome, item, True, tuple(reasons), facts_print)]
+            return [Step(StepKind.REVIEW, key, outcome.policy_id, outcome, item, True, tuple(reasons), facts_print())]
         return []
     steps: list[Step] = []
     if review is not None and review.open:

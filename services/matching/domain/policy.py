@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from enum import StrEnum
+from functools import cached_property
 
 from services.matching.domain.expressions import Expression
 from services.matching.domain.vocabulary import STATE_TRIGGERS
@@ -87,7 +88,7 @@ class Policy:
     review_when: Expression | None = None
     """When a beneficiary receiving the policy is reviewed (default: when it no longer qualifies)."""
 
-    @property
+    @cached_property
     def follows_state(self) -> bool:
         """Decided on the household's state alone (a registry or re-evaluation trigger, no event fact read): its
         pending offers are revised or withdrawn and its beneficiaries reviewed whenever the facts change. A
