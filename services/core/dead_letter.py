@@ -17,6 +17,7 @@ import asyncio
 import datetime as dt
 import logging
 import re
+from collections import OrderedDict
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
 from typing import Protocol
@@ -24,11 +25,14 @@ from typing import Protocol
 from aiokafka import AIOKafkaProducer, ConsumerRecord
 from aiokafka.errors import KafkaError, KafkaTimeoutError, MessageSizeTooLargeError
 
+from services.core.conformance import ContractError
+
 log = logging.getLogger(__name__)
 
 REASON_HEADERS = ("dlq_reason", "dlq_fields", "dlq_source_topic", "dlq_source_partition", "dlq_source_offset",
                   "dlq_at", "dlq_value_omitted")
 TOO_LARGE = "too large to carry with its reason; read it from the source position"
+REMEMBERED = 10_000
 
 
 @dataclass(frozen=True)
@@ -45,6 +49,11 @@ def internal(exc: BaseException) -> Reason:
     return Reason(f"internal: {type(exc).__name__}", (), "internal")
 
 
+def invalid(exc: ContractError) -> Reason:
+    """The reason for a record the contract refuses: every field at fault and why."""
+    return Reason("; ".join(map(str, exc.errors)), tuple(e.field for e in exc.errors))
+
+
 @dataclass(frozen=True)
 class Source:
     topic: str
@@ -54,7 +63,8 @@ class Source:
 
 # Identity numbers: 18 characters (17 digits and a digit or X) or the older 15 digits, not inside a longer number.
 _IDENTITY = re.compile(rb"(?<![0-9])(?:[0-9]{17}[0-9Xx]|[0-9]{15})(?![0-9A-Za-z])")
-_EMAIL = re.compile(rb"[A-Za-z0-9._%+-]+@[A-Za-z0-9-]+(?:\.[A-Za-z0-9-]+)+")
+# Bounded parts (RFC 5321 lengths): unbounded ones make a long run of letters without an '@' quadratic.
+_EMAIL = re.compile(rb"[A-Za-z0-9._%+-]{1,64}@[A-Za-z0-9-]{1,63}(?:\.[A-Za-z0-9-]{1,63})+")
 # Mainland mobiles (with or without +86) and international numbers written with a leading +.
 _PHONE = re.compile(rb"(?<![0-9])(?:(?:\+|00)?86[ -]?)?1[3-9][0-9](?:[ -]?[0-9]){8}(?![0-9])"
                     rb"|\+[1-9][0-9](?:[ -]?[0-9]){6,13}(?![0-9])")
@@ -118,9 +128,13 @@ class DeadLetters:
         self.topic = topic
         self._producer, self._keep_value, self._counted = producer, keep_value, counted
         self._timeout, self._clock = timeout_seconds, clock
+        self._sent: OrderedDict[Source, None] = OrderedDict()
+        """Positions dead-lettered lately: a batch read again (retried, or tried apart) parks each record once."""
 
     async def send(self, record: ConsumerRecord[bytes, bytes], reason: Reason) -> None:
         source = Source(record.topic, record.partition, record.offset)
+        if source in self._sent:
+            return
         omitted = None if self._keep_value(record.topic) else f"records of {record.topic} are not copied"
         value = record.value if omitted is None else None
         try:
@@ -132,6 +146,9 @@ class DeadLetters:
         log.warning("%s:%d@%d dead-lettered to %s (%s)", record.topic, record.partition, record.offset, self.topic,
                     reason.kind)
         self._counted(record.topic, reason)
+        self._sent[source] = None
+        if len(self._sent) > REMEMBERED:
+            self._sent.popitem(last=False)
 
     async def _send(self, record: ConsumerRecord[bytes, bytes], value: bytes | None,
                     headers: Sequence[tuple[str, bytes | None]]) -> None:

@@ -14,6 +14,7 @@ import logging
 import os
 import signal
 import threading
+import traceback
 from collections.abc import Coroutine, Mapping
 from typing import Any
 
@@ -59,6 +60,11 @@ def died(name: str, task: asyncio.Task[Any]) -> str:
     return f"{name} ended unexpectedly" if exc is None else f"{name} died: {type(exc).__name__}"
 
 
+def where(exc: BaseException | None) -> str:
+    """The stack of `exc` without its message (messages may quote the data being handled)."""
+    return "" if exc is None else "\n" + "".join(traceback.format_tb(exc.__traceback__)).rstrip()
+
+
 def exit_hard_later(code: int, seconds: float = HARD_EXIT_SECONDS) -> None:
     """Exit with `code` after `seconds` whatever the event loop is doing (a shutdown stuck on a dead broker)."""
     timer = threading.Timer(seconds, os._exit, args=(code,))
@@ -84,8 +90,7 @@ async def supervise(tasks: Mapping[str, Coroutine[Any, Any, None]], stop: asynci
         reason = died(running[task], task)
         health.fail(reason)
         exc = None if task.cancelled() else task.exception()
-        log.error("%s; the process exits with %d", reason, EXIT_TASK_DIED,
-                  exc_info=(type(exc), exc, exc.__traceback__) if exc else None)
+        log.error("%s; the process exits with %d%s", reason, EXIT_TASK_DIED, where(exc))
         code = EXIT_TASK_DIED
         if hard_exit_seconds is not None:
             exit_hard_later(code, hard_exit_seconds)

@@ -1,6 +1,7 @@
 """Matching entry point.
 
-    python -m services.matching worker                       the faust worker (agents, tables, web on :6066)
+    python -m services.matching worker                       the faust worker (agents, tables, web on :6066 with
+                                                             /healthz and /metrics); exits 70 when an agent died
     python -m services.matching publish-catalogue FILE       check a catalogue and publish it to assist.policies
     python -m services.matching check-catalogue FILE         check a catalogue and run its cases (policy authors)
     python -m services.matching explain PERSON               why or why not, for every policy (asks the worker)
@@ -16,6 +17,7 @@ import urllib.request
 from pathlib import Path
 
 from services.core.codec import load_contract
+from services.core.process import EXIT_TASK_DIED
 from services.core.settings import PROJECT_ROOT, load_settings
 from services.intake.domain.identity import Pseudonymiser, resident_id_problem
 from services.matching.domain.cases import run_cases
@@ -32,8 +34,15 @@ def worker() -> None:
 
     settings = load_settings()
     settings.data_dir.mkdir(parents=True, exist_ok=True)
-    app = build_app(settings, matching_runtime(settings))
-    faust.Worker(app, loglevel="INFO").execute_from_commandline()
+    runtime = matching_runtime(settings)
+    app = build_app(settings, runtime)
+    try:
+        faust.Worker(app, loglevel="INFO").execute_from_commandline()
+    except SystemExit as stopped:
+        # faust exits 0 after the orderly stop that follows a dead agent; the supervisor must see a failure.
+        if not runtime.health.ok:
+            sys.exit(EXIT_TASK_DIED)
+        raise stopped from None
 
 
 def check_catalogue(path: Path, cases_dir: Path) -> int:

@@ -19,7 +19,7 @@ class MatchingMetrics:
         self.tasks = Counter("assist_matching_tasks_total", "Caseworker tasks emitted, by kind and priority band.",
                              ["kind", "priority"], registry=registry)
         self.dead_lettered = Counter("assist_matching_dead_lettered_total",
-                                     "Messages matching could not use, sent to assist.events.dlq.", ["reason"],
+                                     "Messages matching could not use, sent to assist.matching.dlq.", ["reason"],
                                      registry=registry)
         self.replayed = Counter("assist_matching_replayed_total",
                                 "Messages seen again after a crash whose recorded outputs were sent again.",

@@ -14,6 +14,7 @@ from typing import Any
 import numpy as np
 
 from services.core.codec import Contract, jsonable
+from services.core.process import Health
 from services.matching.adapters.catalogue_feed import CatalogueFeed
 from services.matching.domain.catalogue import PolicyCatalogue
 from services.matching.domain.evaluation import explain
@@ -44,6 +45,8 @@ class MatchingRuntime:
     now: Callable[[], dt.datetime] = utc_now
     versions: CatalogueVersions = field(default_factory=CatalogueVersions)
     catalogue_ready: asyncio.Event = field(default_factory=asyncio.Event)
+    health: Health = field(default_factory=Health)
+    """What the worker's /healthz answers: failing once an agent or the catalogue feed died."""
     households: Any = None
     """The faust households table (set by build_app); read to rebuild the population mirror."""
     _population: PopulationColumns | None = None

@@ -13,8 +13,6 @@ from pathlib import Path
 from typing import Any
 from urllib.parse import urlsplit, urlunsplit
 
-from aiokafka import ConsumerRecord
-from aiokafka.structs import RecordMetadata
 from redis.asyncio import Redis
 
 from services.casework.adapters.rebuild import declare_built
@@ -22,12 +20,13 @@ from services.casework.adapters.task_feed import TaskFeed, task_dead_letters, ta
 from services.casework.wiring import casework_parts
 from services.core.codec import encode_record, header
 from services.core.dead_letter import DeadLetters
-from services.core.kafka import commit_group_at_end, consume_batches, durable_producer
+from services.core.kafka import commit_group_at_end, consume_batches
 from services.core.settings import Settings
 from services.core.topics import CASEWORK_DLQ, CONTACTS, EVENTS, EVENTS_DLQ, EVENTS_RAW, NOTIFICATION_DLQ, OFFERS, TASKS
 from services.intake.adapters.raw_forwarder import RawForwarder, Unforwarded, raw_consumer
 from services.intake.wiring import IntakeParts
 from tests.conftest import discharge
+from tests.integration.loop_probes import from_position, letters_at, produce
 from tests.integration.notification_harness import (
     CONTRACT,
     contact_record,
@@ -46,23 +45,6 @@ GARBAGE = b"\x00\xff\xfe not avro at all \x01"
 
 def redis_db(settings: Settings, db: int) -> str:
     return urlunsplit(urlsplit(settings.redis_url)._replace(path=f"/{db}"))
-
-
-async def produce(settings: Settings, topic: str, records: list[tuple[bytes | None, bytes | None, list[Any]]]
-                  ) -> list[RecordMetadata]:
-    """(key, value, headers) in order; the positions they were written at."""
-    producer = durable_producer(settings.kafka_bootstrap, "test-poison")
-    await producer.start()
-    try:
-        return [await producer.send_and_wait(topic, value, key=key, headers=headers) for key, value, headers in records]
-    finally:
-        await producer.stop()
-
-
-def from_position(*positions: RecordMetadata) -> Callable[[ConsumerRecord[bytes, bytes]], bool]:
-    wanted = {(p.topic, str(p.partition), str(p.offset)) for p in positions}
-    return lambda r: (header(r.headers, "dlq_source_topic"), header(r.headers, "dlq_source_partition"),
-                      header(r.headers, "dlq_source_offset")) in wanted
 
 
 async def eventually(check: Callable[[], Any], timeout: float = 20.0) -> Any:
@@ -119,10 +101,8 @@ async def test_task_feed_dead_letters_garbage_tombstones_and_other_records_and_t
             (b"h-garbage", GARBAGE, []), task(good[1]), (b"h-tombstone", None, []),
             (b"h-offer", encode_record(CONTRACT, "offer", offer), []), task(good[2])])
         poison = [positions[0], positions[2], positions[3]]
-        dead = await dlq.collect(from_position(*poison), 3, timeout=40)
-        letters = {(int(header(r.headers, "dlq_source_partition")), int(header(r.headers, "dlq_source_offset"))): r
-                   for r in dead}
-        garbage, tombstone, other = (letters[p.partition, p.offset] for p in poison)
+        letters = await letters_at(dlq, poison)
+        garbage, tombstone, other = (letters[p.topic, p.partition, p.offset] for p in poison)
         assert garbage.value == GARBAGE
         assert "not a caseworker_task record" in header(garbage.headers, "dlq_reason")
         assert header(garbage.headers, "dlq_fields") == "value"
@@ -168,9 +148,8 @@ async def test_notification_inputs_dead_letter_poison_records_without_copying_co
                 [cut] = await produce(local, CONTACTS.name, [(bad_contact["person_id"].encode(), contact_garbage,
                                                               [("x-mail", bad_contact["email"].encode())])])
                 garbage, tombstone, failing = positions[1], positions[3], positions[4]
-                dead = await dlq.collect(from_position(garbage, tombstone, failing, cut), 4, timeout=40)
-                by_topic = {(header(r.headers, "dlq_source_topic"), int(header(r.headers, "dlq_source_offset"))): r
-                            for r in dead}
+                letters = await letters_at(dlq, [garbage, tombstone, failing, cut])
+                by_topic = {(topic, offset): r for (topic, _, offset), r in letters.items()}
                 assert set(by_topic) == {(OFFERS.name, garbage.offset), (OFFERS.name, tombstone.offset),
                                          (OFFERS.name, failing.offset), (CONTACTS.name, cut.offset)}
                 assert by_topic[OFFERS.name, garbage.offset].value == GARBAGE

@@ -12,7 +12,7 @@ import uuid
 import pytest
 
 from services.core.codec import decode_record, encode_record, header
-from services.core.topics import EVENTS_DLQ, OFFERS, TASKS
+from services.core.topics import MATCHING_DLQ, OFFERS, TASKS
 from tests.integration.matching_harness import (
     CONTRACT,
     MatchingWorker,
@@ -92,7 +92,7 @@ async def test_replayed_event_creates_no_second_offer(worker, probe):
 
 
 async def test_malformed_event_is_dead_lettered_and_the_worker_goes_on(worker, probe):
-    dlq, tasks = await probe(EVENTS_DLQ.name), await probe(TASKS.name)
+    dlq, tasks = await probe(MATCHING_DLQ.name), await probe(TASKS.name)
     hid, earner = ids("h"), ids("p")
     await publish(registry=[household(hid, [member(earner, "1979-05-05", 200_000)])])
     good = job_lost(earner, 200_000)

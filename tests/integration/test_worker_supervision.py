@@ -5,12 +5,9 @@ limit set below any record), so a poison record can be neither used nor parked, 
 from __future__ import annotations
 
 import asyncio
-import json
 import os
 import subprocess
 import sys
-import urllib.error
-import urllib.request
 import uuid
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
@@ -25,17 +22,8 @@ from services.core.kafka import commit_group_at_end, durable_producer
 from services.core.process import EXIT_TASK_DIED
 from services.core.settings import PROJECT_ROOT, Settings
 from services.core.topics import CASEWORK_DLQ, TASKS, Topic
+from tests.integration.loop_probes import health
 from tests.integration.matching_harness import free_port
-
-
-def health(port: int) -> tuple[int, dict[str, str]]:
-    try:
-        with urllib.request.urlopen(f"http://127.0.0.1:{port}/healthz", timeout=2) as r:
-            return r.status, json.loads(r.read())
-    except urllib.error.HTTPError as e:
-        return e.code, json.loads(e.read())
-    except OSError:
-        return 0, {}
 
 
 def start(args: list[str], env: dict[str, str], log: Path) -> subprocess.Popen[bytes]:

@@ -47,8 +47,10 @@ class CatalogueFeed:
                 return None
             catalogue = load_catalogue(published["document"], f"{where} ({published['catalogue']} "
                                                                f"{published['version']})")
-        except (ContractError, CatalogueError, ValueError, EOFError) as exc:
-            problems = "; ".join(getattr(exc, "problems", ()) or [str(exc)])
+        except Exception as exc:  # fastavro raises several types on garbled bodies; none may end the feed
+            known = isinstance(exc, ContractError | CatalogueError | ValueError | EOFError)
+            problems = "; ".join(getattr(exc, "problems", ()) or [
+                str(exc) if known else f"not a policy_catalogue record ({type(exc).__name__})"])
             log.error("catalogue version at %s refused: %s", where, problems)
             self.rejected.append(problems)
             return None

@@ -7,33 +7,47 @@
 All topics have 8 partitions and are keyed with the same partitioner, so a household's registry record,
 decisions and events meet on one partition number, and faust assigns them to one worker together with the
 tables' changelog partitions. Agents are thin: decode, call the Matcher, publish what it returns.
+
+Each agent decides per message: a message it cannot use (it does not decode, or handling it raises) goes to
+assist.matching.dlq with the reason and its position, and the agent goes on. A transient failure (Kafka not
+answering) is not a message's fault: it ends the agent, and a dead agent stops the worker (agent_failures).
 """
 
 from __future__ import annotations
 
+import asyncio
 import logging
 import time
-from collections.abc import AsyncIterator, Callable
-from typing import Any
+from collections.abc import AsyncIterator, Awaitable, Callable
+from typing import Any, TypeVar
 
 import faust
 from prometheus_client import generate_latest
 
 from services.core.codec import decode_event, decode_record
-from services.core.conformance import ContractError
+from services.core.conformance import ContractError, FieldError
+from services.core.dead_letter import Reason, Source, dead_letter_headers, internal, invalid
+from services.core.kafka import is_transient
 from services.core.settings import Settings
 from services.core.topics import (
     DECISIONS,
     EVENTS,
-    EVENTS_DLQ,
+    MATCHING_DLQ,
     MATCHING_INBOX,
     MATCHING_MEMBERSHIP,
     OFFERS,
     REGISTRY,
     TASKS,
 )
+from services.matching.adapters.agent_failures import (
+    FAULT_HEADER,
+    InjectedFault,
+    stopping_supervisor,
+    test_faults_enabled,
+    worker_stops,
+)
 from services.matching.adapters.read_cache import ReadCache
-from services.matching.adapters.stored import StoredHousehold, dead_letter_headers, unwait, waiting_entry
+from services.matching.adapters.stored import Record, StoredHousehold, unwait, waiting_entry
 from services.matching.handler import Result
 from services.matching.metrics import priority_band
 from services.matching.runtime import MatchingRuntime
@@ -42,6 +56,9 @@ log = logging.getLogger(__name__)
 RAW: dict[str, Any] = {"key_type": bytes, "value_type": bytes, "key_serializer": "raw", "value_serializer": "raw"}
 KIND = "assist_kind"
 WAITING_MAX = 20  # events held per person the registry has not introduced yet; later ones are dead-lettered
+ATTEMPTS = 3  # a message whose handling raises is tried this often (a table settling at start) before dead-lettering
+RETRY_PAUSE_SECONDS = 1.0
+T = TypeVar("T")
 PROMETHEUS_TEXT = "text/plain; version=0.0.4"  # aiohttp sets the charset itself
 
 
@@ -70,7 +87,41 @@ def build_app(settings: Settings, runtime: MatchingRuntime) -> faust.App:
     household_inputs = app.topic(REGISTRY.name, DECISIONS.name, MATCHING_INBOX.name, **RAW)
     inbox = app.topic(MATCHING_INBOX.name, **RAW)
     outputs = {t.name: app.topic(t.name, **RAW) for t in (OFFERS, TASKS, MATCHING_MEMBERSHIP)}
-    dlq = app.topic(EVENTS_DLQ.name, **RAW)
+    dlq = app.topic(MATCHING_DLQ.name, **RAW)
+    faults = test_faults_enabled()
+
+    def died(reason: str, exc: BaseException | None) -> None:
+        worker_stops(runtime.health, reason, exc)
+
+    supervised: dict[str, Any] = {"supervisor_strategy": stopping_supervisor(died)}
+
+    async def dead_letter(event: Any, reason: Reason) -> None:
+        message = event.message
+        headers = dead_letter_headers([(k, None if v is None else bytes(v)) for k, v in message.headers or []],
+                                      Source(message.topic, message.partition, message.offset), reason, runtime.now())
+        value = event.value if event.value is not None or event.key is not None else b""
+        await dlq.send(key=event.key, value=value, headers=headers)  # type: ignore[arg-type]  # None values are Kafka's
+        runtime.metrics.dead_lettered.labels(reason.kind).inc()
+        log.warning("%s:%d@%d dead-lettered to %s (%s)", message.topic, message.partition, message.offset,
+                    MATCHING_DLQ.name, reason.kind)
+
+    async def handled(event: Any, handle: Callable[[Any], Awaitable[T]]) -> T | None:
+        """`handle(event)`, tried ATTEMPTS times; None once the event is dead-lettered. A ContractError is final at
+        once; a dependency's failure is not the message's fault: it ends the agent, and with it the worker."""
+        for attempt in range(1, ATTEMPTS + 1):
+            try:
+                return await handle(event)
+            except Exception as exc:
+                if is_transient(exc):
+                    raise
+                message = event.message
+                log.error("%s:%d@%d cannot be handled (%s), attempt %d of %d", message.topic, message.partition,
+                          message.offset, type(exc).__name__, attempt, ATTEMPTS)
+                if isinstance(exc, ContractError) or attempt == ATTEMPTS:
+                    await dead_letter(event, invalid(exc) if isinstance(exc, ContractError) else internal(exc))
+                    return None
+                await asyncio.sleep(RETRY_PAUSE_SECONDS)
+        return None
 
     # Keys are raw bytes (ids); households and waiting hold JSON, memberships raw household ids.
     households = app.Table("households", partitions=8, key_type=bytes)
@@ -80,74 +131,103 @@ def build_app(settings: Settings, runtime: MatchingRuntime) -> faust.App:
     # Person → household as the index agent last wrote it, so routing an event costs no table read (read_cache).
     known_households: ReadCache[bytes, bytes | None] = ReadCache(500_000)
 
-    @app.agent(events)
+    @app.agent(events, **supervised)
     async def route_events_to_households(stream: faust.StreamT[bytes]) -> AsyncIterator[None]:
         async for event in stream.events():
-            person = event.key
-            household = known_households.get(person, memberships.get)
-            if household:
-                await inbox.send(key=household, value=event.value, headers=_headers(event, "event"))
-                yield None
-                continue
-            held = waiting.get(person, [])
-            if len(held) >= WAITING_MAX:
-                await dlq.send(key=None, value=event.value, headers=dead_letter_headers(
-                    event.message, f"person not in the registry after {WAITING_MAX} events; replay when it is"))
-                runtime.metrics.dead_lettered.labels("unregistered").inc()
-            else:
-                waiting[person] = [*held, waiting_entry(event.value, event.message.headers)]
-                runtime.metrics.waiting.inc()
+            await handled(event, route)
             yield None
 
-    @app.agent(outputs[MATCHING_MEMBERSHIP.name])
+    async def route(event: Any) -> None:
+        person = event.key
+        if event.value is None or not person:
+            await dead_letter(event, Reason("a change event needs the person id as its key and a value",
+                                            ("key" if not person else "value",)))
+            return
+        household = known_households.get(person, memberships.get)
+        if household:
+            await inbox.send(key=household, value=event.value, headers=_headers(event, "event"))
+            return
+        held = waiting.get(person, [])
+        if len(held) >= WAITING_MAX:
+            await dead_letter(event, Reason(f"person not in the registry after {WAITING_MAX} events; replay when it "
+                                            "is", ("key",), "unregistered"))
+        else:
+            waiting[person] = [*held, waiting_entry(event.value, event.message.headers)]
+            runtime.metrics.waiting.inc()
+
+    @app.agent(outputs[MATCHING_MEMBERSHIP.name], **supervised)
     async def index_memberships(stream: faust.StreamT[bytes]) -> AsyncIterator[None]:
         async for event in stream.events():
-            person, household = event.key, event.value
-            known_households.put(person, household or None)
-            if not household:
-                memberships.pop(person, None)
-            else:
-                memberships[person] = household
-                for value, headers in unwait(waiting.pop(person, [])):
-                    await inbox.send(key=household, value=value, headers=[*headers, (KIND, b"event")])
+            await handled(event, index)
             yield None
 
-    @app.agent(household_inputs)
+    async def index(event: Any) -> None:
+        person, household = event.key, event.value
+        if not person:
+            await dead_letter(event, Reason("a membership needs the person id as its key", ("key",)))
+            return
+        known_households.put(person, household or None)
+        if not household:
+            memberships.pop(person, None)
+        else:
+            memberships[person] = household
+            for value, headers in unwait(waiting.pop(person, [])):
+                await inbox.send(key=household, value=value, headers=[*headers, (KIND, b"event")])
+
+    @app.agent(household_inputs, **supervised)
     async def keep_household_state(stream: faust.StreamT[bytes]) -> AsyncIterator[None]:
         await runtime.catalogue_ready.wait()
         async for event in stream.events():
+            if faults and _header(event.message.headers, FAULT_HEADER) == "agent-dies":
+                raise InjectedFault("the household agent dies (test hook)")
             started = time.perf_counter()
-            message = event.message
-            stored = StoredHousehold.load(households.get(event.key))
-            records = stored.replayed(message)
-            if records is not None:
-                runtime.metrics.replayed.inc()
-            else:
-                try:
-                    result = _apply(runtime, stored, _kind(message), event.value, message.headers)
-                except ContractError as exc:
-                    await dlq.send(key=None, value=event.value,
-                                   headers=dead_letter_headers(message, "; ".join(map(str, exc.errors))))
-                    runtime.metrics.dead_lettered.labels("invalid").inc()
-                    continue
-                if result.state is None:
-                    continue
-                records = stored.outgoing(runtime.contract, result)
-                households[event.key] = stored.store(result.state, message, records)
-                runtime.population_changed(result.state)
-                _count(runtime, _kind(message), result)
+            records = await handled(event, household_records)
+            if records is None:
+                continue
             for topic_name, key, value, headers in records:
                 await outputs[topic_name].send(key=key, value=value, headers=headers)
             runtime.metrics.latency.observe(time.perf_counter() - started)
             yield None
 
+    async def household_records(event: Any) -> list[Record]:
+        """What a message to a household sends; its new state is stored before (see stored.py)."""
+        message = event.message
+        if not event.key:
+            raise ContractError([FieldError("key", "a household message needs the household id as its key")])
+        stored = StoredHousehold.load(households.get(event.key))
+        records = stored.replayed(message)
+        if records is not None:
+            runtime.metrics.replayed.inc()
+            return records
+        kind = _kind(message)
+        result = _apply(runtime, stored, kind, event.value, message.headers)
+        if result.state is None:
+            return []
+        records = stored.outgoing(runtime.contract, result)
+        households[event.key] = stored.store(result.state, message, records)
+        runtime.population_changed(result.state)
+        _count(runtime, kind, result)
+        return records
+
     @app.task
     async def follow_catalogue() -> None:
-        await runtime.follow_catalogue(inbox_sender(inbox))
+        try:
+            await runtime.follow_catalogue(inbox_sender(inbox))
+        except Exception as exc:
+            died(f"catalogue feed died: {type(exc).__name__}", exc)
+            return
+        died("catalogue feed ended unexpectedly", None)
 
     @app.timer(interval=60.0)
     async def notice_date_changes() -> None:
         await runtime.reevaluate_if_due(inbox_sender(inbox))
+
+    @app.page("/healthz")
+    async def healthz(web_view: Any, request: Any) -> Any:
+        health = runtime.health
+        if health.ok:
+            return web_view.json({"status": "ok"})
+        return web_view.json({"status": "failing", "reason": health.failure}, status=503)
 
     @app.page("/metrics")
     async def metrics_page(web_view: Any, request: Any) -> Any:

@@ -85,13 +85,6 @@ def unwait(entries: Iterable[list[Any]]) -> list[tuple[bytes, list[tuple[str, by
     return [(base64.b64decode(v), [(k, base64.b64decode(h)) for k, h in hs]) for v, hs in entries]
 
 
-def dead_letter_headers(message: Any, reason: str) -> list[tuple[str, bytes]]:
-    return [*[(k, bytes(v)) for k, v in (message.headers or [])],
-            ("dlq_reason", reason.encode()), ("dlq_source_topic", message.topic.encode()),
-            ("dlq_source_partition", str(message.partition).encode()),
-            ("dlq_source_offset", str(message.offset).encode())]
-
-
 def _b64(value: bytes) -> str:
     return base64.b64encode(value).decode()
 

@@ -1,0 +1,65 @@
+"""What matching does when an agent or task of its faust worker dies anyway (a record never kills one: each agent
+dead-letters what it cannot use). faust's default supervisor restarts a crashed agent, whose failed message then
+holds its partition's commits back for good while the worker looks alive; an app task that ends is not noticed at
+all. Here the worker instead says why on /healthz (503), logs it at ERROR, and stops with a non-zero exit code for
+its supervisor to restart it, and the restarted worker re-reads from the last commit.
+
+Test hook (documented, off unless set): with ASSIST_MATCHING_TEST_FAULTS=1 a message carrying the header
+`assist_test_fault: agent-dies` makes the household agent raise outside its per-record guard. No real input can
+kill an agent any more, so the tests use it to prove the path from a dead agent to a non-zero exit.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import os
+import signal
+from collections.abc import Callable
+from typing import Any
+
+from mode import ServiceT, SupervisorStrategy
+
+from services.core.process import EXIT_TASK_DIED, GRACE_SECONDS, HARD_EXIT_SECONDS, Health, exit_hard_later, where
+
+log = logging.getLogger(__name__)
+TEST_FAULTS = "ASSIST_MATCHING_TEST_FAULTS"
+FAULT_HEADER = "assist_test_fault"
+
+
+class InjectedFault(Exception):
+    """Raised by the test hook above."""
+
+
+def test_faults_enabled() -> bool:
+    return os.environ.get(TEST_FAULTS) == "1"
+
+
+def worker_stops(health: Health, reason: str, exc: BaseException | None = None,
+                 grace_seconds: float = GRACE_SECONDS) -> None:
+    """Mark the worker failing, then ask it to stop (SIGTERM: faust shuts down in order) after the grace period;
+    the entry point turns the failure into a non-zero exit code, and a hung shutdown is cut short."""
+    if not health.ok:
+        return
+    health.fail(reason)
+    log.error("%s; the worker stops and exits with %d%s", reason, EXIT_TASK_DIED, where(exc))
+    asyncio.get_running_loop().call_later(grace_seconds, os.kill, os.getpid(), signal.SIGTERM)
+    exit_hard_later(EXIT_TASK_DIED, grace_seconds + HARD_EXIT_SECONDS)
+
+
+def stopping_supervisor(on_death: Callable[[str, BaseException | None], None]) -> type[SupervisorStrategy]:
+    """A supervisor strategy for faust agents: a crashed actor is not restarted; `on_death(reason, exc)` is told."""
+
+    class StopTheWorker(SupervisorStrategy):
+        async def restart_services(self, services: list[ServiceT]) -> None:
+            for service in services:
+                exc = service.crash_reason
+                on_death(f"agent {_agent_name(service)} died: {type(exc).__name__}", exc)
+            await self.stop_services(services)
+
+    return StopTheWorker
+
+
+def _agent_name(service: Any) -> str:
+    agent = getattr(service, "agent", None)
+    return str(getattr(agent, "name", service)).rsplit(".", 1)[-1]
