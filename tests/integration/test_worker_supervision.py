@@ -1,6 +1,7 @@
-"""A worker process whose loop dies anyway says so on /healthz (503 with the reason) and exits non-zero for its
-supervisor to restart it. The failure is a real one: the dead-letter topic refuses every dead letter (its size
-limit set below any record), so a poison record can be neither used nor parked, and the loop may not skip it."""
+"""A worker process (casework, notification) whose loop dies anyway says so on /healthz (503 with the reason)
+and exits non-zero for its supervisor to restart it. The failure is a real one: the dead-letter topic refuses every
+dead letter (its size limit set below any record), so a poison record can be neither used nor parked, and the loop
+may not skip it."""
 
 from __future__ import annotations
 
@@ -11,9 +12,11 @@ import sys
 import uuid
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
+from dataclasses import dataclass
 from pathlib import Path
 from urllib.parse import urlsplit, urlunsplit
 
+import pytest
 from aiokafka.admin import AIOKafkaAdminClient
 from aiokafka.admin.config_resource import ConfigResource, ConfigResourceType
 from redis.asyncio import Redis
@@ -21,7 +24,8 @@ from redis.asyncio import Redis
 from services.core.kafka import commit_group_at_end, durable_producer
 from services.core.process import EXIT_TASK_DIED
 from services.core.settings import PROJECT_ROOT, Settings
-from services.core.topics import CASEWORK_DLQ, TASKS, Topic
+from services.core.topics import CASEWORK_DLQ, NOTIFICATION_DLQ, OFFERS, TASKS, Topic
+from services.notification.adapters.kafka_inbound import TOPICS as NOTIFICATION_INPUTS
 from tests.integration.loop_probes import health
 from tests.integration.matching_harness import free_port
 
@@ -46,29 +50,48 @@ async def refusing_dead_letters(bootstrap: str, topic: Topic) -> AsyncIterator[N
         await admin.close()
 
 
-async def test_casework_worker_whose_task_feed_dies_answers_503_then_exits_non_zero(settings: Settings,
-                                                                                      tmp_path: Path):
+@dataclass(frozen=True)
+class Case:
+    command: list[str]
+    inputs: tuple[Topic, ...]
+    poisoned: Topic
+    dead_letters: Topic
+    reason: str
+
+
+CASES = {
+    "casework": Case(["services.casework", "worker"], (TASKS,), TASKS, CASEWORK_DLQ,
+                     "casework worker died: DeadLetterRefused"),
+    "notification": Case(["services.notification", "worker", "--key-prefix", f"test:notification:{uuid.uuid4().hex}"],
+                         NOTIFICATION_INPUTS, OFFERS, NOTIFICATION_DLQ, "notification inputs died: DeadLetterRefused"),
+}
+
+
+@pytest.mark.parametrize("name", sorted(CASES))
+async def test_worker_whose_consume_loop_dies_answers_503_then_exits_non_zero(name: str, settings: Settings,
+                                                                             tmp_path: Path):
+    case = CASES[name]
     redis_url = urlunsplit(urlsplit(settings.redis_url)._replace(path="/13"))
     redis = Redis.from_url(redis_url)
     await redis.flushdb()
-    group, port = f"assist-casework-test-{uuid.uuid4().hex[:8]}", free_port()
-    await commit_group_at_end(settings.kafka_bootstrap, group, (TASKS,))
+    group, port = f"assist-{name}-test-{uuid.uuid4().hex[:8]}", free_port()
+    await commit_group_at_end(settings.kafka_bootstrap, group, case.inputs)
     env = {**os.environ, "ASSIST_REDIS_URL": redis_url, "ASSIST_DATA_DIR": str(tmp_path),
            "ASSIST_KAFKA_BOOTSTRAP": settings.kafka_bootstrap}
-    log = tmp_path / "casework-worker.log"
+    log = tmp_path / f"{name}-worker.log"
     loop = asyncio.get_running_loop()
-    async with refusing_dead_letters(settings.kafka_bootstrap, CASEWORK_DLQ):
-        worker = start(["services.casework", "worker", "--metrics-port", str(port), "--group", group], env, log)
+    async with refusing_dead_letters(settings.kafka_bootstrap, case.dead_letters):
+        worker = start([*case.command, "--metrics-port", str(port), "--group", group], env, log)
         try:
             deadline = loop.time() + 60
             while (await asyncio.to_thread(health, port))[0] != 200:
                 assert worker.poll() is None and loop.time() < deadline, log.read_text()[-3000:]
                 await asyncio.sleep(0.2)
-            await asyncio.sleep(2)  # the feed has joined its group
+            await asyncio.sleep(2)  # the loop has joined its group
             producer = durable_producer(settings.kafka_bootstrap, "test-poison")
             await producer.start()
             try:
-                await producer.send_and_wait(TASKS.name, b"\x00\xff not a task", key=b"h-poison")
+                await producer.send_and_wait(case.poisoned.name, b"\x00\xff not a record", key=b"h-poison")
             finally:
                 await producer.stop()
 
@@ -86,5 +109,5 @@ async def test_casework_worker_whose_task_feed_dies_answers_503_then_exits_non_z
             await redis.aclose()
     text = log.read_text()
     assert code == EXIT_TASK_DIED, text[-3000:]
-    assert (503, {"status": "failing", "reason": "casework worker died: DeadLetterRefused"}) in answers
-    assert " ERROR " in text and "casework worker died: DeadLetterRefused" in text
+    assert (503, {"status": "failing", "reason": case.reason}) in answers
+    assert " ERROR " in text and case.reason in text
