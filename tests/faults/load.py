@@ -13,6 +13,8 @@ from tests.conftest import discharge
 from tests.faults.records import Seeded
 
 SINGLE = "application/cloudevents+json"
+CONNECTIONS = 1000
+"""Above rate x intake's publish timeout (100/s x 5 s), so no request waits for a connection on this side."""
 
 
 @dataclass
@@ -38,7 +40,8 @@ class SteadyLoad:
         """Send until stop() or `most_seconds`, whichever first; then wait for the answers still due."""
         headers = {**self.headers, "Content-Type": SINGLE}
         timeout = aiohttp.ClientTimeout(total=20)
-        async with aiohttp.ClientSession(connector=aiohttp.TCPConnector(limit=400), timeout=timeout) as session:
+        connector = aiohttp.TCPConnector(limit=CONNECTIONS)
+        async with aiohttp.ClientSession(connector=connector, timeout=timeout) as session:
             pending: set[asyncio.Task[None]] = set()
             start = time.monotonic()
             for slot in range(int(self.rate * most_seconds)):
