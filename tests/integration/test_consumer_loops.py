@@ -19,7 +19,7 @@ from services.casework.adapters.rebuild import declare_built
 from services.casework.adapters.task_feed import TaskFeed, task_dead_letters, tasks_consumer
 from services.casework.wiring import casework_parts
 from services.core.codec import encode_record, header
-from services.core.dead_letter import DeadLetters
+from services.core.dead_letter import TOO_LARGE, DeadLetters
 from services.core.kafka import commit_group_at_end, consume_batches
 from services.core.settings import Settings
 from services.core.topics import CASEWORK_DLQ, CONTACTS, EVENTS, EVENTS_DLQ, EVENTS_RAW, NOTIFICATION_DLQ, OFFERS, TASKS
@@ -117,6 +117,26 @@ async def test_task_feed_dead_letters_garbage_tombstones_and_other_records_and_t
             return all([await parts.redis.exists(parts.keys.task(t["task_id"])) for t in good])
         assert await eventually(all_queued)
         assert not await dlq.collect(from_position(waiting), 1, timeout=1)
+        assert not loop.done()
+
+
+async def test_a_record_too_large_to_carry_with_its_reason_is_dead_lettered_without_its_value(settings, tmp_path,
+                                                                                              probe):
+    dlq = await probe(CASEWORK_DLQ.name)
+    async with running_task_feed(settings, tmp_path) as (parts, loop):
+        await declare_built(parts.redis, parts.keys)
+        # Fits the source topic, but not once the reason headers are added (the producer's 1 MiB request limit).
+        [huge] = await produce(settings, TASKS.name, [(b"h-huge", b"\xff" * (1024 * 1024 - 120), [])])
+        good = task_record()
+        await produce(settings, TASKS.name, [task(good)])
+        letter = (await letters_at(dlq, [huge]))[huge.topic, huge.partition, huge.offset]
+        assert not letter.value
+        assert header(letter.headers, "dlq_value_omitted") == TOO_LARGE
+        assert "not a caseworker_task record" in header(letter.headers, "dlq_reason")
+
+        async def queued() -> bool:
+            return bool(await parts.redis.exists(parts.keys.task(good["task_id"])))
+        assert await eventually(queued)
         assert not loop.done()
 
 
