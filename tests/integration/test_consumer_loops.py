@@ -169,14 +169,13 @@ async def test_notification_inputs_dead_letter_poison_records_without_copying_co
                                                               [("x-mail", bad_contact["email"].encode())])])
                 garbage, tombstone, failing = positions[1], positions[3], positions[4]
                 letters = await letters_at(dlq, [garbage, tombstone, failing, cut])
-                by_topic = {(topic, offset): r for (topic, _, offset), r in letters.items()}
-                assert set(by_topic) == {(OFFERS.name, garbage.offset), (OFFERS.name, tombstone.offset),
-                                         (OFFERS.name, failing.offset), (CONTACTS.name, cut.offset)}
-                assert by_topic[OFFERS.name, garbage.offset].value == GARBAGE
-                assert "unreadable as offer" in header(by_topic[OFFERS.name, garbage.offset].headers, "dlq_reason")
-                assert "no value" in header(by_topic[OFFERS.name, tombstone.offset].headers, "dlq_reason")
-                assert header(by_topic[OFFERS.name, failing.offset].headers, "dlq_reason") == "internal: ResponseError"
-                contact_letter = by_topic[CONTACTS.name, cut.offset]
+                assert set(letters) == {(p.topic, p.partition, p.offset) for p in (garbage, tombstone, failing, cut)}
+                garbage_letter, tombstone_letter, failing_letter, contact_letter = (
+                    letters[p.topic, p.partition, p.offset] for p in (garbage, tombstone, failing, cut))
+                assert garbage_letter.value == GARBAGE
+                assert "unreadable as offer" in header(garbage_letter.headers, "dlq_reason")
+                assert "no value" in header(tombstone_letter.headers, "dlq_reason")
+                assert header(failing_letter.headers, "dlq_reason") == "internal: ResponseError"
                 assert not contact_letter.value  # contact details never leave assist.contacts
                 assert header(contact_letter.headers, "dlq_value_omitted")
                 assert bad_contact["email"].encode() not in b"".join(v or b"" for _, v in contact_letter.headers)
