@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import asyncio
 import json
+import time
 from collections import Counter
 from collections.abc import AsyncIterator
 from dataclasses import replace
@@ -13,13 +14,16 @@ from pathlib import Path
 from typing import Any
 
 import aiohttp
+import jwt
 import pytest
 from aiohttp.test_utils import TestClient, TestServer
 
+from services.casework.adapters.tokens import StaffTokens
 from services.casework.adapters.web import build_app
 from services.casework.adapters.web_auth import CSRF_HEADER, LOGIN_CSRF_COOKIE, SESSION_COOKIE
 from services.casework.domain.scope import Staff, staff
 from services.casework.wiring import casework_parts
+from services.core.rate_limit import RateLimiter
 from tests.integration.raw_http import RawAnswer, raw_request
 from tests.integration.test_casework import ALICE, BOB, PASSWORD, Desk, open_desk, task_record
 
@@ -223,3 +227,48 @@ async def test_a_decision_the_store_cannot_take_answers_503_and_the_same_decisio
             assert other.status == 409
     _, page = await desk.call("GET", f"/api/v1/tasks/{task['task_id']}", ALICE)
     assert [e["action"] for e in page["audit"]] == ["RECEIVED", "CLAIMED", "APPROVED"]
+
+
+# ---- limits and tokens ----------------------------------------------------------------------------------------------
+
+async def test_requests_past_the_rate_limit_of_a_member_of_staff_answer_429_with_retry_after(desk):
+    app = build_app(desk.parts.casework, desk.parts.tokens, desk.parts.staff, desk.parts.metrics,
+                    desk.settings.staff_token_key, desk.parts.redis.ping, RateLimiter(rate=1.0, burst=3),
+                    clock=lambda: 1000.0)  # the clock stands still: no token comes back during the test
+    async with TestClient(TestServer(app, host="127.0.0.1")) as client:
+        alice, other_token = desk.auth(ALICE), desk.auth(ALICE)
+        assert [(await client.get("/api/v1/me", headers=alice)).status for _ in range(3)] == [200, 200, 200]
+        for headers in (alice, other_token):  # every token of the same member counts together
+            limited = await client.get("/api/v1/tasks", headers=headers)
+            assert limited.status == 429 and limited.headers["Retry-After"] == "1"
+            assert (await limited.json(content_type="application/problem+json"))["code"] == "rate_limited"
+        page = await client.get("/console", cookies={SESSION_COOKIE: desk.parts.tokens.issue(ALICE)})
+        assert page.status == 429 and page.headers["Retry-After"] == "1"
+        assert (await client.get("/api/v1/me", headers=desk.auth(BOB))).status == 200
+        assert (await client.get("/healthz")).status == 200
+        assert (await client.get("/api/v1/me")).status == 401  # no member, nothing to count
+
+
+async def test_tampered_expired_unsigned_and_foreign_tokens_are_refused_on_every_route(desk):
+    genuine = desk.parts.tokens.issue(ALICE)
+    header, _, signature = genuine.split(".")
+    claims = {**ALICE.claims(), "aud": "assist-casework", "iss": "assist-casework", "iat": int(time.time()),
+              "exp": int(time.time()) + 600}
+    refused = {
+        "tampered": ".".join([header, jwt.encode({**claims, "districts": ["110105", "110108"]}, "k" * 32
+                                                 ).split(".")[1], signature]),
+        "expired": desk.parts.tokens.issue(ALICE, ttl_seconds=60, now=time.time() - 3600),
+        "alg_none": jwt.encode(claims, None, algorithm="none"),
+        "wrong_key": StaffTokens("another-key-of-at-least-thirty-two-bytes").issue(ALICE),
+        "truncated": genuine[:-4], "signature_only": signature, "empty_parts": "..",
+    }
+    routes = [("GET", "/api/v1/me"), ("GET", "/api/v1/tasks"), ("POST", "/api/v1/tasks/next"),
+              ("GET", "/api/v1/tasks/t-x"), ("POST", "/api/v1/tasks/t-x/claim"), ("POST", "/api/v1/tasks/t-x/decide"),
+              ("GET", "/api/v1/overview")]
+    for name, token in refused.items():
+        for method, path in routes:
+            response = await desk.client.request(method, path, headers={"Authorization": f"Bearer {token}"})
+            assert response.status == 401, (name, method, path)
+        page = await desk.client.get("/console", cookies={SESSION_COOKIE: token}, allow_redirects=False)
+        assert page.status == 303 and page.headers["Location"].startswith("/login"), name
+    assert (await desk.client.get("/api/v1/me", headers={"Authorization": f"Bearer {genuine}"})).status == 200

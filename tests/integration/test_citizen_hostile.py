@@ -11,6 +11,7 @@ from typing import Any
 
 import pytest
 
+from services.core.rate_limit import RateLimiter
 from services.core.settings import Settings
 from services.notification.adapters.citizen_http import CSRF_HEADER, SESSION_COOKIE
 from tests.integration.notification_harness import offer_record, unique
@@ -132,9 +133,13 @@ async def test_odd_offer_ids_languages_and_queries_are_answered(site):
         assert answer.status == 404, (offer_id, answer)
         answer.problem()
         assert (await send(site, "GET", f"/offers/{offer_id}", [cookie])).status == 404
-    for target in ("/offers?lang=%FF", "/inbox?lang=%ED%A0%80", "/api/v1/offers?lang=%00", "/?lang=xx"):
+    for target in ("/offers?lang=%FF", "/inbox?lang=%ED%A0%80", "/offers?lang=%00", "/?lang=xx"):
         answer = await send(site, "GET", target, [cookie, ("Accept-Language", b"\xff")])
         assert answer.status in (200, 303), (target, answer)
+    for target in ("/api/v1/offers?lang=%00", "/api/v1/offers?lang=%FF", "/api/v1/inbox?lang=en", "/api/v1/offers?x=1"):
+        answer = await send(site, "GET", target, [cookie])
+        assert answer.status == 400, (target, answer)
+        answer.problem()
     answer = await send(site, "GET", "/api/v1/offers", [("Cookie", signed_in(site, person)[1] + b"; assist_lang=\xff")])
     assert answer.status == 200
 
@@ -152,3 +157,21 @@ async def test_bodies_of_ten_and_a_hundred_megabytes_are_too_large(site):
     response = await site.client.post("/api/v1/offers/o-x/answer", data=b" " * (10 * 1024 * 1024), headers={
         "Cookie": cookie[1].decode(), CSRF_HEADER: csrf})
     assert (await response.json(content_type=None))["status"] == 413
+
+
+async def test_requests_past_the_rate_limit_of_a_citizen_answer_429_with_retry_after(settings):
+    async with open_site(settings, rate_limit=RateLimiter(rate=0.1, burst=3)) as limited_site:
+        person, offer = await an_offer(limited_site)
+        first, second = signed_in(limited_site, person), signed_in(limited_site, person)
+        for _ in range(3):
+            assert (await send(limited_site, "GET", "/api/v1/offers", [first])).status == 200
+        for cookie in (first, second):  # both sessions of the same person count together
+            answer = await send(limited_site, "GET", "/api/v1/offers", [cookie])
+            assert answer.status == 429 and int(answer.headers["retry-after"]) >= 1
+            answer.problem()
+            page = await send(limited_site, "GET", f"/offers/{offer['offer_id']}", [cookie])
+            assert page.status == 429 and "retry-after" in page.headers
+        other = signed_in(limited_site, unique("p"))
+        assert (await send(limited_site, "GET", "/api/v1/offers", [other])).status == 200
+        assert (await send(limited_site, "GET", "/static/citizen.css", [first])).status == 200
+        assert (await send(limited_site, "GET", "/healthz", [first])).status == 200

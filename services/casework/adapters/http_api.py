@@ -19,6 +19,7 @@ from services.casework.domain.views import AuditEntry, Overview, QueueDepth, Que
 from services.casework.service import Answer, CaseworkError, Invalid
 
 Handler = Callable[[web.Request], Awaitable[web.StreamResponse]]
+FILTERS = frozenset({"district", "band", "due_before", "sla", "policy", "state", "offset", "limit"})
 
 
 def add_routes(app: web.Application) -> None:
@@ -52,6 +53,19 @@ async def api_problems(request: web.Request, handler: Handler) -> web.StreamResp
         return response
     except web.HTTPRequestEntityTooLarge:
         return problem(413, f"the body is larger than {request.client_max_size} bytes", {"code": "too_large"})
+    except web.HTTPClientError as exc:  # no such route, or a method it does not take: a problem too
+        response = problem(exc.status, exc.reason.lower())
+        if "Allow" in exc.headers:
+            response.headers["Allow"] = _allowed(request, exc.headers["Allow"])
+        return response
+
+
+def _allowed(request: web.Request, matched: str) -> str:
+    """The methods of a fixed path (/api/v1/tasks/next), not also those of a template it happens to fit."""
+    for resource in request.app.router.resources():
+        if resource.canonical == request.path and "{" not in resource.canonical:
+            return ",".join(sorted({route.method for route in resource}))
+    return matched
 
 
 def problem(status: int, title: str, extra: dict[str, Any] | None = None) -> web.Response:
@@ -165,6 +179,12 @@ async def me(request: web.Request) -> web.Response:
 
 async def list_tasks(request: web.Request) -> web.Response:
     casework = request.app[CASEWORK]
+    unknown = sorted(set(request.query) - FILTERS)
+    if unknown:
+        raise Invalid(f"unknown filter {unknown[0]!r}; filters: {', '.join(sorted(FILTERS))}", "filter")
+    empty = sorted(name for name, value in request.query.items() if not value.strip())
+    if empty:  # the console's form sends empty fields; an API client means something by each one it sends
+        raise Invalid(f"{empty[0]} is empty", "filter")
     q = queue_query(request.query)
     listing = await casework.queue(who(request), q.keep, q.claimed, q.offset, q.limit)
     now = casework.now_ms()

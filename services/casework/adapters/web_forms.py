@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import datetime as dt
+import re
 from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import TypeVar
@@ -15,6 +16,7 @@ from services.casework.service import Invalid
 E = TypeVar("E", PriorityBand, SlaState)
 CHINA = dt.timezone(dt.timedelta(hours=8), "CST")
 MAX_LIMIT = 200
+INTEGER = re.compile(r"-?[0-9]{1,9}")
 STATES = {"queued": False, "claimed": True, "all": None}
 VERDICTS = {"approve": Verdict.APPROVE, "reject": Verdict.REJECT, "request_information": Verdict.REQUEST_INFORMATION,
             **{v.value: v for v in Verdict}}
@@ -38,7 +40,7 @@ def queue_query(query: Mapping[str, str], default_limit: int = 50) -> QueueQuery
     districts = None
     if "district" in q:
         codes = frozenset(c.strip() for c in q["district"].split(",") if c.strip())
-        if not all(DIVISION_CODE.match(c) for c in codes):
+        if not codes or not all(DIVISION_CODE.fullmatch(c) for c in codes):
             raise Invalid("district must be six-digit codes, comma-separated", "filter")
         districts = codes
     keep = QueueFilter(districts=districts, band=_choice(q, "band", PriorityBand),
@@ -82,10 +84,10 @@ def _due_before(value: str | None) -> int | None:
 
 
 def _int(q: Mapping[str, str], name: str, default: int, low: int, high: int) -> int:
-    try:
-        value = int(q.get(name, default))
-    except ValueError:
-        raise Invalid(f"{name} must be an integer", "filter") from None
+    text = q.get(name, str(default))
+    if not INTEGER.fullmatch(text):  # int() would also take '٣', '1_000' and ' +3'
+        raise Invalid(f"{name} must be an integer", "filter")
+    value = int(text)
     if not low <= value <= high:
         raise Invalid(f"{name} must be between {low} and {high}", "filter")
     return value

@@ -5,6 +5,7 @@ where the request came from)."""
 
 from __future__ import annotations
 
+import json
 import logging
 import time
 from collections.abc import Callable
@@ -106,6 +107,13 @@ async def _refusals(request: web.Request, handler: Any) -> web.StreamResponse:
         if _is_page(request):
             raise
         return _problem(413, f"the body is larger than {request.client_max_size} bytes")
+    except web.HTTPClientError as exc:  # no such route or method on the API: a problem as well
+        if _is_page(request) or exc.content_type == "application/problem+json":
+            raise
+        refused = _problem(exc.status, exc.reason.lower())
+        if "Allow" in exc.headers:
+            refused.headers["Allow"] = exc.headers["Allow"]
+        return refused
 
 
 @web.middleware
@@ -240,7 +248,7 @@ async def answer_form(request: web.Request) -> web.Response:
     if not _same_origin(request) or not request.app[DESK].signer.csrf_ok(session, token if isinstance(
             token, str) else None):
         return await _page(request, session, "message", 403, text="forbidden")
-    answer = Answer.parse(str(form.get("answer", "")))
+    answer = _answer_of(form.get("answer"))
     if answer is None:
         return await _page(request, session, "message", 400, text="forbidden")
     offer_id = request.match_info["offer_id"]
@@ -267,12 +275,27 @@ def _problem(status: int, title: str) -> web.Response:
                              content_type="application/problem+json")
 
 
-def _api_session(request: web.Request) -> Session:
+def _answer_of(value: object) -> Answer | None:
+    """ACCEPTED or DECLINED, exactly as the page's buttons and the API document spell them."""
+    return Answer(value) if value in (Answer.ACCEPTED.value, Answer.DECLINED.value) else None
+
+
+def _api_session(request: web.Request, takes_lang: bool = False) -> Session:
+    """The session of an API call whose query holds only what the operation takes; 400 or 401 otherwise."""
+    unknown = sorted(set(request.query) - ({"lang"} if takes_lang else set()))
+    if unknown:
+        raise _refused(400, f"this operation takes no query parameter {unknown[0]!r}")
+    if "lang" in request.query and Language.parse(request.query.get("lang")) is None:
+        raise _refused(400, "lang must be zh_CN or en")
     session = _session(request)
     if session is None:
-        raise web.HTTPUnauthorized(text='{"title": "open the signed link first", "status": 401}',
-                                   content_type="application/problem+json")
+        raise _refused(401, "open the signed link first")
     return session
+
+
+def _refused(status: int, title: str) -> web.HTTPException:
+    refusal = web.HTTPBadRequest if status == 400 else web.HTTPUnauthorized
+    return refusal(text=json.dumps({"title": title, "status": status}), content_type="application/problem+json")
 
 
 async def api_session(request: web.Request) -> web.Response:
@@ -284,14 +307,14 @@ async def api_session(request: web.Request) -> web.Response:
 
 
 async def api_offers(request: web.Request) -> web.Response:
-    session = _api_session(request)
+    session = _api_session(request, takes_lang=True)
     language = await _language(request, session)
     views = await request.app[DESK].offers(session.person_id)
     return web.json_response({"offers": [offer_model(v, language) for v in views]})
 
 
 async def api_offer(request: web.Request) -> web.Response:
-    session = _api_session(request)
+    session = _api_session(request, takes_lang=True)
     view = await request.app[DESK].offer(session.person_id, request.match_info["offer_id"])
     if view is None:
         return _problem(404, "no such offer")
@@ -306,8 +329,7 @@ async def api_answer(request: web.Request) -> web.Response:
         body = await request.json()
     except (ValueError, RecursionError):  # RecursionError: nested deeper than the parser goes
         return _problem(400, "the body must be JSON")
-    value = body.get("answer") if isinstance(body, dict) else None
-    answer = Answer.parse(value) if isinstance(value, str) else None
+    answer = _answer_of(body.get("answer") if isinstance(body, dict) else None)
     if answer is None:
         return _problem(400, "answer must be ACCEPTED or DECLINED")
     result = await request.app[DESK].answer(session.person_id, request.match_info["offer_id"], answer)

@@ -1,49 +1,94 @@
-"""The OpenAPI 3.1 document of the citizen API, served at /openapi.json."""
+"""The OpenAPI 3.1 document of the citizen API and pages, served at /openapi.json. It lists every answer an
+operation gives, refusals included: the schemathesis suite holds the service to it."""
 
 from __future__ import annotations
 
 from typing import Any
 
-_PROBLEM = {"type": "object", "properties": {"title": {"type": "string"}, "status": {"type": "integer"}}}
+_PROBLEM = {"type": "object", "required": ["title", "status"],
+            "properties": {"title": {"type": "string", "description": "What is wrong, in words."},
+                           "status": {"type": "integer"}}}
 _OFFER = {
     "type": "object",
+    "required": ["offer_id", "policy_id", "policy", "amount", "state", "reason", "conditions"],
     "properties": {
         "offer_id": {"type": "string"}, "policy_id": {"type": "string"},
         "policy": {"type": "string", "description": "Programme name in the session's language."},
         "amount": {"type": "string", "description": "Amount in yuan with its period, as text."},
         "amount_fen": {"type": ["integer", "null"]},
-        "amount_period": {"enum": ["MONTHLY", "ONE_OFF", "PER_TERM", "SERVICE"]},
+        "amount_period": {"enum": ["MONTHLY", "ONE_OFF", "PER_TERM", "SERVICE", None]},
         "state": {"enum": ["OFFERED", "ANSWERING", "ACCEPTED", "DECLINED"]},
         "answered_at": {"type": ["string", "null"], "format": "date-time"},
         "reason": {"type": "string", "description": "The explanation's summary: why this is offered."},
         "conditions": {"type": "array", "items": {"type": "object", "properties": {
             "expression": {"type": "string"}, "values": {"type": "string"}, "holds": {"type": "boolean"}}}},
         "computation": {"type": ["string", "null"]}, "legal_basis": {"type": ["string", "null"]},
-        "created_at": {"type": "string", "format": "date-time"},
+        "created_at": {"type": ["string", "null"]},
     },
 }
-_INBOX_ITEM = {"type": "object", "properties": {
-    "notification_id": {"type": "string"}, "offer_id": {"type": "string"}, "subject": {"type": "string"},
+_INBOX_ITEM = {"type": "object", "required": ["notification_id", "subject", "body", "at"], "properties": {
+    "notification_id": {"type": "string"}, "offer_id": {"type": ["string", "null"]}, "subject": {"type": "string"},
     "body": {"type": "string"}, "at": {"type": "string"}}}
 _LANG = {"name": "lang", "in": "query", "required": False, "schema": {"enum": ["zh_CN", "en"]},
-         "description": "Language of texts; remembered in a cookie. Default: the person's contact preference."}
+         "description": "Language of texts; remembered in a cookie. Default: the person's contact preference. "
+                        "Any other value is refused (400)."}
+_PAGE_LANG = {"name": "lang", "in": "query", "required": False, "schema": {"type": "string"},
+              "description": "zh_CN or en, remembered in a cookie; anything else leaves the language as it was."}
 _OFFER_ID = {"name": "offer_id", "in": "path", "required": True, "schema": {"type": "string"}}
+_RETRY_AFTER = {"Retry-After": {"description": "Seconds to wait before trying again.", "required": True,
+                                "schema": {"type": "string", "pattern": "^[0-9]+$"}}}
+_HTML = {"text/html": {"schema": {"type": "string"}}}
+_TEXT = {"text/plain": {"schema": {"type": "string"}}}
 
 
 def _json(schema: dict[str, Any], description: str) -> dict[str, Any]:
     return {"description": description, "content": {"application/json": {"schema": schema}}}
 
 
-def _problem(description: str) -> dict[str, Any]:
-    return {"description": description, "content": {"application/problem+json": {"schema": _PROBLEM}}}
+def _problem(description: str, headers: dict[str, Any] | None = None) -> dict[str, Any]:
+    answer: dict[str, Any] = {"description": description,
+                              "content": {"application/problem+json": {"schema": _PROBLEM}}}
+    if headers:
+        answer["headers"] = headers
+    return answer
 
+
+def _page(description: str, content: dict[str, Any] = _HTML, **extra: Any) -> dict[str, Any]:
+    return {"description": description, "content": content, **extra}
+
+
+def _see_other(description: str) -> dict[str, Any]:
+    return {"description": description, "headers": {"Location": {"required": True, "schema": {"type": "string"}}}}
+
+
+_LIMITED = ("More requests than the person's rate limit (ASSIST_CITIZEN_RATE_PER_SECOND, burst "
+            "ASSIST_CITIZEN_RATE_BURST; all their sessions together).")
+_UNAVAILABLE = ("Redis or the decision log does not answer (or every connection stayed busy past "
+                "ASSIST_CITIZEN_REDIS_WAIT_SECONDS); nothing was recorded, try again after Retry-After.")
+
+
+def _api(**by_status: dict[str, Any]) -> dict[str, Any]:
+    """The answers of an API operation: its own, then those every API operation may give."""
+    return {**by_status, "401": _problem("No valid session: open the signed link first."),
+            "429": _problem(_LIMITED, _RETRY_AFTER), "503": _problem(_UNAVAILABLE, _RETRY_AFTER)}
+
+
+def _pages(**by_status: dict[str, Any]) -> dict[str, Any]:
+    """The answers of a page: its own, then those every page may give."""
+    return {**by_status, "429": _page(_LIMITED, _TEXT, headers=_RETRY_AFTER),
+            "503": _page(_UNAVAILABLE, {**_HTML, **_TEXT}, headers=_RETRY_AFTER)}
+
+
+_BAD_QUERY = _problem("A query parameter this operation does not take, or a lang other than zh_CN and en.")
+_NOT_MINE = _problem("Not one of this person's offers (other people's offers are not revealed).")
 
 OPENAPI: dict[str, Any] = {
     "openapi": "3.1.0",
-    "info": {"title": "Assist citizen API", "version": "1.0.0",
+    "info": {"title": "Assist citizen API", "version": "1.1.0",
              "description": "A citizen's own offers, why they are offered, their answer and their inbox. The signed "
                             "link in a notification opens a session; every other call needs its cookie, and "
-                            "sees only that person's data (anything else is 404)."},
+                            "sees only that person's data (anything else is 404). API refusals are "
+                            "application/problem+json; 429 and 503 carry Retry-After."},
     "components": {"securitySchemes": {"session": {"type": "apiKey", "in": "cookie", "name": "assist_session"}}},
     "security": [{"session": []}],
     "paths": {
@@ -51,27 +96,27 @@ OPENAPI: dict[str, Any] = {
             "summary": "Open a session from a signed link (HTML); redirects to the offer",
             "security": [],
             "parameters": [{"name": "token", "in": "path", "required": True, "schema": {"type": "string"},
-                            "description": "v1.<person id>.<offer id>.<expiry>.<HMAC-SHA256 signature>"}],
-            "responses": {"303": {"description": "Session cookie set (HttpOnly, SameSite=Lax); go to the offer."},
-                          "403": {"description": "The link was altered or has expired."}},
+                            "description": "v1.<person id>.<offer id>.<expiry>.<HMAC-SHA256 signature>"}, _PAGE_LANG],
+            "responses": _pages(**{
+                "303": _see_other("Session cookie set (HttpOnly, SameSite=Lax); go to the offer."),
+                "403": _page("The link was altered, is malformed or has expired.")}),
         }},
         "/api/v1/session": {"get": {
             "summary": "The session: person id, language and the CSRF token for answers",
-            "responses": {"200": _json({"type": "object", "properties": {
+            "responses": _api(**{"200": _json({"type": "object", "required": ["person_id", "csrf_token"],
+                                               "properties": {
                 "person_id": {"type": "string"}, "language": {"enum": ["zh_CN", "en"]},
                 "expires": {"type": "string", "format": "date-time"}, "csrf_token": {"type": "string"}}}, "Session"),
-                "401": _problem("No valid session.")},
+                "400": _BAD_QUERY}),
         }},
         "/api/v1/offers": {"get": {
             "summary": "My offers, newest first, each with why", "parameters": [_LANG],
-            "responses": {"200": _json({"type": "object", "properties": {"offers": {"type": "array",
-                                                                                   "items": _OFFER}}}, "Offers"),
-                          "401": _problem("No valid session.")},
+            "responses": _api(**{"200": _json({"type": "object", "required": ["offers"], "properties": {
+                "offers": {"type": "array", "items": _OFFER}}}, "Offers"), "400": _BAD_QUERY}),
         }},
         "/api/v1/offers/{offer_id}": {"get": {
             "summary": "One of my offers", "parameters": [_OFFER_ID, _LANG],
-            "responses": {"200": _json(_OFFER, "The offer"), "401": _problem("No valid session."),
-                          "404": _problem("Not one of this person's offers.")},
+            "responses": _api(**{"200": _json(_OFFER, "The offer"), "400": _BAD_QUERY, "404": _NOT_MINE}),
         }},
         "/api/v1/offers/{offer_id}/answer": {"post": {
             "summary": "Accept or decline an offer (once); recorded on assist.decisions with actor 'citizen'",
@@ -81,37 +126,44 @@ OPENAPI: dict[str, Any] = {
             "requestBody": {"required": True, "content": {"application/json": {"schema": {
                 "type": "object", "required": ["answer"],
                 "properties": {"answer": {"enum": ["ACCEPTED", "DECLINED"]}}}}}},
-            "responses": {"200": _json(_OFFER, "Recorded; the offer in its new state"),
-                          "400": _problem("No valid answer."), "401": _problem("No valid session."),
-                          "403": _problem("Missing or wrong CSRF token, or a cross-site request."),
-                          "404": _problem("Not one of this person's offers."),
-                          "409": _problem("Already answered, or an answer is being recorded."),
-                          "503": _problem("The decision log is unavailable; nothing recorded, try again.")},
+            "responses": _api(**{
+                "200": _json(_OFFER, "Recorded; the offer in its new state"),
+                "400": _problem("The body is not JSON, or answer is not ACCEPTED or DECLINED."),
+                "403": _problem("Missing or wrong CSRF token, or a cross-site request."),
+                "404": _NOT_MINE, "409": _problem("Already answered, or an answer is being recorded."),
+                "413": _problem("The body is larger than 64 KiB.")}),
         }},
         "/api/v1/inbox": {"get": {
             "summary": "My in-app messages, newest first",
-            "responses": {"200": _json({"type": "object", "properties": {"items": {"type": "array",
-                                                                                  "items": _INBOX_ITEM}}}, "Inbox"),
-                          "401": _problem("No valid session.")},
+            "responses": _api(**{"200": _json({"type": "object", "required": ["items"], "properties": {
+                "items": {"type": "array", "items": _INBOX_ITEM}}}, "Inbox"), "400": _BAD_QUERY}),
         }},
-        "/offers": {"get": {"summary": "My offers (HTML)", "parameters": [_LANG],
-                            "responses": {"200": {"description": "Page"}, "401": {"description": "No session"}}}},
+        "/": {"get": {"summary": "Home: my offers when signed in, else how to sign in (HTML)", "security": [],
+                      "parameters": [_PAGE_LANG],
+                      "responses": _pages(**{"200": _page("How to sign in."),
+                                             "303": _see_other("Signed in: go to my offers.")})}},
+        "/offers": {"get": {"summary": "My offers (HTML)", "parameters": [_PAGE_LANG],
+                            "responses": _pages(**{"200": _page("Page"), "401": _page("No session")})}},
         "/offers/{offer_id}": {"get": {"summary": "One offer with why and the answer form (HTML)",
-                                       "parameters": [_OFFER_ID, _LANG],
-                                       "responses": {"200": {"description": "Page"},
-                                                     "404": {"description": "Not this person's offer"}}}},
+                                       "parameters": [_OFFER_ID, _PAGE_LANG],
+                                       "responses": _pages(**{"200": _page("Page"), "401": _page("No session"),
+                                                              "404": _page("Not this person's offer",
+                                                                           {**_HTML, **_TEXT})})}},
         "/offers/{offer_id}/answer": {"post": {
             "summary": "Answer form (HTML): answer=ACCEPTED|DECLINED and csrf_token",
-            "parameters": [_OFFER_ID],
-            "requestBody": {"content": {"application/x-www-form-urlencoded": {"schema": {
-                "type": "object", "properties": {"answer": {"enum": ["ACCEPTED", "DECLINED"]},
-                                                 "csrf_token": {"type": "string"}}}}}},
-            "responses": {"303": {"description": "Recorded; back to the offer"},
-                          "403": {"description": "CSRF check failed"}, "404": {"description": "Not found"},
-                          "409": {"description": "Already answered"}, "503": {"description": "Try again"}}}},
-        "/inbox": {"get": {"summary": "My inbox (HTML)", "parameters": [_LANG],
-                           "responses": {"200": {"description": "Page"}}}},
-        "/healthz": {"get": {"security": [], "responses": {"200": {"description": "Process is serving."}}}},
-        "/metrics": {"get": {"security": [], "responses": {"200": {"description": "Prometheus text format."}}}},
+            "parameters": [_OFFER_ID, _PAGE_LANG],
+            "requestBody": {"required": True, "content": {"application/x-www-form-urlencoded": {"schema": {
+                "type": "object", "required": ["answer", "csrf_token"],
+                "properties": {"answer": {"enum": ["ACCEPTED", "DECLINED"]}, "csrf_token": {"type": "string"}}}}}},
+            "responses": _pages(**{
+                "303": _see_other("Recorded; back to the offer."), "400": _page("No valid answer"),
+                "401": _page("No session"), "403": _page("CSRF check failed, or a cross-site request"),
+                "404": _page("Not this person's offer", {**_HTML, **_TEXT}), "409": _page("Already answered"),
+                "413": _page("The body is larger than 64 KiB", _TEXT)})}},
+        "/inbox": {"get": {"summary": "My inbox (HTML)", "parameters": [_PAGE_LANG],
+                           "responses": _pages(**{"200": _page("Page"), "401": _page("No session")})}},
+        "/healthz": {"get": {"security": [], "responses": {
+            "200": _json({"type": "object", "properties": {"status": {"const": "ok"}}}, "Process is serving.")}}},
+        "/metrics": {"get": {"security": [], "responses": {"200": _page("Prometheus text format.", _TEXT)}}},
     },
 }
