@@ -108,7 +108,8 @@ async def test_intake_duplicate_guard_recovers_from_a_redis_restart(fault_stack,
     outcome.check(set(outage_statuses) <= {503}, f"answers during the outage other than 503: {dict(outage_statuses)}")
     outcome.check(recovery is not None, f"no 202 within {RECOVERY_LIMIT_SECONDS:.0f} s of Redis answering again")
     outcome.check(all(s == 202 and st == "duplicate" for s, st in resent),
-                  "an event re-sent after the restart was not answered as a duplicate")
+                  f"events re-sent once Redis answered again (and intake had accepted one) were not all answered "
+                  f"as duplicates: {answers(resent)}")
     outcome.check(all(s == 202 for s, _ in retried), "events refused during the outage were not accepted after it")
     outcome.check(twice_before_wipe == 0, f"{twice_before_wipe} events published twice before the wipe")
     outcome.check(outcome.lost == 0, f"{outcome.lost} accepted events are not on {EVENTS.name}")
