@@ -40,14 +40,16 @@ def pytest_terminal_summary(terminalreporter: pytest.TerminalReporter) -> None:
         width = max(len(place) for place, _ in RESULTS.privacy)
         for place, counts in RESULTS.privacy:
             terminalreporter.write_line(f"  {place.ljust(width)}  " + "  ".join(f"{k}={v}" for k, v in counts.items()))
-    terminalreporter.write_line(f"written to {RESULTS.write(RESULTS_DIR)}")
+    terminalreporter.write_line(f"written to {RESULTS.write(RESULTS_DIR)}; the stack's data and logs: "
+                                f"{RESULTS.data_dir}")
 
 
 @pytest.fixture(scope="session")
 def fault_stack() -> Iterator[FaultStack]:
     stack = FaultStack.from_environment()
-    stack.up()
+    RESULTS.data_dir = str(stack.data_dir)
     try:
+        stack.up()
         yield stack
     finally:
         stack.down()

@@ -49,6 +49,7 @@ class Results:
     outcomes: list[Outcome] = field(default_factory=list)
     privacy: list[tuple[str, dict[str, int]]] = field(default_factory=list)
     started: dt.datetime = field(default_factory=lambda: dt.datetime.now(dt.UTC))
+    data_dir: str = ""
 
     def add(self, outcome: Outcome) -> Outcome:
         self.outcomes.append(outcome)
@@ -69,6 +70,7 @@ class Results:
         folder.mkdir(parents=True, exist_ok=True)
         seconds = (dt.datetime.now(dt.UTC) - self.started).total_seconds()
         document = {"size": self.size, "started": self.started.isoformat(), "seconds": round(seconds, 1),
+                    "data_dir": self.data_dir,
                     "scenarios": [{**asdict(o), "verdict": o.verdict} for o in self.outcomes],
                     "privacy": [{"place": place, **counts} for place, counts in self.privacy]}
         path = folder / f"faults-{self.size}.json"
