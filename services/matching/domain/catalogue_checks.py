@@ -1,6 +1,7 @@
 """What a catalogue may refer to: every name is a known fact, parameter or definition; definitions do not refer
 to themselves; a household policy reads no member facts; a policy reads only event fields its triggering events
-carry; triggers exist."""
+carry; triggers exist; a review threshold (review_when) belongs to a policy decided on the household's state,
+reads no event fact and is not set on a one-off benefit."""
 
 from __future__ import annotations
 

@@ -143,7 +143,9 @@ def record_offer(state: HouseholdState, offer_id: str, key: str, item: Item | No
     if state.pending_offers.get(offer_id) == key and (item is None or state.items.get(key) == item):
         return state
     items = state.items if item is None else {**state.items, key: item}
-    return replace(state, pending_offers={**state.pending_offers, offer_id: key}, items=items)
+    # A new offer voids an earlier decline of the same key: the citizen answers this one.
+    declined = {k: f for k, f in state.declined.items() if k != key} if key in state.declined else state.declined
+    return replace(state, pending_offers={**state.pending_offers, offer_id: key}, items=items, declined=declined)
 
 
 def decided_key(state: HouseholdState, policy_id: str | None, offer_id: str | None) -> str | None:

@@ -9,6 +9,10 @@ from dataclasses import dataclass, field, replace
 from typing import Any
 
 from services.matching.domain.benefits import Item, Review, item_of, item_row, policy_of, review_of, review_row
+from services.matching.domain.household_parts import Emergency as Emergency
+from services.matching.domain.household_parts import Expenditure as Expenditure
+from services.matching.domain.household_parts import Member as Member
+from services.matching.domain.household_parts import RecordedEvent as RecordedEvent
 from services.matching.domain.state_migration import name_beneficiaries
 
 EPOCH = dt.date(1970, 1, 1)
@@ -19,57 +23,6 @@ HISTORY_DAYS = 400
 
 MEDICAL = "medical"
 EDUCATION = "education"
-
-
-@dataclass(frozen=True)
-class Member:
-    """A living member of the household."""
-
-    birth_date: dt.date
-    monthly_income_fen: int
-    disability_grade: int | None
-    has_phone: bool
-
-
-@dataclass(frozen=True)
-class Expenditure:
-    """Money the household paid out of pocket: kind is 'medical' or 'education'."""
-
-    on: dt.date
-    kind: str
-    amount_fen: int
-    event_id: str
-
-
-@dataclass(frozen=True)
-class Emergency:
-    """The latest emergency that struck a member."""
-
-    on: dt.date
-    severity: str
-    place_district: str
-    home_destroyed: bool
-    event_id: str
-
-
-@dataclass(frozen=True)
-class RecordedEvent:
-    """An applied event, kept for sliding windows (risk signals) and to recognise a redelivered event id.
-
-    `member` tells whether the subject was a living member when the event arrived; `amount_fen` is the event's
-    money (out-of-pocket cost, term fees, new income); `previous_income_fen` the subject's income before a job
-    loss, income change or death; `detail` the severity, disability grade, housing-loss reason or age reached.
-    """
-
-    event_id: str
-    type: str
-    on: dt.date
-    subject: str
-    member: bool
-    amount_fen: int = 0
-    previous_income_fen: int = 0
-    detail: str = ""
-    home_destroyed: bool = False
 
 
 @dataclass(frozen=True)

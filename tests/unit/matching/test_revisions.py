@@ -155,3 +155,18 @@ def test_revisions_and_withdrawals_fit_the_contract():
     for output in outputs:
         decoded = decode_record(CONTRACT, output.record, encode_record(CONTRACT, output.record, output.value))
         assert decoded["change"] == output.value["change"]
+
+
+def test_a_decline_no_longer_holds_once_the_offer_was_made_again():
+    # Found by the oracle: declined on facts F, offered again on new facts, withdrawn, then back to F.
+    loaded = MATCHER.on_registry(None, family(168_000), CATALOGUE, NOW)
+    [first] = tasks_for(loaded, DIBAO)
+    declined = MATCHER.on_decision(state_of(loaded), {"action": "REJECTED", "task_id": first["task_id"],
+                                                      "offer_id": first["offer"]["offer_id"], "policy_id": DIBAO}, NOW)
+    again = MATCHER.on_event(state_of(declined), income_changed("p-spouse", 30_000, "e-1"), CATALOGUE, NOW)
+    assert [t["change"] for t in tasks_for(again, DIBAO)] == ["NEW"]
+    above = MATCHER.on_event(state_of(again), income_changed("p-spouse", 300_000, "e-2"), CATALOGUE, NOW)
+    assert [t["change"] for t in tasks_for(above, DIBAO)] == ["WITHDRAWN"]
+    back = MATCHER.on_event(state_of(above), income_changed("p-spouse", 0, "e-3"), CATALOGUE, NOW)
+    [task] = tasks_for(back, DIBAO)
+    assert task["change"] == "NEW" and task["offer"]["amount_fen"] == 72_000
