@@ -4,28 +4,13 @@
 from __future__ import annotations
 
 import datetime as dt
-import uuid
 
 import pytest
 
 from services.core.codec import decode_record
 from services.core.topics import OFFERS, TASKS
-from tests.integration.matching_harness import CONTRACT, MatchingWorker, event, household, member, publish
-
-
-@pytest.fixture
-async def worker(tmp_path):
-    w = MatchingWorker(tmp_path)
-    await w.publish_catalogue()
-    await w.start_at_topic_ends()
-    w.start()
-    await w.wait_ready()
-    yield w
-    w.stop()
-
-
-def ids(prefix: str) -> str:
-    return f"{prefix}-{uuid.uuid4().hex[:10]}"
+from tests.integration.matching_harness import CONTRACT, event, household, member, publish
+from tests.integration.test_matching import ids, worker  # noqa: F401  (the worker fixture, used by name)
 
 
 def task_of(record) -> dict:
@@ -37,7 +22,8 @@ def income_changed(person: str, income: int):
                                             "monthly_income_fen": income})
 
 
-async def test_two_disabled_members_get_an_offer_each_and_a_pending_task_is_revised_then_reviewed(worker, probe):
+@pytest.mark.usefixtures("worker")
+async def test_two_disabled_members_get_an_offer_each_and_a_pending_task_is_revised_then_reviewed(probe):
     offers, tasks = await probe(OFFERS.name), await probe(TASKS.name)
     couple, family, receiving = ids("h"), ids("h"), ids("h")
     a, b = ids("p"), ids("p")
