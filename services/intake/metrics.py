@@ -22,6 +22,15 @@ class IntakeMetrics:
                                       registry=registry)
         self._forwarded = Counter("assist_intake_raw_forwarded_total",
                                   "Raw Kafka records validated and forwarded to assist.events.", registry=registry)
+        self._renewals = Counter("assist_intake_producer_renewals_total",
+                                 "Kafka producers replaced because their sequence state could no longer match the "
+                                 "broker's, by reason.", ["reason"], registry=registry)
+        self._limited = Counter("assist_intake_requests_rate_limited_total",
+                                "Requests answered 429 because the department's rate was exceeded.",
+                                ["department"], registry=registry)
+        self._unexpected = Counter("assist_intake_unexpected_errors_total",
+                                   "Requests that failed with an unexpected exception (answered 500).",
+                                   registry=registry)
 
     def accepted(self, department: str, n: int) -> None:
         if n:
@@ -44,3 +53,12 @@ class IntakeMetrics:
 
     def dead_lettered(self, reason: str) -> None:
         self._dead_lettered.labels(reason).inc()
+
+    def producer_renewed(self, reason: str) -> None:
+        self._renewals.labels(reason).inc()
+
+    def rate_limited(self, department: str) -> None:
+        self._limited.labels(department).inc()
+
+    def unexpected_error(self) -> None:
+        self._unexpected.inc()

@@ -6,7 +6,9 @@ real adapters; the HTTP and Kafka entry points both call `Intake.submit`.
 
 from __future__ import annotations
 
+import asyncio
 import enum
+import logging
 import time
 from collections.abc import Sequence
 from dataclasses import dataclass
@@ -16,29 +18,39 @@ from services.core.codec import Contract, Event
 from services.intake.domain.submission import EventProblem, Verdict
 from services.intake.metrics import IntakeMetrics
 
+log = logging.getLogger(__name__)
+
 
 class Unavailable(Exception):
-    """The event log could not durably write in time; nothing may be acknowledged."""
+    """The event log or the duplicate guard could not answer in time; nothing may be acknowledged."""
+
+
+class Delivery(enum.Enum):
+    """What the event log did with one event."""
+
+    WRITTEN = "written"
+    FAILED = "failed"  # not acknowledged in time: may be retried
+    REFUSED = "refused"  # refused for good (too large): retrying the same event cannot help
 
 
 class EventLog(Protocol):
     """Durable, ordered event log (Kafka topic assist.events keyed by person id)."""
 
-    async def append(self, events: Sequence[Event]) -> list[bool]:
-        """Write `events`; return per event whether the log acknowledged it (acks=all). Raises Unavailable
-        when the log cannot be reached at all."""
+    async def append(self, events: Sequence[Event]) -> list[Delivery]:
+        """Write `events`; return per event whether the log acknowledged it (acks=all), failed to in time, or
+        refused it for good. Raises Unavailable when the log cannot be reached at all."""
 
 
 class SeenEvents(Protocol):
-    """Remembers (source, id) pairs for the idempotency window."""
+    """Remembers (department, source, id) for the idempotency window. Raises Unavailable when it cannot answer."""
 
-    async def claim(self, events: Sequence[Event]) -> list[Claim]:
+    async def claim(self, department: str, events: Sequence[Event]) -> list[Claim]:
         """Mark each event as being published unless it was seen; tell which were new, duplicate or in flight."""
 
-    async def confirm(self, events: Sequence[Event]) -> None:
+    async def confirm(self, department: str, events: Sequence[Event]) -> None:
         """The events are durably published: remember them for the whole window."""
 
-    async def release(self, events: Sequence[Event]) -> None:
+    async def release(self, department: str, events: Sequence[Event]) -> None:
         """Publishing failed: forget the claims so a retry is not taken for a duplicate."""
 
 
@@ -53,6 +65,7 @@ class Outcome(enum.Enum):
     INVALID = 400
     FORBIDDEN = 403
     CONFLICT = 409
+    TOO_LARGE = 413
     UNAVAILABLE = 503
 
 
@@ -81,34 +94,68 @@ class Intake:
         self._contract = contract
 
     async def submit(self, department: str, verdict: Verdict) -> Receipt:
-        """Publish the events of an accepted verdict exactly once per (source, id) within the window."""
+        """Publish the events of an accepted verdict exactly once per (department, source, id) within the window.
+        Whatever happens after a claim, a submission that is not answered 202 leaves no claim behind."""
         if not verdict.accepted:
             outcome = Outcome.FORBIDDEN if verdict.forbidden else Outcome.INVALID
             self._metrics.rejected(outcome.name.lower(), len({p.index for p in verdict.problems}))
             return Receipt(outcome, problems=verdict.problems)
         unique = _first_occurrences(verdict.events)
-        claims = await self._seen.claim(unique)
+        try:
+            claims = await self._seen.claim(department, unique)
+        except Unavailable:
+            self._metrics.rejected("unavailable", len(unique))
+            return Receipt(Outcome.UNAVAILABLE)
+        fresh = [e for e, c in zip(unique, claims, strict=True) if c is Claim.NEW]
         if Claim.IN_FLIGHT in claims:
-            await self._seen.release([e for e, c in zip(unique, claims, strict=True) if c is Claim.NEW])
+            await self._release(department, fresh)
             self._metrics.rejected("in_flight", len(unique))
             return Receipt(Outcome.CONFLICT)
-        fresh = [e for e, c in zip(unique, claims, strict=True) if c is Claim.NEW]
         started = time.perf_counter()
         try:
-            written = await self._log.append(fresh)
+            deliveries = await self._log.append(fresh)
         except Unavailable:
-            await self._seen.release(fresh)
+            await self._release(department, fresh)
             self._metrics.rejected("unavailable", len(fresh))
             return Receipt(Outcome.UNAVAILABLE)
+        except BaseException:
+            await self._release(department, fresh)
+            raise
         self._metrics.published(time.perf_counter() - started)
-        await self._seen.confirm([e for e, ok in zip(fresh, written, strict=True) if ok])
-        if not all(written):
-            await self._seen.release([e for e, ok in zip(fresh, written, strict=True) if not ok])
-            self._metrics.rejected("unavailable", written.count(False))
+        written = [e for e, d in zip(fresh, deliveries, strict=True) if d is Delivery.WRITTEN]
+        await self._confirm(department, written)
+        if len(written) < len(fresh):
+            await self._release(department, [e for e, d in zip(fresh, deliveries, strict=True)
+                                             if d is not Delivery.WRITTEN])
+            refused = [(i, e) for i, (e, d) in enumerate(zip(fresh, deliveries, strict=True))
+                       if d is Delivery.REFUSED]
+            if refused:
+                self._metrics.rejected("too_large", len(refused))
+                return Receipt(Outcome.TOO_LARGE, problems=tuple(
+                    EventProblem(verdict.events.index(e), e.id, "", "the event log refused the record as too large")
+                    for _, e in refused))
+            self._metrics.rejected("unavailable", len(fresh) - len(written))
             return Receipt(Outcome.UNAVAILABLE)
         self._metrics.accepted(department, len(fresh))
         self._metrics.duplicates(len(verdict.events) - len(fresh))
         return Receipt(Outcome.ACCEPTED, _statuses(verdict.events, {(e.source, e.id) for e in fresh}))
+
+    async def _release(self, department: str, events: Sequence[Event]) -> None:
+        """Forget claims even when the request is being cancelled; a guard that cannot answer lets them expire."""
+        if not events:
+            return
+        try:
+            await asyncio.shield(self._seen.release(department, events))
+        except Unavailable:
+            log.warning("intake: %d claims not released (duplicate guard unavailable); they expire on their own",
+                        len(events))
+
+    async def _confirm(self, department: str, events: Sequence[Event]) -> None:
+        """The events are on the log, so the answer is 202 even when the guard cannot remember them now."""
+        try:
+            await asyncio.shield(self._seen.confirm(department, events))
+        except Unavailable:
+            log.warning("intake: %d published events not remembered (duplicate guard unavailable)", len(events))
 
 
 def _first_occurrences(events: Sequence[Event]) -> list[Event]:

@@ -6,6 +6,7 @@ from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from dataclasses import dataclass
 
+from aiohttp import web
 from aiokafka import AIOKafkaProducer
 from prometheus_client import CollectorRegistry
 from redis.asyncio import Redis
@@ -13,8 +14,10 @@ from redis.asyncio import Redis
 from services.core.codec import Contract, load_contract
 from services.core.kafka import durable_producer
 from services.core.settings import Settings
+from services.intake.adapters.http import build_app
 from services.intake.adapters.kafka_log import KafkaEventLog
-from services.intake.adapters.redis_seen import RedisSeenEvents
+from services.intake.adapters.redis_rate import RedisRateLimit
+from services.intake.adapters.redis_seen import RedisSeenEvents, pooled_redis
 from services.intake.adapters.tokens import TokenFile
 from services.intake.domain.identity import Pseudonymiser
 from services.intake.metrics import IntakeMetrics
@@ -25,11 +28,19 @@ from services.intake.service import Intake
 class IntakeParts:
     intake: Intake
     producer: AIOKafkaProducer
+    """For records other than events (the raw forwarder's dead letters); events go through the event log."""
     redis: Redis
     tokens: TokenFile
     contract: Contract
     metrics: IntakeMetrics
     pseudonymiser: Pseudonymiser
+    rate_limit: RedisRateLimit
+    settings: Settings
+    event_log: KafkaEventLog
+
+    def http_app(self) -> web.Application:
+        return build_app(self.intake, self.tokens, self.contract, self.metrics, self.pseudonymiser.person_id,
+                         self.settings.max_batch_events, self.rate_limit)
 
 
 @asynccontextmanager
@@ -37,15 +48,23 @@ async def intake_parts(settings: Settings, client_id: str = "assist-intake") -> 
     """Connect to Kafka and Redis; close both on exit."""
     contract = load_contract()
     metrics = IntakeMetrics(CollectorRegistry())
-    producer = durable_producer(settings.kafka_bootstrap, client_id,
-                                request_timeout_ms=int(settings.publish_timeout_seconds * 1000))
-    redis = Redis.from_url(settings.redis_url)
+    timeout_ms = int(settings.publish_timeout_seconds * 1000)
+    producer = durable_producer(settings.kafka_bootstrap, client_id, request_timeout_ms=timeout_ms)
+    event_log = KafkaEventLog(lambda: durable_producer(settings.kafka_bootstrap, f"{client_id}-events",
+                                                       request_timeout_ms=timeout_ms),
+                              contract, settings.publish_timeout_seconds, metrics)
+    redis = pooled_redis(settings.redis_url, settings.intake_redis_connections, settings.intake_redis_wait_seconds)
     await producer.start()
     try:
-        intake = Intake(KafkaEventLog(producer, contract, settings.publish_timeout_seconds),
-                        RedisSeenEvents(redis, settings.idempotency_window_seconds), metrics, contract)
-        yield IntakeParts(intake, producer, redis, TokenFile(settings.intake_tokens_file), contract, metrics,
-                          Pseudonymiser(settings.pseudonym_key))
+        await event_log.start()
+        try:
+            intake = Intake(event_log, RedisSeenEvents(redis, settings.idempotency_window_seconds), metrics, contract)
+            yield IntakeParts(intake, producer, redis, TokenFile(settings.intake_tokens_file), contract, metrics,
+                              Pseudonymiser(settings.pseudonym_key),
+                              RedisRateLimit(redis, settings.intake_rate_per_second, settings.intake_rate_burst),
+                              settings, event_log)
+        finally:
+            await event_log.stop()
     finally:
         await producer.stop()
         await redis.aclose()

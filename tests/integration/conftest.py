@@ -15,7 +15,6 @@ from redis import Redis
 
 from services.core.settings import Settings, load_settings
 from services.core.topics import ALL_TOPICS
-from services.intake.adapters.http import build_app
 from services.intake.wiring import IntakeParts, intake_parts
 
 
@@ -59,8 +58,7 @@ class Api:
 @pytest.fixture
 async def api(parts: IntakeParts, settings: Settings) -> AsyncIterator[Api]:
     tokens = {d: parts.tokens.issue(d) for d in parts.contract.departments}
-    app = build_app(parts.intake, parts.tokens, parts.contract, parts.metrics, parts.pseudonymiser.person_id,
-                    settings.max_batch_events)
+    app = parts.http_app()
     async with TestClient(TestServer(app, host="127.0.0.1")) as client:
         yield Api(client, tokens)
 

@@ -1,15 +1,20 @@
-"""SeenEvents in Redis: one key per (source, event id); 'pending' briefly while publishing, then 'published'
-for the idempotency window. Each batch is one server-side script call, not a command per event."""
+"""SeenEvents in Redis: one key per (department, source, event id); 'pending' briefly while publishing, then
+'published' for the idempotency window. Each batch is one server-side script call, not a command per event.
+
+Any Redis failure, including waiting too long for a pooled connection, is raised as `Unavailable`, which the
+service answers with 503 and Retry-After."""
 
 from __future__ import annotations
 
 import hashlib
-from collections.abc import Sequence
+from collections.abc import Awaitable, Sequence
+from typing import TypeVar
 
-from redis.asyncio import Redis
+from redis.asyncio import BlockingConnectionPool, Redis
+from redis.exceptions import RedisError
 
 from services.core.codec import Event
-from services.intake.service import Claim
+from services.intake.service import Claim, Unavailable
 
 PENDING_SECONDS = 60
 
@@ -27,11 +32,36 @@ for _, key in ipairs(KEYS) do
 end
 return #KEYS
 """
+# Delete only keys still pending: a concurrent request may have published the same event meanwhile.
+_RELEASE = """
+for _, key in ipairs(KEYS) do
+  if redis.call('GET', key) == 'pending' then redis.call('DEL', key) end
+end
+return #KEYS
+"""
+
+T = TypeVar("T")
 
 
-def _key(event: Event) -> str:
-    source = hashlib.sha1(event.source.encode(), usedforsecurity=False).hexdigest()[:16]
-    return f"assist:intake:seen:{source}:{event.id}"
+def pooled_redis(url: str, max_connections: int, wait_seconds: float) -> Redis:
+    """A client whose callers wait up to `wait_seconds` for one of `max_connections` connections instead of
+    failing at once when all are busy; every command is bounded by the same time."""
+    pool = BlockingConnectionPool.from_url(url, max_connections=max_connections, timeout=wait_seconds,
+                                           socket_timeout=wait_seconds, socket_connect_timeout=wait_seconds)
+    return Redis(connection_pool=pool)
+
+
+def _key(department: str, event: Event) -> str:
+    # Attributes are arbitrary text within their limits; a digest keeps keys short and of one shape.
+    digest = hashlib.sha256("\0".join((department, event.source, event.id)).encode("utf-8", "surrogatepass"))
+    return f"assist:intake:seen:{department}:{digest.hexdigest()[:40]}"
+
+
+async def _guarded(call: Awaitable[T]) -> T:
+    try:
+        return await call
+    except (RedisError, OSError, TimeoutError) as exc:
+        raise Unavailable(f"duplicate guard: {type(exc).__name__}") from exc
 
 
 class RedisSeenEvents:
@@ -40,18 +70,19 @@ class RedisSeenEvents:
         self._window = window_seconds
         self._claim = redis.register_script(_CLAIM)
         self._confirm = redis.register_script(_CONFIRM)
+        self._release = redis.register_script(_RELEASE)
 
-    async def claim(self, events: Sequence[Event]) -> list[Claim]:
+    async def claim(self, department: str, events: Sequence[Event]) -> list[Claim]:
         if not events:
             return []
-        previous = await self._claim(keys=[_key(e) for e in events], args=[PENDING_SECONDS])
+        previous = await _guarded(self._claim(keys=[_key(department, e) for e in events], args=[PENDING_SECONDS]))
         return [Claim.NEW if p is None else Claim.DUPLICATE if p == b"published" else Claim.IN_FLIGHT
                 for p in previous]
 
-    async def confirm(self, events: Sequence[Event]) -> None:
+    async def confirm(self, department: str, events: Sequence[Event]) -> None:
         if events:
-            await self._confirm(keys=[_key(e) for e in events], args=[self._window])
+            await _guarded(self._confirm(keys=[_key(department, e) for e in events], args=[self._window]))
 
-    async def release(self, events: Sequence[Event]) -> None:
+    async def release(self, department: str, events: Sequence[Event]) -> None:
         if events:
-            await self._redis.delete(*[_key(e) for e in events])
+            await _guarded(self._release(keys=[_key(department, e) for e in events]))

@@ -11,6 +11,7 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from typing import Any
 
+from services.core.attributes import text_problem
 from services.core.codec import Contract, Event, event_from_json
 from services.core.conformance import ContractError, FieldError
 from services.intake.domain.identity import resident_id_problem
@@ -54,25 +55,46 @@ def judge_structured(contract: Contract, department: str, items: Sequence[Any], 
     events: list[Event] = []
     problems: list[EventProblem] = []
     for index, item in enumerate(items):
-        event_id = item.get("id") if isinstance(item, dict) and isinstance(item.get("id"), str) else None
+        event_id = answerable_id(item.get("id") if isinstance(item, dict) else None)
         try:
-            events.append(event_from_json(contract, item, subject_check=resident_id_problem))
+            event = event_from_json(contract, item, subject_check=resident_id_problem)
         except ContractError as exc:
             problems.extend(EventProblem(index, event_id, e.field, e.reason) for e in exc.errors)
+            continue
+        problems.extend(EventProblem(index, event_id, e.field, e.reason) for e in empty_attributes(event))
+        events.append(event)
     if problems:
         return Verdict((), tuple(problems))
     return judge_decoded(contract, department, events, pseudonymise)
 
 
 def judge_decoded(contract: Contract, department: str, events: Sequence[Event], pseudonymise: Pseudonymise) -> Verdict:
-    """Authorise already-valid events and replace each identity number by the person's pseudonym."""
-    forbidden = [
-        EventProblem(i, e.id, "type", f"department {department} may not publish {e.type}")
-        for i, e in enumerate(events) if not may_publish(contract, department, e.type)
-    ]
+    """Authorise already-valid events and replace each identity number by the person's pseudonym.
+
+    A department publishes only its own types, from its own sources (/departments/<department>/...): otherwise
+    one department could take another's event ids and have its genuine events answered as duplicates."""
+    forbidden: list[EventProblem] = []
+    for i, e in enumerate(events):
+        if not may_publish(contract, department, e.type):
+            forbidden.append(EventProblem(i, e.id, "type", f"department {department} may not publish {e.type}"))
+        if department_of_source(e.source) != department:
+            forbidden.append(EventProblem(i, e.id, "source",
+                                          f"must be /departments/{department}/<system> for this department"))
     if forbidden:
         return Verdict((), tuple(forbidden), forbidden=True)
     return Verdict(tuple(e.with_subject(pseudonymise(e.subject)) for e in events), ())
+
+
+def empty_attributes(event: Event, prefix: str = "") -> list[FieldError]:
+    """CloudEvents 1.0 requires id and source to be non-empty; `prefix` is "ce_" for binary-mode headers."""
+    return [FieldError(f"{prefix}{name}", "must not be empty") for name, value in (("id", event.id),
+                                                                                   ("source", event.source))
+            if not value]
+
+
+def answerable_id(value: Any) -> str | None:
+    """An event id fit to repeat in an answer: text within the id's limits, else None."""
+    return value if isinstance(value, str) and text_problem("id", value) is None else None
 
 
 def subject_problem(subject: str) -> FieldError | None:
