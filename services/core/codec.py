@@ -1,59 +1,36 @@
 """The one codec of the platform: Avro (fastavro) on Kafka, CloudEvents attributes in ce_* headers,
-JSON for HTTP structured mode. Schemas come only from the schemas/ folder."""
+JSON for HTTP structured mode. Schemas come only from the schemas/ folder.
+
+Decoding an event is strict, because what passes is a fact the platform acts on: every attribute is clean
+UTF-8 text within ATTRIBUTE_LIMITS, given once; specversion is 1.0; the time can be expressed in UTC; a
+dataschema, when given, is the type's own; the Avro body is consumed to its last byte, is the canonical
+encoding of what it decodes to (booleans are 0 or 1, numbers are not over-long) and meets the schema's
+minimum/maximum/allowed/pattern constraints. Everything else is a ContractError naming the field.
+"""
 
 from __future__ import annotations
 
 import datetime as dt
 import io
-import json
 from collections.abc import Iterable, Sequence
-from dataclasses import dataclass, field
-from functools import cache, cached_property
-from pathlib import Path
+from dataclasses import dataclass
 from typing import Any
 
 import fastavro
 
-from services.core.conformance import Conformer, ContractError, FieldError, Schema, compile_conformer, conform_timestamp
-from services.core.settings import PROJECT_ROOT
+from services.core.attributes import ATTRIBUTE_LIMITS as ATTRIBUTE_LIMITS
+from services.core.attributes import header_texts, text_problem
+from services.core.conformance import ContractError, FieldError, conform_timestamp
+from services.core.contract import SCHEMA_DIR as SCHEMA_DIR
+from services.core.contract import Contract as Contract
+from services.core.contract import EventType as EventType
+from services.core.contract import load_contract as load_contract
 
-SCHEMA_DIR = PROJECT_ROOT / "schemas"
 SPECVERSION = "1.0"
 AVRO = "application/avro"
 ATTRIBUTES = ("id", "source", "type", "specversion", "time", "subject", "dataschema", "datacontenttype")
-# Records other records refer to by name are loaded first.
-RECORD_ORDER = ("envelope", "explanation", "offer", "caseworker_task", "decision", "notification_status",
-                "household", "policy_catalogue", "contact")
 
 Headers = list[tuple[str, bytes]]
-
-
-@dataclass(frozen=True)
-class EventType:
-    """One kind of change event: its CloudEvents type, the department that owns it, its Avro schema."""
-
-    name: str
-    department: str
-    schema: Schema
-    dataschema: str
-
-
-@dataclass(frozen=True)
-class Contract:
-    """All schemas of schemas/, parsed once."""
-
-    event_types: dict[str, EventType]
-    records: dict[str, Schema]
-    named: dict[str, Schema] = field(repr=False)
-    checks: dict[str, Conformer] = field(repr=False)
-    """A compiled Conformer per record name and per event type."""
-
-    @cached_property
-    def departments(self) -> dict[str, frozenset[str]]:
-        owned: dict[str, set[str]] = {}
-        for et in self.event_types.values():
-            owned.setdefault(et.department, set()).add(et.name)
-        return {d: frozenset(types) for d, types in owned.items()}
 
 
 @dataclass(frozen=True)
@@ -71,33 +48,6 @@ class Event:
 
     def with_subject(self, subject: str) -> Event:
         return Event(self.id, self.source, self.type, self.time, subject, self.data, self.specversion, self.dataschema)
-
-
-def load_contract(schema_dir: Path = SCHEMA_DIR) -> Contract:
-    """Parse every schema under `schema_dir` (cached per folder)."""
-    return _load(schema_dir.resolve())
-
-
-@cache
-def _load(schema_dir: Path) -> Contract:
-    named: dict[str, Schema] = {}
-    records = {name: fastavro.parse_schema(_read(schema_dir / "records" / f"{name}.avsc"), named)
-               for name in RECORD_ORDER}
-    event_types: dict[str, EventType] = {}
-    for path in sorted((schema_dir / "events").glob("*.avsc")):
-        raw = _read(path)
-        parsed = fastavro.parse_schema(raw, named)
-        event_types[raw["ce_type"]] = EventType(raw["ce_type"], raw["department"], parsed,
-                                                f"schemas/events/{path.name}")
-    checks = {name: compile_conformer(schema, named) for name, schema in records.items()}
-    checks.update({name: compile_conformer(et.schema, named) for name, et in event_types.items()})
-    return Contract(event_types, records, named, checks)
-
-
-def _read(path: Path) -> dict[str, Any]:
-    with path.open(encoding="utf-8") as f:
-        result: dict[str, Any] = json.load(f)
-    return result
 
 
 # ---- records (offers, tasks, decisions, registry, ...) -------------------------------------------------------
@@ -135,10 +85,12 @@ def event_from_json(contract: Contract, obj: Any, subject_check: Any = None) -> 
     attributes.setdefault("datacontenttype", None)
     attributes.setdefault("dataschema", None)
     attrs = contract.checks["envelope"](attributes, "", errors)
-    if isinstance(attrs, dict) and attrs.get("specversion") not in (None, SPECVERSION):
+    _check_texts(attrs, errors)
+    if isinstance(attrs.get("specversion"), str) and attrs["specversion"] != SPECVERSION:
         errors.append(FieldError("specversion", "must be 1.0"))
     if attrs.get("datacontenttype") not in (None, "application/json"):
         errors.append(FieldError("datacontenttype", "must be application/json in structured mode"))
+    _check_dataschema(contract, attrs.get("type"), attrs.get("dataschema"), "dataschema", errors)
     time = _event_time(attrs.get("time"), errors)
     _check_subject(attrs.get("subject"), subject_check, errors)
     data = _event_data(contract, attrs.get("type"), obj.get("data"), errors)
@@ -146,6 +98,23 @@ def event_from_json(contract: Contract, obj: Any, subject_check: Any = None) -> 
         raise ContractError(errors)
     return Event(id=attrs["id"], source=attrs["source"], type=attrs["type"], time=time, subject=attrs["subject"],
                  data=data, dataschema=contract.event_types[attrs["type"]].dataschema)
+
+
+def _check_texts(attrs: dict[str, Any], errors: list[FieldError]) -> None:
+    named = {e.field for e in errors}
+    for name in ATTRIBUTE_LIMITS:
+        value = attrs.get(name)
+        if isinstance(value, str) and name not in named:
+            problem = text_problem(name, value)
+            if problem:
+                errors.append(FieldError(name, problem))
+
+
+def _check_dataschema(contract: Contract, type_: Any, dataschema: Any, field_name: str,
+                      errors: list[FieldError]) -> None:
+    known = contract.event_types.get(type_) if isinstance(type_, str) else None
+    if known is not None and isinstance(dataschema, str) and dataschema != known.dataschema:
+        errors.append(FieldError(field_name, f"must be {known.dataschema} for {known.name}"))
 
 
 def _event_time(value: Any, errors: list[FieldError]) -> dt.datetime:
@@ -205,29 +174,74 @@ def encode_event(contract: Contract, event: Event) -> tuple[bytes, Headers]:
     return buf.getvalue(), headers
 
 
-def decode_event(contract: Contract, value: bytes | None, headers: Sequence[tuple[str, bytes]]) -> Event:
-    """Inverse of encode_event; raises ContractError when headers or body do not fit the contract."""
-    h = {k: v.decode("utf-8", "replace") for k, v in headers}
-    errors = [FieldError(f"ce_{a}", "header is required") for a in ("id", "source", "type", "specversion",
-                                                                      "time", "subject") if f"ce_{a}" not in h]
-    if errors:
-        raise ContractError(errors)
-    if h["ce_type"] not in contract.event_types:
-        raise ContractError([FieldError("ce_type", "is not a known event type (see schemas/events)")])
+def decode_event(contract: Contract, value: bytes | None, headers: Sequence[tuple[str, bytes | None]]) -> Event:
+    """Inverse of encode_event; raises ContractError naming every header or field that does not fit the contract.
+
+    Never raises anything else, whatever the bytes and headers (None values, duplicates, any length).
+    """
+    errors: list[FieldError] = []
+    h = header_texts(headers, errors)
+    named = {e.field for e in errors}
+    errors += [FieldError(f"ce_{a}", "header is required") for a in ("id", "source", "type", "specversion",
+                                                                     "time", "subject")
+               if f"ce_{a}" not in h and f"ce_{a}" not in named]
+    if h.get("ce_specversion", SPECVERSION) != SPECVERSION:
+        errors.append(FieldError("ce_specversion", "must be 1.0"))
     if h.get("content-type", AVRO) != AVRO:
-        raise ContractError([FieldError("content-type", f"must be {AVRO}")])
-    time = _event_time(h["ce_time"], errors)
+        errors.append(FieldError("content-type", f"must be {AVRO}"))
+    et = contract.event_types.get(h.get("ce_type", ""))
+    if "ce_type" in h and et is None:
+        errors.append(FieldError("ce_type", "is not a known event type (see schemas/events)"))
+    _check_dataschema(contract, h.get("ce_type"), h.get("ce_dataschema"), "ce_dataschema", errors)
+    time = _event_time(h["ce_time"], errors) if "ce_time" in h else None
+    if errors and (et is None or time is None):
+        raise ContractError(_renamed(errors, "time", "ce_time"))
+    assert et is not None and time is not None
+    data = _event_body(contract, et, value, errors)
     if errors:
-        raise ContractError(errors)
-    et = contract.event_types[h["ce_type"]]
+        raise ContractError(_renamed(errors, "time", "ce_time"))
+    return Event(id=h["ce_id"], source=h["ce_source"], type=et.name, time=time, subject=h["ce_subject"],
+                 data=data, specversion=SPECVERSION, dataschema=et.dataschema)
+
+
+def _renamed(errors: list[FieldError], old: str, new: str) -> list[FieldError]:
+    return [FieldError(new, e.reason) if e.field == old else e for e in errors]
+
+
+def _event_body(contract: Contract, et: EventType, value: object, errors: list[FieldError]) -> dict[str, Any]:
+    """The data of a binary-mode body: Avro read to its last byte, canonically encoded, within constraints."""
+    if value is None:
+        errors.append(FieldError("data", "is required (the record has no value: a tombstone)"))
+        return {}
+    if not isinstance(value, (bytes, bytearray, memoryview)):
+        errors.append(FieldError("data", "must be bytes"))
+        return {}
+    body = bytes(value)
+    buf = io.BytesIO(body)
     try:
-        data = fastavro.schemaless_reader(io.BytesIO(value or b""), et.schema, None)
+        data = fastavro.schemaless_reader(buf, et.schema, None)
     except Exception as exc:  # fastavro raises several types on truncated or garbled bodies
-        raise ContractError([FieldError("data", f"is not Avro of {et.dataschema}: {type(exc).__name__}")]) from None
+        errors.append(FieldError("data", f"is not Avro of {et.dataschema}: {type(exc).__name__}"))
+        return {}
     if not isinstance(data, dict):
-        raise ContractError([FieldError("data", "must be a record")])
-    return Event(id=h["ce_id"], source=h["ce_source"], type=h["ce_type"], time=time, subject=h["ce_subject"],
-                 data=data, specversion=h["ce_specversion"], dataschema=h.get("ce_dataschema", et.dataschema))
+        errors.append(FieldError("data", "must be a record"))
+        return {}
+    if buf.tell() != len(body):
+        errors.append(FieldError("data", f"has {len(body) - buf.tell()} bytes after the record of {et.dataschema}"))
+        return {}
+    again = io.BytesIO()
+    try:
+        fastavro.schemaless_writer(again, et.schema, data)
+    except Exception as exc:  # a value fastavro reads but cannot write back is not Avro of the schema
+        errors.append(FieldError("data", f"is not Avro of {et.dataschema}: {type(exc).__name__}"))
+        return {}
+    if again.getvalue() != body:
+        errors.append(FieldError("data", "is not the canonical Avro encoding (a boolean other than 0 or 1, "
+                                         "an over-long number)"))
+        return {}
+    before = len(errors)
+    contract.checks[et.name](data, "data", errors)
+    return data if len(errors) == before else {}
 
 
 # ---- events: JSON structured mode ------------------------------------------------------------------------------
@@ -259,8 +273,10 @@ def _rfc3339(t: dt.datetime) -> str:
     return t.astimezone(dt.UTC).isoformat().replace("+00:00", "Z")
 
 
-def header(headers: Iterable[tuple[str, bytes]], name: str) -> str | None:
+def header(headers: Iterable[tuple[str, bytes | None]], name: str) -> str | None:
+    """The first header called `name` as text, for reports and routing (None when absent or without a value).
+    Lenient: bytes that are not UTF-8 are replaced; decode_event is the strict reader."""
     for k, v in headers:
         if k == name:
-            return v.decode("utf-8", "replace")
+            return v.decode("utf-8", "replace") if isinstance(v, (bytes, bytearray)) else None
     return None

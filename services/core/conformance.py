@@ -7,6 +7,7 @@ Besides Avro types it honours three field attributes of our schemas: minimum/max
 
 from __future__ import annotations
 
+import contextlib
 import datetime as dt
 import re
 from collections.abc import Callable
@@ -22,7 +23,7 @@ class FieldError:
     reason: str
 
     def __str__(self) -> str:
-        return f"{self.field}: {self.reason}"
+        return f"{self.field}: {self.reason}" if self.field else self.reason
 
 
 class ContractError(ValueError):
@@ -137,6 +138,8 @@ def _primitive(kind: str) -> Conformer:
     }
     if kind not in expected:
         raise ValueError(f"unsupported schema type {kind}")
+    if kind == "string":
+        return _string
     cls, reason = expected[kind]
 
     def simple(value: Any, path: str, errors: list[FieldError]) -> Any:
@@ -144,6 +147,17 @@ def _primitive(kind: str) -> Conformer:
             errors.append(FieldError(path, reason))
         return value
     return simple
+
+
+def _string(value: Any, path: str, errors: list[FieldError]) -> Any:
+    if value.__class__ is not str:
+        errors.append(FieldError(path, "must be a string"))
+    elif not value.isascii():
+        try:
+            value.encode("utf-8")
+        except UnicodeEncodeError:  # a lone surrogate: JSON allows it, Avro (UTF-8) cannot carry it
+            errors.append(FieldError(path, "must be valid Unicode text (no lone surrogates)"))
+    return value
 
 
 def _date(value: Any, path: str, errors: list[FieldError]) -> Any:
@@ -159,16 +173,25 @@ def _date(value: Any, path: str, errors: list[FieldError]) -> Any:
 
 
 def conform_timestamp(value: Any, path: str, errors: list[FieldError]) -> Any:
+    """An aware datetime from a datetime or RFC 3339 text; naive times are UTC. A time whose UTC form lies
+    outside years 1 to 9999 (year 1 at +01:00, say) is refused, since every consumer normalises to UTC."""
+    parsed: dt.datetime | None = None
     if isinstance(value, dt.datetime):
-        return value if value.tzinfo else value.replace(tzinfo=dt.UTC)
-    if isinstance(value, str):
-        try:
+        parsed = value
+    elif isinstance(value, str):
+        with contextlib.suppress(ValueError):
             parsed = dt.datetime.fromisoformat(value.replace("Z", "+00:00"))
-            return parsed if parsed.tzinfo else parsed.replace(tzinfo=dt.UTC)
-        except ValueError:
-            pass
-    errors.append(FieldError(path, "must be an RFC 3339 timestamp"))
-    return value
+    if parsed is None:
+        errors.append(FieldError(path, "must be an RFC 3339 timestamp"))
+        return value
+    if parsed.tzinfo is None:
+        return parsed.replace(tzinfo=dt.UTC)
+    try:
+        parsed.astimezone(dt.UTC)
+    except OverflowError:
+        errors.append(FieldError(path, "must lie between years 1 and 9999 once expressed in UTC"))
+        return value
+    return parsed
 
 
 _CONSTRAINTS = frozenset({"minimum", "maximum", "allowed", "pattern"})
@@ -186,7 +209,7 @@ def _record(schema: dict[str, Any], named: dict[str, Schema]) -> Conformer:
             errors.append(FieldError(path, "must be an object"))
             return value
         if not known.issuperset(value):
-            for unknown in sorted(set(value) - known):
+            for unknown in sorted(set(value) - known, key=str):
                 errors.append(FieldError(_join(path, unknown), f"is not a field of {record_name}"))
         out: dict[str, Any] = {}
         wheres = paths.get(path)

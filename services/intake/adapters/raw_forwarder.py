@@ -1,31 +1,45 @@
 """The Kafka-native path: validate assist.events.raw, forward to assist.events, dead-letter the rest.
 
 An offset is committed only after every record before it was forwarded or dead-lettered, so a crash
-re-reads (and, thanks to the duplicate guard, does not re-publish) rather than loses.
+re-reads (and, thanks to the duplicate guard, does not re-publish) rather than loses. No record stops the
+loop: a record that breaks the contract, or whose judging raises anything at all ("internal: <ExceptionType>"),
+goes to assist.events.dlq with its reason, and every record after it is still forwarded.
+
+What a dead letter of assist.events.dlq carries (it must hold no identity number, phone number or e-mail):
+- the original value and key, with every identity number (a valid check character), mainland mobile number and
+  e-mail address masked in place by as many `*` (services/intake/domain/redaction.py), so the Avro structure
+  and lengths stay as they were; a tombstone stays a tombstone; a record without a key gets an empty one;
+- the original headers in order, each masked the same way, except that every header whose name, lower-cased with
+  '-' read as '_', is `ce_subject` (so `ce-subject` and `CE_SUBJECT` too) carries the subject's pseudonym instead;
+- the dlq_* reason headers of services/core/dead_letter.py (dlq_reason, dlq_fields, where it was read, when).
 """
 
 from __future__ import annotations
 
 import asyncio
-import datetime as dt
 import logging
 from collections import defaultdict
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
+from typing import TypeAlias
 
 from aiokafka import AIOKafkaConsumer, AIOKafkaProducer, ConsumerRecord, TopicPartition
 from aiokafka.errors import KafkaError
 
-from services.core.codec import Contract, Event, check_event, decode_event, header
+from services.core.codec import Contract, Event, check_event, decode_event
 from services.core.conformance import ContractError, FieldError
+from services.core.dead_letter import DeadLetters, Reason, internal
 from services.core.kafka import consume_batches
 from services.core.topics import EVENTS_DLQ, EVENTS_RAW
+from services.core.unavailable import REDIS_UNAVAILABLE
+from services.intake.domain.redaction import MASK, mask_personal_data, mask_personal_text
 from services.intake.domain.submission import Verdict, department_of_source, may_publish, subject_problem
 from services.intake.metrics import IntakeMetrics
 from services.intake.service import Intake, Outcome
 
 log = logging.getLogger(__name__)
 GROUP = "assist-intake-raw"
+Record: TypeAlias = ConsumerRecord[bytes, bytes]
 
 
 @dataclass(frozen=True)
@@ -34,7 +48,7 @@ class Rejection:
     errors: tuple[FieldError, ...]
 
 
-def judge_raw(contract: Contract, record: ConsumerRecord[bytes, bytes]) -> tuple[str, Event] | Rejection:
+def judge_raw(contract: Contract, record: Record) -> tuple[str, Event] | Rejection:
     """The department and event of a raw record, or why it must be dead-lettered."""
     try:
         event = decode_event(contract, record.value, record.headers)
@@ -50,58 +64,89 @@ def judge_raw(contract: Contract, record: ConsumerRecord[bytes, bytes]) -> tuple
     return department, event
 
 
+def is_subject_header(name: str) -> bool:
+    """Whether a header carries the CloudEvents subject in any spelling (ce_subject, ce-subject, CE_Subject)."""
+    return name.lower().replace("-", "_") == "ce_subject"
+
+
+def parked(record: Record, pseudonymise: Callable[[str], str]) -> Record:
+    """The copy of `record` that may be kept on assist.events.dlq (see the module docstring)."""
+    headers: list[tuple[str, bytes | None]] = []
+    for name, value in record.headers:
+        if value is not None:
+            value = _pseudonym(value, pseudonymise) if is_subject_header(name) else mask_personal_data(bytes(value))
+        headers.append((mask_personal_text(name), value))
+    # An empty key for a record without one: a dead letter whose value cannot be carried still needs a key.
+    key = mask_personal_data(record.key) if record.key is not None else b""
+    value = mask_personal_data(record.value) if record.value is not None else None
+    return replace(record, key=key, value=value, headers=headers)
+
+
+def _pseudonym(value: bytes, pseudonymise: Callable[[str], str]) -> bytes:
+    try:
+        return mask_personal_data(pseudonymise(bytes(value).decode("utf-8", "replace")).encode())
+    except Exception:  # no pseudonym to be had: keep nothing of the value but its length
+        return bytes([MASK]) * len(value)
+
+
 class RawForwarder:
     def __init__(self, consumer: AIOKafkaConsumer, producer: AIOKafkaProducer, intake: Intake, contract: Contract,
                  metrics: IntakeMetrics, pseudonymise: Callable[[str], str]):
         self._consumer = consumer
-        self._producer = producer
         self._intake = intake
         self._contract = contract
         self._metrics = metrics
         self._pseudonymise = pseudonymise
+        self._dead_letters = DeadLetters(producer, EVENTS_DLQ.name,
+                                         counted=lambda _topic, reason: metrics.dead_lettered(reason.kind))
 
     async def run(self, stop: asyncio.Event) -> None:
         """Forward until `stop` is set; a failure to publish re-reads the batch after a pause."""
-        await consume_batches(self._consumer, self.forward, (Unforwarded, KafkaError, TimeoutError), stop,
-                              "raw forwarder")
+        await consume_batches(self._consumer, self.forward, (Unforwarded, KafkaError, *REDIS_UNAVAILABLE), stop,
+                              "raw forwarder", dead_letters=self)
 
-    async def forward(self, batch: dict[TopicPartition, list[ConsumerRecord[bytes, bytes]]]) -> None:
+    async def forward(self, batch: dict[TopicPartition, list[Record]]) -> None:
         by_department: dict[str, list[Event]] = defaultdict(list)
         for records in batch.values():
             for record in records:
-                judged = judge_raw(self._contract, record)
-                if isinstance(judged, Rejection):
-                    await self._dead_letter(record, judged)
+                judged = self._judged(record)
+                if isinstance(judged, Reason):
+                    await self.send(record, judged)
                 else:
-                    department, event = judged
-                    by_department[department].append(event.with_subject(self._pseudonymise(event.subject)))
+                    by_department[judged[0]].append(judged[1])
         for department, events in by_department.items():
             receipt = await self._intake.submit(department, Verdict(tuple(events), ()))
-            if receipt.outcome is not Outcome.ACCEPTED:
+            if receipt.outcome in (Outcome.UNAVAILABLE, Outcome.CONFLICT):
                 raise Unforwarded(receipt.outcome.name)
+            if receipt.outcome is not Outcome.ACCEPTED:  # the records at fault are found apart and dead-lettered
+                raise Refused(receipt.outcome.name)
             self._metrics.forwarded(receipt.accepted)
 
-    async def _dead_letter(self, record: ConsumerRecord[bytes, bytes], rejection: Rejection) -> None:
-        subject = header(record.headers, "ce_subject")
-        # The raw subject is an identity number (or garbage that may be one): only its pseudonym travels on.
-        kept = [(k, v) for k, v in record.headers if k != "ce_subject"]
-        if subject is not None:
-            kept.append(("ce_subject", self._pseudonymise(subject).encode()))
-        kept += [
-            ("dlq_reason", "; ".join(str(e) for e in rejection.errors).encode()),
-            ("dlq_fields", ",".join(e.field for e in rejection.errors).encode()),
-            ("dlq_source_topic", record.topic.encode()),
-            ("dlq_source_partition", str(record.partition).encode()),
-            ("dlq_source_offset", str(record.offset).encode()),
-            ("dlq_at", dt.datetime.now(dt.UTC).isoformat().encode()),
-        ]
-        async with asyncio.timeout(10):
-            await self._producer.send_and_wait(EVENTS_DLQ.name, record.value, headers=kept)
-        self._metrics.dead_lettered(rejection.reason)
+    def _judged(self, record: Record) -> tuple[str, Event] | Reason:
+        """The department and pseudonymised event of `record`, or the reason to dead-letter it; never raises."""
+        try:
+            judged = judge_raw(self._contract, record)
+            if isinstance(judged, Rejection):
+                return Reason("; ".join(map(str, judged.errors)), tuple(e.field for e in judged.errors),
+                              judged.reason)
+            department, event = judged
+            return department, event.with_subject(self._pseudonymise(event.subject))
+        except Exception as exc:  # the loop must not stop on a record, whatever it holds
+            log.warning("raw forwarder: judging %s:%d@%d raised %s", record.topic, record.partition, record.offset,
+                        type(exc).__name__)
+            return internal(exc)
+
+    async def send(self, record: Record, reason: Reason) -> None:
+        """Park `record` on assist.events.dlq with `reason`, holding no personal data (the DeadLetterSink port)."""
+        await self._dead_letters.send(parked(record, self._pseudonymise), reason)
 
 
 class Unforwarded(Exception):
-    """The batch could not be fully forwarded; its offsets must not be committed."""
+    """The batch could not be fully forwarded for now; its offsets must not be committed."""
+
+
+class Refused(Exception):
+    """Intake refused a batch of events the raw path had judged valid; none was published."""
 
 
 def raw_consumer(bootstrap: str) -> AIOKafkaConsumer:

@@ -8,14 +8,15 @@ import hmac
 import operator
 import re
 
-_WEIGHTS = (7, 9, 10, 5, 8, 4, 2, 1, 6, 3, 7, 9, 10, 5, 8, 4, 2)
-_CHECK = "10X98765432"
+_WEIGHTS = (7, 9, 10, 5, 8, 4, 2, 1, 6, 3, 7, 9, 10, 5, 8, 4, 2)  # 2**(17 - position) mod 11
+CHECK_CHARACTERS = "10X98765432"
+"""The check character for each value of the weighted digit sum mod 11."""
 _SHAPE = re.compile(r"[0-9]{17}[0-9X]")
 
 
 def check_character(first17: str) -> str:
     """ISO 7064 MOD 11-2 check character of the first 17 digits."""
-    return _CHECK[sum(map(operator.mul, map(int, first17), _WEIGHTS)) % 11]
+    return CHECK_CHARACTERS[sum(map(operator.mul, map(int, first17), _WEIGHTS)) % 11]
 
 
 def resident_id_problem(value: str) -> str | None:
