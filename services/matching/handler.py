@@ -68,14 +68,15 @@ class Matcher:
         region, district = str(updated.region), str(updated.district)
         triggered = catalogue.policies_for(event.type, region, district)
         # Policies decided on the state follow every change of the facts they read, not only their triggers.
-        follow = any(p.follows_state for p in triggered) or _facts_changed(state, household, members, today)
+        follow = any(p.follows_state for p in triggered) or _facts_changed(state, updated)
         chosen = [p for p in triggered if not (follow and p.follows_state)]
         outcomes = evaluate_event(catalogue, household, members, f.event_facts(event.type, event.id, event.subject,
                                                                                event.data), today, chosen)
         if follow:
             outcomes = _in_catalogue_order(catalogue, [*outcomes, *evaluate_followed(catalogue, household, members,
                                                                                      today)])
-        result = self._follow(updated, catalogue, outcomes, now, event.id, (event.id,), event.subject, follow)
+        result = self._follow(updated, catalogue, outcomes, now, event.id, (event.id,), event.subject, follow,
+                              (household, members))
         return self._warn(result, now)
 
     def on_decision(self, state: HouseholdState, decision: dict[str, Any], now: dt.datetime,
@@ -115,8 +116,8 @@ class Matcher:
 
     def _follow(self, state: HouseholdState, catalogue: PolicyCatalogue, outcomes: Iterable[PolicyOutcome],
                 now: dt.datetime, trigger: str | None, evidence: tuple[str, ...], subject: str | None = None,
-                followed: bool = False) -> Result:
-        plan = follow_up(state, catalogue, outcomes, now.date(), followed)
+                followed: bool = False, facts: tuple[f.Facts, Mapping[str, f.Facts]] | None = None) -> Result:
+        plan = follow_up(state, catalogue, outcomes, now.date(), followed, facts)
         outputs: list[Output] = []
         for step in plan.steps:
             state, output = _take(state, catalogue, step, now, trigger, evidence, subject)
@@ -140,22 +141,25 @@ class Matcher:
 def _take(state: HouseholdState, catalogue: PolicyCatalogue, step: Step, now: dt.datetime, trigger: str | None,
           evidence: tuple[str, ...], subject: str | None) -> tuple[HouseholdState, Output | None]:
     """The record a step publishes and the state that remembers it."""
-    outcome = step.outcome or absent_outcome(catalogue.policy(step.policy_id), catalogue.version, step.key,
-                                             step.item, state, " ".join(step.reasons))
+    policy = catalogue.policy(step.policy_id)
+    outcome = step.outcome or absent_outcome(policy, catalogue.version, step.key, step.item, state,
+                                             " ".join(step.reasons))
     if step.kind == StepKind.OFFER:
         output = offer_output(state, outcome, now, trigger, evidence, subject)
-        return f.record_offer(state, _offer_id(output), step.key, item_of_output(output)), output
+        item = item_of_output(output, catalogue.definitions)
+        return f.record_offer(state, _offer_id(output), step.key, item), output
     if step.kind == StepKind.ADOPT:
-        return replace(state, items={**state.items, step.key: baseline_item(state, outcome)}), None
+        baseline = baseline_item(state, outcome, catalogue.definitions)
+        return replace(state, items={**state.items, step.key: baseline}), None
     if step.kind in (StepKind.REVISE, StepKind.WITHDRAW):
-        output = revision_output(state, step, outcome, now, trigger, evidence, subject)
+        output = revision_output(state, step, outcome, policy, now, trigger, evidence, subject)
         items = dict(state.items)
         pending = dict(state.pending_offers)
         if step.kind == StepKind.WITHDRAW:
             del items[step.key]
             pending = {o: k for o, k in pending.items() if o != step.offer_id}
         else:
-            items[step.key] = item_of_output(output)
+            items[step.key] = item_of_output(output, catalogue.definitions)
         return replace(state, items=items, pending_offers=pending), output
     reviews = dict(state.reviews)
     if step.kind == StepKind.REVIEW:
@@ -181,9 +185,10 @@ def _in_catalogue_order(catalogue: PolicyCatalogue, outcomes: list[PolicyOutcome
     return sorted(outcomes, key=lambda o: catalogue.position(o.policy_id))
 
 
-def _facts_changed(before: HouseholdState, household: Mapping[str, Any], members: Mapping[str, Any],
-                   today: dt.date) -> bool:
-    return f.household_facts(before, today) != household or f.member_facts(before, today) != members
+def _facts_changed(before: HouseholdState, after: HouseholdState) -> bool:
+    """Whether an event changed what facts are computed from (the facts themselves are not compared: cheaper)."""
+    return (after.members != before.members or after.expenditures != before.expenditures
+            or after.last_emergency != before.last_emergency)
 
 
 def _offer_id(output: Output) -> str:

@@ -9,13 +9,14 @@ A revision or withdrawal is published under the id of what it revises (schemas/r
 from __future__ import annotations
 
 import datetime as dt
+from collections.abc import Collection
 from dataclasses import dataclass
 from typing import Any
 
 from services.core.topics import OFFERS, TASKS
 from services.matching.domain.benefits import Item, beneficiary_of, derived_id, offer_id_of, task_id_of
 from services.matching.domain.evaluation import PolicyOutcome
-from services.matching.domain.explanation import yuan
+from services.matching.domain.explanation import summary, yuan
 from services.matching.domain.follow_up import Step, StepKind
 from services.matching.domain.household import HouseholdState
 from services.matching.domain.policy import Policy
@@ -89,28 +90,35 @@ def offer_output(state: HouseholdState, outcome: PolicyOutcome, now: dt.datetime
                               evidence, now, NEW)
 
 
-def item_of_output(output: Output) -> Item:
-    """What a published offer (or the verification task carrying it) leaves to revise later."""
+def item_of_output(output: Output, definitions: Collection[str]) -> Item:
+    """What a published offer (or the verification task carrying it) leaves to revise later: its amount, its
+    computation, and the facts and parameters it read (the summary is rendered again from the policy)."""
     offer = output.value.get("offer") if output.record == "caseworker_task" else output.value
     assert isinstance(offer, dict)
     due = output.value["due_at"] if output.record == "caseworker_task" else None
     revision = offer.get("revision") or {}
+    explanation = offer["explanation"]
     return Item(str(offer["offer_id"]), offer["amount_fen"], str(offer["route"]), str(offer["benefit_period"]),
-                int(revision.get("number", 0)), str(offer["explanation"]["summary"]),
-                offer["explanation"].get("computation"), dict(offer["explanation"]["facts"]),
+                int(revision.get("number", 0)), "", explanation.get("computation"),
+                _kept_facts(explanation["facts"], definitions),
                 int(due.timestamp()) if isinstance(due, dt.datetime) else 0)
 
 
-def baseline_item(state: HouseholdState, outcome: PolicyOutcome) -> Item:
+def baseline_item(state: HouseholdState, outcome: PolicyOutcome, definitions: Collection[str]) -> Item:
     """The amount of a benefit the registry lists, taken as computed the first time it is seen."""
     beneficiary = outcome.person_id or state.household_id
     explanation = outcome.explanation
     return Item(offer_id_of(beneficiary, outcome.policy_id, RECEIVED_PERIOD), outcome.amount_fen,
-                outcome.route.value, RECEIVED_PERIOD, 0, str(explanation["summary"]), explanation.get("computation"),
-                dict(explanation["facts"]))
+                outcome.route.value, RECEIVED_PERIOD, 0, "", explanation.get("computation"),
+                _kept_facts(explanation["facts"], definitions))
 
 
-def revision_output(state: HouseholdState, step: Step, outcome: PolicyOutcome, now: dt.datetime,
+def _kept_facts(facts: dict[str, str], definitions: Collection[str]) -> dict[str, str]:
+    """Facts and parameters (not definitions, which follow from them): what a revision names as changed."""
+    return {name: value for name, value in facts.items() if name not in definitions}
+
+
+def revision_output(state: HouseholdState, step: Step, outcome: PolicyOutcome, policy: Policy, now: dt.datetime,
                     trigger_event_id: str | None, evidence: tuple[str, ...], trigger_subject: str | None) -> Output:
     """The same offer id again, REVISED with the new amount or WITHDRAWN, and what changed. A pending verification
     goes out as its task (same task id and deadline); a received benefit as an offer record."""
@@ -125,11 +133,12 @@ def revision_output(state: HouseholdState, step: Step, outcome: PolicyOutcome, n
     else:
         reason = (f"Amount revised from {_yuan(item.amount_fen)} to {_yuan(outcome.amount_fen)} yuan"
                   + (f" ({'; '.join(changed)})." if changed else "."))
+    previous = item.summary or summary(policy, [True] * len(policy.conditions), item.amount_fen, [])
     offer.update({
         "offer_id": item.offer_id, "benefit_period": item.benefit_period, "change": change,
         "amount_fen": None if withdrawn else outcome.amount_fen,
         "revision": {"number": item.revision + 1, "previous_amount_fen": item.amount_fen,
-                     "previous_summary": item.summary, "previous_computation": item.computation, "reason": reason,
+                     "previous_summary": previous, "previous_computation": item.computation, "reason": reason,
                      "changed_facts": changed, "received": step.received},
     })
     if step.received or item.route == "AUTO_OFFER":
@@ -144,7 +153,7 @@ def review_output(state: HouseholdState, step: Step, outcome: PolicyOutcome, tas
     """An exit review (REVIEW task, NEW) or its withdrawal (END_REVIEW: same task id, WITHDRAWN)."""
     ending = step.kind == StepKind.END_REVIEW
     amount = step.item.amount_fen if step.item is not None else None
-    summary = " ".join(step.reasons)
+    said = " ".join(step.reasons)
     task = {
         "task_id": task_id,
         "kind": "REVIEW",
@@ -153,9 +162,9 @@ def review_output(state: HouseholdState, step: Step, outcome: PolicyOutcome, tas
         "district": state.district,
         "priority": outcome.priority,
         "due_at": now if ending else now + dt.timedelta(hours=outcome.sla_hours),
-        "reason": (f"Review withdrawn for {outcome.policy_name}: {summary}" if ending
+        "reason": (f"Review withdrawn for {outcome.policy_name}: {said}" if ending
                    else f"Review {outcome.policy_name}, received by "
-                        f"{'the household' if outcome.person_id is None else 'a member'}: {summary}"),
+                        f"{'the household' if outcome.person_id is None else 'a member'}: {said}"),
         "offer": None,
         "risk_tier": None,
         "evidence_event_ids": list(evidence),

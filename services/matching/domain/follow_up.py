@@ -25,7 +25,7 @@ from functools import partial
 from services.matching.domain.benefits import Item, beneficiary_of, benefit_key, policy_of
 from services.matching.domain.catalogue import PolicyCatalogue
 from services.matching.domain.evaluation import PolicyOutcome
-from services.matching.domain.facts import fingerprint, household_facts, may_offer, member_facts
+from services.matching.domain.facts import Facts, fingerprint, household_facts, may_offer, member_facts
 from services.matching.domain.household import HouseholdState
 
 GONE = "gone"
@@ -66,11 +66,11 @@ class Plan:
 
 
 def follow_up(state: HouseholdState, catalogue: PolicyCatalogue, outcomes: Iterable[PolicyOutcome],
-              on_date: dt.date, followed: bool) -> Plan:
+              on_date: dt.date, followed: bool, facts: tuple[Facts, Mapping[str, Facts]] | None = None) -> Plan:
     """The steps for `outcomes` on `state`. With `followed`, the outcomes include every policy decided on the
-    state for every member, so pending offers and received benefits of beneficiaries who are gone are found too."""
-    household = household_facts(state, on_date)
-    members = member_facts(state, on_date)
+    state for every member, so pending offers and received benefits of beneficiaries who are gone are found too.
+    `facts` are the household's and members' facts on `on_date` when the caller has them already."""
+    household, members = facts or (household_facts(state, on_date), member_facts(state, on_date))
     whole_fingerprint = fingerprint(household)
     prints: dict[str, str] = {}
 
