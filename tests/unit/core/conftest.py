@@ -1,8 +1,8 @@
 """Hypothesis profiles of the contract property suites.
 
     assist-ci     the default: a few hundred generated inputs per property, so CI stays quick
-    assist-long   chosen when ASSIST_PROPERTY_EXAMPLES is set: that many inputs per property (the long suite
-                  sets 4000, which gives more than 10,000 inputs over the properties of test_codec_properties.py)
+    assist-long   chosen when ASSIST_PROPERTY_EXAMPLES is set: that many inputs per property (2000 gives
+                  10,000 inputs over the five properties of test_codec_properties.py)
 """
 
 from __future__ import annotations

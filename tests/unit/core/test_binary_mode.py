@@ -3,12 +3,15 @@
 from __future__ import annotations
 
 import io
+import itertools
+import random
 
 import fastavro
 import pytest
 
 from services.core.codec import ATTRIBUTE_LIMITS, decode_event, encode_event, event_from_json, load_contract
 from services.core.conformance import ContractError
+from services.simulator.poison import valid_data
 from tests.conftest import discharge, structured_event
 
 CONTRACT = load_contract()
@@ -185,3 +188,26 @@ def test_a_valid_record_still_round_trips_with_headers_in_any_order():
     event = event_from_json(CONTRACT, discharge())
     value, headers = encode_event(CONTRACT, event)
     assert decode_event(CONTRACT, value, [*reversed(headers), ("traceparent", None)]) == event
+
+
+def _values_in_body(type_: str) -> int | None:
+    kinds = [spec["type"] for spec in CONTRACT.event_types[type_].schema["fields"]]
+    return None if "string" in kinds else len(kinds)
+
+
+def test_a_body_of_a_type_with_another_number_of_values_is_always_refused():
+    # Types of the same shape (hospitalisation.admitted and school.enrolled, say) hold bodies that are genuinely
+    # valid records of each other; nothing in Avro's bytes tells them apart but a ce_dataschema header.
+    rng = random.Random(3)
+    plain = [t for t in sorted(CONTRACT.event_types) if _values_in_body(t) is not None]
+    refused = 0
+    for body_type, claimed in itertools.permutations(plain, 2):
+        if _values_in_body(body_type) == _values_in_body(claimed):
+            continue
+        for _ in range(20):
+            body, _ = _binary(structured_event(body_type, valid_data(CONTRACT, body_type, rng)))
+            _, headers = _binary(structured_event(claimed, valid_data(CONTRACT, claimed, rng),
+                                                  department=CONTRACT.event_types[claimed].department))
+            assert _fields(body, headers) == {"data"}
+            refused += 1
+    assert refused >= 800
