@@ -22,7 +22,7 @@ from services.matching.domain.facts import household_facts, member_facts
 from services.matching.domain.household import HouseholdState, from_dict
 from services.matching.domain.policy import Scope
 from services.matching.domain.population import PopulationColumns
-from services.matching.domain.population_evaluation import PopulationOutcome, evaluate_population
+from services.matching.domain.population_evaluation import PopulationOutcome, changed_households, evaluate_population
 from services.matching.domain.vocabulary import REEVALUATION
 from services.matching.handler import Matcher
 from services.matching.metrics import MatchingMetrics
@@ -119,8 +119,9 @@ class MatchingRuntime:
 
     async def reevaluate(self, old: PolicyCatalogue, old_day: dt.date, new: PolicyCatalogue, new_day: dt.date,
                          send: SendReevaluation) -> dict[str, int]:
-        """Find households eligible under `new` but not under `old` (columns, vectorised) and send each a
-        re-evaluation command; the household agent then offers with a full explanation. Returns counts."""
+        """Find households whose outcome differs between `old` and `new` (columns, vectorised): newly eligible,
+        no longer eligible, or with a new amount, and send each a re-evaluation command; the household agent then
+        offers, revises or reviews with a full explanation. Returns the newly eligible per policy."""
         started = time.perf_counter()
         self.metrics.reevaluation_progress.set(0)
         population = self.population()
@@ -133,10 +134,12 @@ class MatchingRuntime:
         newly: dict[str, int] = {}
         households: set[int] = set()
         for policy_id in policies:
-            rows = newly_eligible_households(before[policy_id], after[policy_id], columns.get("member.household"))
+            member_household = columns.get("member.household")
+            rows = newly_eligible_households(before[policy_id], after[policy_id], member_household)
             newly[policy_id] = int(rows.size)
             self.metrics.newly_eligible.labels(policy_id).inc(int(rows.size))
-            households.update(int(i) for i in rows)
+            households.update(int(i) for i in changed_households(before[policy_id], after[policy_id],
+                                                                 member_household))
         elapsed = time.perf_counter() - started
         log.info("re-evaluated %d households (%d persons) for %s %s → %s in %.2f s: %s", len(ids),
                  population.persons, new.name, old.version, new.version, elapsed,

@@ -273,7 +273,8 @@ def _apply(runtime: MatchingRuntime, stored: StoredHousehold, kind: str, value: 
     if stored.state is None:
         return Result(None)  # decisions or events for a household the registry has not introduced
     if kind == "decision":
-        return runtime.matcher.on_decision(stored.state, decode_record(contract, "decision", value), now)
+        return runtime.matcher.on_decision(stored.state, decode_record(contract, "decision", value), now,
+                                           catalogue)
     if kind == "reevaluate":
         return runtime.matcher.on_reevaluation(stored.state, catalogue, now)
     return runtime.matcher.on_event(stored.state, decode_event(contract, value, headers), catalogue, now)
