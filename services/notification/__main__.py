@@ -3,6 +3,7 @@
     python -m services.notification worker        consume offers, tasks, decisions and contacts; deliver, retry
                                                   and fall back (metrics on --metrics-port)
     python -m services.notification citizen-api   the citizen page and API on ASSIST_CITIZEN_WEB_HOST:PORT
+    python -m services.notification rebuild       rebuild the Redis state from the topics (running workers pause)
     python -m services.notification dev-gateways  LOCAL DEVELOPMENT ONLY: an SMTP server writing mail to a folder
                                                   and an HTTP SMS sink writing a JSONL file, on loopback
 
@@ -17,11 +18,14 @@ import logging
 import sys
 from pathlib import Path
 
+from redis.asyncio import Redis
+
 from services.core.process import Health, health_app, serve_until_signalled, start_site, supervise, until_signalled
 from services.core.settings import Settings, load_settings
 from services.notification.adapters.citizen_http import build_citizen_app
 from services.notification.adapters.dev_gateways import start_sms_sink, start_smtp
 from services.notification.adapters.kafka_inbound import GROUP
+from services.notification.adapters.rebuild import StoreMarker
 from services.notification.delivery import SEND_TIMEOUT_SECONDS
 from services.notification.wiring import KEY_PREFIX, citizen, worker
 
@@ -50,6 +54,21 @@ async def run_citizen_api(settings: Settings, args: argparse.Namespace) -> None:
         await serve_until_signalled(app, settings.citizen_web_host, settings.citizen_web_port, "citizen API")
 
 
+async def run_rebuild(settings: Settings, args: argparse.Namespace) -> int:
+    redis = Redis.from_url(settings.redis_url)
+    try:
+        since = await StoreMarker(redis, args.key_prefix).since()
+    finally:
+        await redis.aclose()
+    if since is None:
+        logging.warning("no marker of a complete build: rebuilding from the beginning of the topics")
+    async with worker(settings, f"{GROUP}-rebuild", args.key_prefix) as parts:
+        report = await parts.rebuilder.rebuild(since or {}, settle_seconds=args.settle)
+    print(f"rebuilt: {report.records} records, {report.delivered} deliveries already made, "
+          f"{report.inbox_items} inbox items ({report.seconds:.1f} s)")
+    return 0
+
+
 async def run_dev_gateways(settings: Settings, args: argparse.Namespace) -> None:
     folder = args.mail_dir or settings.data_dir / "dev-gateways" / "mail"
     sms_log = args.sms_log or settings.data_dir / "dev-gateways" / "sms.jsonl"
@@ -76,13 +95,18 @@ def main(argv: list[str]) -> int:
                       help="default ASSIST_NOTIFICATION_METRICS_PORT (8083); 0: no metrics endpoint")
     api = sub.add_parser("citizen-api")
     api.add_argument("--key-prefix", default=KEY_PREFIX, help="prefix of every Redis key")
+    again = sub.add_parser("rebuild")
+    again.add_argument("--key-prefix", default=KEY_PREFIX, help="prefix of every Redis key")
+    again.add_argument("--settle", type=float, default=3.0,
+                       help="seconds left to running workers to pause and finish the steps under way")
     dev = sub.add_parser("dev-gateways")
     dev.add_argument("--mail-dir", type=Path, help="folder for received mail (default: DATA_DIR/dev-gateways/mail)")
     dev.add_argument("--sms-log", type=Path, help="JSONL file of SMS requests (default: .../sms.jsonl)")
     args = parser.parse_args(argv)
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s %(message)s")
     settings = load_settings()
-    command = {"worker": run_worker, "citizen-api": run_citizen_api, "dev-gateways": run_dev_gateways}
+    command = {"worker": run_worker, "citizen-api": run_citizen_api, "rebuild": run_rebuild,
+               "dev-gateways": run_dev_gateways}
     return asyncio.run(command[args.command](settings, args)) or 0
 
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import datetime as dt
 import enum
-from collections.abc import Callable
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 
 from services.notification.domain.answers import Answer, OfferState, OfferView, citizen_decision
@@ -32,9 +32,17 @@ class AnswerResult:
 class CitizenDesk:
     def __init__(self, views: CitizenViews, inbox: InboxReader, contacts: ContactBook, decisions: DecisionLog,
                  signer: Signer, metrics: NotificationMetrics,
+                 usable: Callable[[], Awaitable[None]] | None = None,
                  clock: Callable[[], dt.datetime] = lambda: dt.datetime.now(dt.UTC)):
         self._views, self._inbox, self._contacts, self._decisions = views, inbox, contacts, decisions
         self.signer, self._metrics, self._clock = signer, metrics, clock
+        self._usable = usable
+        """Raises (a Redis ConnectionError, answered 503 with Retry-After) while the state is being rebuilt, rather
+        than showing offers and an inbox not yet back."""
+
+    async def _check(self) -> None:
+        if self._usable is not None:
+            await self._usable()
 
     def open_link(self, token: str) -> tuple[LinkClaims, str]:
         """The link's claims and a new session cookie for its person; LinkRefused when altered or expired."""
@@ -50,12 +58,15 @@ class CitizenDesk:
         return self.signer.read_session(cookie, self._clock()) if cookie else None
 
     async def offers(self, person_id: str) -> list[OfferView]:
+        await self._check()
         return await self._views.all(person_id)
 
     async def offer(self, person_id: str, offer_id: str) -> OfferView | None:
+        await self._check()
         return await self._views.get(person_id, offer_id)
 
     async def inbox(self, person_id: str) -> list[InboxItem]:
+        await self._check()
         return await self._inbox.items(person_id)
 
     async def language(self, person_id: str) -> Language | None:
@@ -64,6 +75,7 @@ class CitizenDesk:
     async def answer(self, person_id: str, offer_id: str, answer: Answer) -> AnswerResult:
         """Record ACCEPTED or DECLINED once: the offer is marked as being answered, the decision is durably on
         assist.decisions, then the answer is shown. If the log is unreachable the offer is open again."""
+        await self._check()
         now = self._clock()
         before = await self._views.begin_answer(person_id, offer_id, now)
         if before is None:

@@ -72,6 +72,11 @@ class Delivery:
         self._max_attempts, self._retry_base = max(1, max_attempts), retry_base_seconds
         self._send_timeout, self._draw, self._clock = send_timeout_seconds, draw, clock
 
+    def idempotent(self, channel: Channel) -> bool:
+        """Whether the channel's provider drops a repeated send (so an interrupted one may be repeated)."""
+        sender = self._senders.get(channel)
+        return sender is not None and sender.idempotent
+
     @property
     def lease_seconds(self) -> float:
         """How long a claimed job is left to its worker before it comes due again."""
@@ -128,7 +133,7 @@ class Delivery:
                     attempt: int) -> DeliveryState | None:
         sender = self._senders[channel]
         key = notification_id(job.offer_id, channel.value)
-        message = self._message(job, state, contact)
+        message = self.message(job, state, contact)
         claim = await self._jobs.claim_send(key, self._clock(), 2 * self._send_timeout)
         if claim is SendClaim.SENT:
             await self._sent(job, state, channel, attempt)
@@ -181,7 +186,7 @@ class Delivery:
         await self._jobs.save(job.offer_id, transition.state, self._clock() + dt.timedelta(seconds=self.lease_seconds))
         return transition.state
 
-    def _message(self, job: Job, state: DeliveryState, contact: Contact | None) -> Message | None:
+    def message(self, job: Job, state: DeliveryState, contact: Contact | None) -> Message | None:
         """The message, or None when it cannot be rendered (a template or data fault: the channel is skipped, so the
         person is still reached another way, in the end by a caseworker)."""
         now = self._clock()

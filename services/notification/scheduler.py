@@ -26,13 +26,22 @@ class Scheduler:
         self._concurrency, self._poll, self._clock = concurrency, poll_seconds, clock
         self._running: set[asyncio.Task[None]] = set()
         self._wake = asyncio.Event()
+        self.open = asyncio.Event()
+        """Cleared while the store is rebuilt: no job is claimed."""
+        self.open.set()
+
+    async def idle(self, within_seconds: float) -> bool:
+        """Wait (up to `within_seconds`) for the steps under way to finish; whether they did."""
+        if self._running:
+            await asyncio.wait(set(self._running), timeout=within_seconds)
+        return not self._running
 
     async def run(self, stop: asyncio.Event) -> None:
         """Run steps until `stop` is set, then let the steps under way finish."""
         while not stop.is_set():
             free = self._concurrency - len(self._running)
             claimed: list[str] = []
-            if free > 0:
+            if free > 0 and self.open.is_set():
                 try:
                     claimed = await self._jobs.claim_due(self._clock(), free, self._delivery.lease_seconds)
                 except RedisError as exc:

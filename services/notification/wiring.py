@@ -23,6 +23,7 @@ from services.notification.adapters.kafka_inbound import (
     inbound_dead_letters,
 )
 from services.notification.adapters.kafka_outbound import KafkaRecords
+from services.notification.adapters.rebuild import Rebuilder, StoreMarker
 from services.notification.adapters.redis_citizen import RedisCitizenViews, RedisInbox, citizen_redis
 from services.notification.adapters.redis_contacts import RedisContactBook
 from services.notification.adapters.redis_jobs import RedisDeliveryJobs
@@ -34,6 +35,7 @@ from services.notification.delivery import SEND_TIMEOUT_SECONDS, Delivery
 from services.notification.domain.link import Signer
 from services.notification.metrics import NotificationMetrics
 from services.notification.records import InboundRecords
+from services.notification.recovery import Recovery
 from services.notification.rendering import MessageTemplates
 from services.notification.scheduler import Scheduler
 
@@ -52,6 +54,8 @@ class Worker:
     metrics: NotificationMetrics
     contract: Contract
     redis: Redis
+    recovery: Recovery
+    rebuilder: Rebuilder
 
     async def run(self, stop: asyncio.Event) -> None:
         """Consume and deliver until `stop` is set."""
@@ -59,7 +63,8 @@ class Worker:
 
     def loops(self, stop: asyncio.Event) -> dict[str, Coroutine[Any, Any, None]]:
         """The worker's long-lived tasks by name, for the process to supervise."""
-        return {"notification inputs": self.inbound.run(stop), "delivery scheduler": self.scheduler.run(stop)}
+        return {"notification inputs": self.inbound.run(stop), "delivery scheduler": self.scheduler.run(stop),
+                "state watch": self.recovery.run(stop)}
 
 
 @asynccontextmanager
@@ -91,9 +96,15 @@ async def worker(settings: Settings, group: str = GROUP, prefix: str = KEY_PREFI
                             settings.notification_max_attempts, settings.notification_retry_base_seconds,
                             send_timeout_seconds)
         records = InboundRecords(contacts, RedisOfferMemory(redis, contract, prefix), jobs, views)
-        yield Worker(InboundConsumer(consumer, records, contract, metrics, inbound_dead_letters(producer, metrics)),
-                     Scheduler(delivery, jobs, metrics, concurrency), delivery, records, jobs, metrics, contract,
-                     redis)
+        marker = StoreMarker(redis, prefix)
+        inbound = InboundConsumer(consumer, records, contract, metrics, inbound_dead_letters(producer, metrics),
+                                  ready=marker.check_built)
+        scheduler = Scheduler(delivery, jobs, metrics, concurrency)
+        rebuilder = Rebuilder(redis, prefix, contract, settings.kafka_bootstrap, inbound, delivery, jobs, contacts,
+                              inbox)
+        recovery = Recovery(rebuilder, scheduler)
+        await recovery.start(consumer)
+        yield Worker(inbound, scheduler, delivery, records, jobs, metrics, contract, redis, recovery, rebuilder)
     finally:
         await smtp.close()
         await http.close()
@@ -126,7 +137,7 @@ async def citizen(settings: Settings, prefix: str = KEY_PREFIX,
         views, inbox = RedisCitizenViews(redis, prefix), RedisInbox(redis, prefix)
         contacts = RedisContactBook(redis, prefix)
         desk = CitizenDesk(views, inbox, contacts, KafkaRecords(producer, contract, settings.publish_timeout_seconds),
-                           Signer(settings.link_signing_key), metrics)
+                           Signer(settings.link_signing_key), metrics, StoreMarker(redis, prefix).check_usable)
         yield Citizen(desk, metrics, views, inbox, contacts, redis)
     finally:
         await producer.stop()

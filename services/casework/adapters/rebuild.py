@@ -12,11 +12,9 @@ import datetime as dt
 import logging
 import time
 import uuid
-from collections.abc import AsyncIterator
 from dataclasses import dataclass
 from typing import Any, cast
 
-from aiokafka import AIOKafkaConsumer, ConsumerRecord, TopicPartition
 from redis.asyncio import Redis
 
 from services.casework.adapters.outbox import LEADER_MS, OutboxPublisher
@@ -34,16 +32,13 @@ from services.casework.domain.ordering import queue_score
 from services.casework.domain.replay import Replayed, replay_task, transitions_by_task
 from services.casework.domain.tasks import Status, Transition
 from services.core.codec import Contract, decode_record
-from services.core.topics import DECISIONS, TASKS, Topic
+from services.core.history import RELEASE, HistoryReader, clear_view
+from services.core.topics import DECISIONS, TASKS
 
 log = logging.getLogger(__name__)
 LOCK_SECONDS = 120
 WRITE_BATCH = 500
 KEPT = (":outbox", ":outbox:rejected", ":outbox:publisher", ":rebuilding")
-_RELEASE = """
-if redis.call('GET', KEYS[1]) == ARGV[1] then return redis.call('DEL', KEYS[1]) end
-return 0
-"""
 
 
 class RebuildRunning(Exception):
@@ -72,7 +67,7 @@ class Rebuilder:
         self._bootstrap = bootstrap
         self._publisher = publisher
         self._me = uuid.uuid4().hex
-        self._release = redis.register_script(_RELEASE)
+        self._release = redis.register_script(RELEASE)
 
     async def ensure_built(self) -> RebuildReport | None:
         """Rebuild when the view is missing (a new deployment, or a Redis that lost its data)."""
@@ -100,7 +95,7 @@ class Rebuilder:
                              time.monotonic() - started)
 
     async def _rebuild(self, drained: int) -> RebuildReport:
-        async with _Reader(self._bootstrap, (DECISIONS, TASKS)) as reader:
+        async with HistoryReader(self._bootstrap, (DECISIONS, TASKS), "assist-casework-rebuild") as reader:
             decisions: list[tuple[str, Transition]] = []
             async for record in reader.records(DECISIONS):
                 value = decode_record(self._contract, "decision", record.value or b"")
@@ -144,16 +139,7 @@ class Rebuilder:
             await self._redis.expire(self._keys.publisher, LOCK_SECONDS)
 
     async def _clear(self) -> None:
-        kept = {self._keys.prefix + suffix for suffix in KEPT}
-        doomed: list[str] = []
-        async for key in self._redis.scan_iter(match=f"{self._keys.prefix}:*", count=1000):
-            if key not in kept:
-                doomed.append(key)
-            if len(doomed) >= 1000:
-                await self._redis.unlink(*doomed)
-                doomed = []
-        if doomed:
-            await self._redis.unlink(*doomed)
+        await clear_view(self._redis, self._keys.prefix, {self._keys.prefix + suffix for suffix in KEPT})
 
     async def _write(self, batch: list[Replayed]) -> None:
         """One pipeline per batch; sorted-set and set members are grouped into one command per key."""
@@ -183,38 +169,3 @@ class Rebuilder:
             pipe.zadd(key, cast(Any, scored))
         pipe.sadd(keys.queues, *queues)
         await pipe.execute()
-
-
-class _Reader:
-    """A consumer of no group over whole topics, up to the ends they had when it started."""
-
-    def __init__(self, bootstrap: str, topics: tuple[Topic, ...]):
-        self._consumer = AIOKafkaConsumer(bootstrap_servers=bootstrap, group_id=None, enable_auto_commit=False,
-                                          isolation_level="read_committed", client_id="assist-casework-rebuild",
-                                          max_partition_fetch_bytes=4 * 1024 * 1024)
-        self._topics = topics
-        self._ends: dict[TopicPartition, int] = {}
-
-    async def __aenter__(self) -> _Reader:
-        await self._consumer.start()
-        partitions = [TopicPartition(t.name, p) for t in self._topics for p in range(t.partitions)]
-        self._ends = await self._consumer.end_offsets(partitions)
-        return self
-
-    async def __aexit__(self, *exc: object) -> None:
-        await self._consumer.stop()
-
-    async def records(self, topic: Topic) -> AsyncIterator[ConsumerRecord[bytes, bytes]]:
-        partitions = [tp for tp in self._ends if tp.topic == topic.name]
-        self._consumer.assign(partitions)
-        await self._consumer.seek_to_beginning(*partitions)
-        remaining = {tp for tp in partitions if await self._consumer.position(tp) < self._ends[tp]}
-        while remaining:
-            batch = await self._consumer.getmany(*remaining, timeout_ms=1000, max_records=2000)
-            for tp, records in batch.items():
-                for record in records:
-                    if record.offset < self._ends[tp]:
-                        yield record
-            for tp in list(remaining):
-                if await self._consumer.position(tp) >= self._ends[tp]:
-                    remaining.discard(tp)

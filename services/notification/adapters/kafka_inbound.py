@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
+from collections.abc import Awaitable, Callable
 from typing import Any
 
 from aiokafka import AIOKafkaConsumer, AIOKafkaProducer, ConsumerRecord, TopicPartition
@@ -47,9 +48,12 @@ class Unreadable(Exception):
 
 class InboundConsumer:
     def __init__(self, consumer: AIOKafkaConsumer, records: InboundRecords, contract: Contract,
-                 metrics: NotificationMetrics, dead_letters: DeadLetterSink | None = None):
+                 metrics: NotificationMetrics, dead_letters: DeadLetterSink | None = None,
+                 ready: Callable[[], Awaitable[None]] | None = None):
         self._consumer, self._records, self._contract, self._metrics = consumer, records, contract, metrics
         self._dead_letters = dead_letters
+        self._ready = ready
+        """Raises (a Redis ConnectionError) while the state is missing or being rebuilt: the batch waits."""
 
     async def run(self, stop: asyncio.Event) -> None:
         """Consume until `stop` is set. When Redis is unreachable the batch is read again after a pause; a record
@@ -58,20 +62,29 @@ class InboundConsumer:
                               dead_letters=self._dead_letters)
 
     async def handle(self, batch: dict[TopicPartition, list[ConsumerRecord[bytes, bytes]]]) -> None:
+        if self._ready is not None:
+            await self._ready()
         for tp in sorted(batch, key=lambda tp: (_RANK[tp.topic], tp.partition)):
             for record in batch[tp]:
                 await self._one(record)
 
-    async def _one(self, record: ConsumerRecord[bytes, bytes]) -> None:
+    async def replay(self, record: ConsumerRecord[bytes, bytes]) -> None:
+        """Apply a record read again from history (a rebuild). One that cannot be used was dead-lettered when it
+        was first read, so here it is skipped."""
+        await self._one(record, replaying=True)
+
+    async def _one(self, record: ConsumerRecord[bytes, bytes], replaying: bool = False) -> None:
         topic = record.topic
-        self._metrics.record(topic)
+        if not replaying:
+            self._metrics.record(topic)
         if topic == CONTACTS.name and record.value is None:
             if not record.key:
-                await self._reject(record, Reason("a contact tombstone needs the person id as its key", ("key",)))
+                await self._reject(record, Reason("a contact tombstone needs the person id as its key", ("key",)),
+                                   replaying)
                 return
             await self._records.contact(record.key.decode("utf-8", "replace"), None)
             return
-        value = await self._decoded(record)
+        value = await self._decoded(record, replaying)
         if value is None:
             return
         if topic == CONTACTS.name:
@@ -83,19 +96,22 @@ class InboundConsumer:
         else:
             await self._records.decision(value)
 
-    async def _decoded(self, record: ConsumerRecord[bytes, bytes]) -> dict[str, Any] | None:
+    async def _decoded(self, record: ConsumerRecord[bytes, bytes], replaying: bool) -> dict[str, Any] | None:
         schema = _SCHEMAS[record.topic]
         if record.value is None:
             await self._reject(record, Reason(f"no value: only contacts may be erased by a tombstone, not {schema}",
-                                              ("value",)))
+                                              ("value",)), replaying)
             return None
         try:
             return decode_record(self._contract, schema, record.value)
         except Exception as exc:  # fastavro raises several types on garbled bodies; never log the payload
-            await self._reject(record, Reason(f"unreadable as {schema} ({type(exc).__name__})", ("value",)))
+            await self._reject(record, Reason(f"unreadable as {schema} ({type(exc).__name__})", ("value",)),
+                               replaying)
             return None
 
-    async def _reject(self, record: ConsumerRecord[bytes, bytes], reason: Reason) -> None:
+    async def _reject(self, record: ConsumerRecord[bytes, bytes], reason: Reason, replaying: bool) -> None:
+        if replaying:
+            return
         log.error("unusable record %s[%d]@%d: %s", record.topic, record.partition, record.offset, reason.text)
         if self._dead_letters is None:
             raise Unreadable(reason.text)

@@ -152,6 +152,12 @@ class RedisInbox:
             return SendResult(Outcome.TRANSIENT, "inbox store unreachable")
         return ACCEPTED
 
+    async def restore(self, address: str, message: Message, idempotency_key: str, at: dt.datetime) -> int:
+        """Write a delivered item again (a rebuild), at the time it was delivered; 0 when it is there already."""
+        item = {"notification_id": idempotency_key, "offer_id": message.offer_id, "subject": message.subject,
+                "body": message.body, "at": _ms(at)}
+        return int(await self._push(keys=self._keys(address), args=[idempotency_key, json.dumps(item), INBOX_KEEP]))
+
     async def items(self, person_id: str, limit: int = 50) -> list[InboxItem]:
         raw = await self._redis.lrange(self._keys(person_id)[1], 0, limit - 1)
         items = [json.loads(r) for r in raw]

@@ -1,0 +1,185 @@
+"""Rebuilds notification's Redis state from the record, as casework rebuilds its queues:
+
+    <p>:built        present once the state was built: a rebuild, or a first start (which takes its consumer
+                     group's positions as where the deployment began; they are kept in the marker)
+    <p>:rebuilding   present while a rebuild runs; workers pause and the citizen API answers 503
+
+Contacts are read whole (assist.contacts is compacted); assist.offers, assist.tasks and assist.decisions from where
+the deployment began, through the same handlers as the live consumer. Then assist.notifications says what was
+already delivered: those jobs are finished, their sends marked sent and their inbox entries written again, so
+nothing is sent twice; an e-mail whose outcome may be unknown is never sent again.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import datetime as dt
+import json
+import logging
+import time
+from dataclasses import dataclass, field
+
+from aiokafka import TopicPartition
+from redis.asyncio import Redis
+from redis.exceptions import ConnectionError as RedisConnectionError
+
+from services.core.codec import Contract, decode_record
+from services.core.history import HistoryReader, RebuildLock, clear_view
+from services.core.topics import CONTACTS, DECISIONS, NOTIFICATIONS, OFFERS, TASKS
+from services.notification.adapters.kafka_inbound import InboundConsumer
+from services.notification.adapters.redis_citizen import RedisInbox
+from services.notification.adapters.redis_jobs import RedisDeliveryJobs
+from services.notification.delivery import Delivery
+from services.notification.domain.contact import Channel
+from services.notification.domain.ids import notification_id
+from services.notification.domain.plan import plan_delivery
+from services.notification.ports import ContactBook
+
+log = logging.getLogger(__name__)
+LOCK_SECONDS = 120
+REPLAYED = (CONTACTS, OFFERS, TASKS, DECISIONS)
+"""In this order: contacts before the offers that need them, offers and tasks before the decisions on them."""
+FINAL = ("SENT", "SUPPRESSED")
+MAYBE_TAKEN = ("FELL_BACK", "FAILED")
+"""On a channel that cannot drop a repeat (e-mail) these may follow an interrupted send: never repeated."""
+
+
+class StoreRebuilding(RedisConnectionError):
+    """Notification's Redis state is missing or being rebuilt: try again in a moment (the consumer reads its batch
+    again, the citizen API answers 503 with Retry-After)."""
+
+
+class RebuildRunning(Exception):
+    """Another rebuild holds the lock."""
+
+
+@dataclass(frozen=True)
+class RebuildReport:
+    records: int
+    delivered: int
+    inbox_items: int
+    seconds: float
+
+
+@dataclass
+class Delivered:
+    """What assist.notifications says about one offer."""
+
+    sent: dict[str, dt.datetime] = field(default_factory=dict)
+    final: bool = False
+    maybe_taken: set[str] = field(default_factory=set)
+
+
+class StoreMarker:
+    """The marker and lock keys, and where the deployment began (kept in the marker)."""
+
+    def __init__(self, redis: Redis, prefix: str):
+        self._redis = redis
+        self.built, self.rebuilding = f"{prefix}:built", f"{prefix}:rebuilding"
+
+    async def since(self) -> dict[TopicPartition, int] | None:
+        """Where the deployment began, or None when the state is not built."""
+        raw = await self._redis.get(self.built)
+        if raw is None:
+            return None
+        positions: dict[str, int] = json.loads(raw).get("since", {})
+        return {TopicPartition(k.rpartition(":")[0], int(k.rpartition(":")[2])): v for k, v in positions.items()}
+
+    async def declare(self, since: dict[TopicPartition, int]) -> None:
+        value = {"at": dt.datetime.now(dt.UTC).isoformat(),
+                 "since": {f"{tp.topic}:{tp.partition}": offset for tp, offset in since.items()}}
+        await self._redis.set(self.built, json.dumps(value))
+
+    async def check_usable(self) -> None:
+        """Raise StoreRebuilding while a rebuild runs."""
+        if await self._redis.exists(self.rebuilding):
+            raise StoreRebuilding("notification state is being rebuilt")
+
+    async def check_built(self) -> None:
+        """Raise StoreRebuilding when the state is missing or being rebuilt."""
+        async with self._redis.pipeline(transaction=False) as pipe:
+            pipe.exists(self.built)
+            pipe.exists(self.rebuilding)
+            built, rebuilding = await pipe.execute()
+        if rebuilding or not built:
+            raise StoreRebuilding("notification state is missing or being rebuilt")
+
+
+class Rebuilder:
+    def __init__(self, redis: Redis, prefix: str, contract: Contract, bootstrap: str, inbound: InboundConsumer,
+                 delivery: Delivery, jobs: RedisDeliveryJobs, contacts: ContactBook, inbox: RedisInbox):
+        self._redis, self._prefix, self._contract, self._bootstrap = redis, prefix, contract, bootstrap
+        self._inbound, self._delivery, self._jobs = inbound, delivery, jobs
+        self._contacts, self._inbox = contacts, inbox
+        self.marker = StoreMarker(redis, prefix)
+
+    async def rebuild(self, since: dict[TopicPartition, int], settle_seconds: float = 0.0) -> RebuildReport:
+        """Rebuild from `since` (empty: from the beginning); RebuildRunning when another rebuild holds the lock.
+        `settle_seconds` is left to other workers to pause (they do within a second of the marker going)."""
+        started = time.monotonic()
+        lock = RebuildLock(self._redis, self.marker.rebuilding, LOCK_SECONDS)
+        if not await lock.take():
+            raise RebuildRunning("a rebuild is already running")
+        try:
+            await self._redis.delete(self.marker.built)
+            await asyncio.sleep(settle_seconds)
+            async with HistoryReader(self._bootstrap, (*REPLAYED, NOTIFICATIONS), "assist-notification-rebuild"
+                                     ) as reader:
+                delivered = await self._delivered(reader)
+                await self._clear()
+                records = 0
+                for topic in REPLAYED:
+                    async for record in reader.records(topic, None if topic is CONTACTS else since):
+                        await self._inbound.replay(record)
+                        records += 1
+            finished, inbox_items = await self._finish_delivered(delivered)
+            await self.marker.declare(since)
+        finally:
+            await lock.release()
+        seconds = time.monotonic() - started
+        log.info("notification state rebuilt: %d records, %d deliveries already made, %d inbox items in %.1f s",
+                 records, finished, inbox_items, seconds)
+        return RebuildReport(records, finished, inbox_items, seconds)
+
+    async def _delivered(self, reader: HistoryReader) -> dict[str, Delivered]:
+        offers: dict[str, Delivered] = {}
+        async for record in reader.records(NOTIFICATIONS):
+            try:
+                status = decode_record(self._contract, "notification_status", record.value or b"")
+            except Exception:
+                continue
+            seen = offers.setdefault(str(status["offer_id"]), Delivered())
+            if status["status"] in FINAL:
+                seen.final = True
+            if status["status"] == "SENT":
+                seen.sent.setdefault(str(status["channel"]), status["at"])
+            elif status["status"] in MAYBE_TAKEN:
+                seen.maybe_taken.add(str(status["channel"]))
+        return offers
+
+    async def _finish_delivered(self, delivered: dict[str, Delivered]) -> tuple[int, int]:
+        finished = inbox_items = 0
+        for offer_id, seen in delivered.items():
+            job = await self._jobs.load(offer_id)
+            if job is None or job.done:
+                continue  # not this deployment's offer, or not replayed
+            for channel in seen.maybe_taken - set(seen.sent):
+                if not self._delivery.idempotent(Channel(channel)):
+                    await self._jobs.mark_unknown(notification_id(offer_id, channel), dt.datetime.now(dt.UTC))
+            for channel, at in seen.sent.items():
+                await self._jobs.mark_sent(notification_id(offer_id, channel), at)
+            if not seen.final:
+                continue
+            contact = await self._contacts.get(job.recipient)
+            state = plan_delivery(job.offer, contact)
+            if Channel.INBOX.value in seen.sent:
+                message = self._delivery.message(job, state, contact)
+                if message is not None:
+                    key = notification_id(offer_id, Channel.INBOX.value)
+                    inbox_items += await self._inbox.restore(job.recipient, message, key, seen.sent["INBOX"])
+            await self._jobs.finish(offer_id, state)
+            finished += 1
+        return finished, inbox_items
+
+    async def _clear(self) -> None:
+        await clear_view(self._redis, self._prefix, {self.marker.rebuilding})
