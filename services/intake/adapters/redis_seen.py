@@ -11,6 +11,9 @@ from collections.abc import Awaitable, Sequence
 from typing import TypeVar
 
 from redis.asyncio import BlockingConnectionPool, Redis
+from redis.asyncio.retry import Retry
+from redis.backoff import NoBackoff
+from redis.exceptions import ConnectionError as RedisConnectionError
 from redis.exceptions import RedisError
 
 from services.core.codec import Event
@@ -45,9 +48,14 @@ T = TypeVar("T")
 
 def pooled_redis(url: str, max_connections: int, wait_seconds: float) -> Redis:
     """A client whose callers wait up to `wait_seconds` for one of `max_connections` connections instead of
-    failing at once when all are busy; every command is bounded by the same time."""
+    failing at once when all are busy; every command is bounded by the same time.
+
+    A command whose connection fails is sent once more on a fresh connection: a pooled connection that died with
+    a restarted server is only found out when it is used (the client's own retry settings do not apply to a pool
+    handed in, so the pool carries them). Timeouts are not retried, so a command takes at most twice its bound."""
     pool = BlockingConnectionPool.from_url(url, max_connections=max_connections, timeout=wait_seconds,
-                                           socket_timeout=wait_seconds, socket_connect_timeout=wait_seconds)
+                                           socket_timeout=wait_seconds, socket_connect_timeout=wait_seconds,
+                                           retry=Retry(NoBackoff(), 1), retry_on_error=[RedisConnectionError])
     return Redis(connection_pool=pool)
 
 
