@@ -42,6 +42,13 @@ class HistoryReader:
     def ends(self) -> dict[TopicPartition, int]:
         return dict(self._ends)
 
+    async def offsets_since(self, topic: Topic, timestamp_ms: int) -> dict[TopicPartition, int]:
+        """Per partition of `topic`, the first offset of a record written at or after `timestamp_ms` (the end
+        where there is none): the `since` of `records` for the history of a time window."""
+        partitions = [tp for tp in self._ends if tp.topic == topic.name]
+        found = await self._consumer.offsets_for_times(dict.fromkeys(partitions, timestamp_ms))
+        return {tp: at.offset if at is not None else self._ends[tp] for tp, at in found.items()}
+
     async def records(self, topic: Topic, since: Mapping[TopicPartition, int] | None = None
                       ) -> AsyncIterator[ConsumerRecord[bytes, bytes]]:
         """The topic's records from its beginning (or from `since`, where given) to its end at the start."""

@@ -3,6 +3,7 @@
     python -m services.intake serve                 HTTP API on ASSIST_INTAKE_HOST:ASSIST_INTAKE_PORT
     python -m services.intake forward-raw [--health-port 8085]
                                                     validate assist.events.raw into assist.events / .dlq
+    python -m services.intake rebuild-seen          rebuild the idempotency window in Redis from assist.events
     python -m services.intake tokens issue DEPARTMENT | revoke TOKEN | list
 """
 
@@ -16,6 +17,8 @@ import sys
 from services.core.process import Health, health_app, serve_until_signalled, start_site, supervise
 from services.core.settings import Settings, load_settings
 from services.intake.adapters.raw_forwarder import RawForwarder, raw_consumer
+from services.intake.adapters.redis_seen import pooled_redis
+from services.intake.adapters.seen_window import RebuildRunning, WindowRebuilder
 from services.intake.adapters.tokens import TokenFile
 from services.intake.wiring import intake_parts
 
@@ -47,10 +50,26 @@ async def forward_raw(settings: Settings, health_port: int) -> int:
                 await runner.cleanup()
 
 
+async def rebuild_seen(settings: Settings) -> int:
+    """Rebuild the window even when it is there (it only adds keys, so intake keeps answering meanwhile)."""
+    redis = pooled_redis(settings.redis_url, 2, settings.intake_redis_wait_seconds)
+    try:
+        report = await WindowRebuilder(redis, settings.idempotency_window_seconds, settings.kafka_bootstrap).rebuild()
+    except RebuildRunning as exc:
+        print(exc, file=sys.stderr)
+        return 1
+    finally:
+        await redis.aclose()
+    print(f"idempotency window rebuilt: {report.events} events read, {report.remembered} remembered "
+          f"({report.seconds:.2f} s)")
+    return 0
+
+
 def main(argv: list[str]) -> int:
     parser = argparse.ArgumentParser(prog="python -m services.intake")
     sub = parser.add_subparsers(dest="command", required=True)
     sub.add_parser("serve")
+    sub.add_parser("rebuild-seen")
     raw = sub.add_parser("forward-raw")
     raw.add_argument("--health-port", type=int, default=RAW_HEALTH_PORT,
                      help=f"/healthz and /metrics of the forwarder (default {RAW_HEALTH_PORT}; 0: none)")
@@ -64,6 +83,8 @@ def main(argv: list[str]) -> int:
         asyncio.run(serve(settings))
     elif args.command == "forward-raw":
         return asyncio.run(forward_raw(settings, args.health_port))
+    elif args.command == "rebuild-seen":
+        return asyncio.run(rebuild_seen(settings))
     else:
         return _tokens(TokenFile(settings.intake_tokens_file), args.action, args.value)
     return 0

@@ -18,6 +18,7 @@ from services.intake.adapters.http import build_app
 from services.intake.adapters.kafka_log import KafkaEventLog
 from services.intake.adapters.redis_rate import RedisRateLimit
 from services.intake.adapters.redis_seen import RedisSeenEvents, pooled_redis
+from services.intake.adapters.seen_window import WindowRebuilder
 from services.intake.adapters.tokens import TokenFile
 from services.intake.domain.identity import Pseudonymiser
 from services.intake.metrics import IntakeMetrics
@@ -37,6 +38,7 @@ class IntakeParts:
     rate_limit: RedisRateLimit
     settings: Settings
     event_log: KafkaEventLog
+    window: WindowRebuilder
 
     def http_app(self) -> web.Application:
         return build_app(self.intake, self.tokens, self.contract, self.metrics, self.pseudonymiser.person_id,
@@ -45,7 +47,7 @@ class IntakeParts:
 
 @asynccontextmanager
 async def intake_parts(settings: Settings, client_id: str = "assist-intake") -> AsyncIterator[IntakeParts]:
-    """Connect to Kafka and Redis; close both on exit."""
+    """Connect to Kafka and Redis, rebuilding the idempotency window first when Redis lost it; close both on exit."""
     contract = load_contract()
     metrics = IntakeMetrics(CollectorRegistry())
     timeout_ms = int(settings.publish_timeout_seconds * 1000)
@@ -54,16 +56,20 @@ async def intake_parts(settings: Settings, client_id: str = "assist-intake") -> 
                                                        request_timeout_ms=timeout_ms),
                               contract, settings.publish_timeout_seconds, metrics)
     redis = pooled_redis(settings.redis_url, settings.intake_redis_connections, settings.intake_redis_wait_seconds)
+    window = WindowRebuilder(redis, settings.idempotency_window_seconds, settings.kafka_bootstrap)
     await producer.start()
     try:
         await event_log.start()
         try:
-            intake = Intake(event_log, RedisSeenEvents(redis, settings.idempotency_window_seconds), metrics, contract)
+            await window.ensure_built()
+            seen = RedisSeenEvents(redis, settings.idempotency_window_seconds, window.window_missing)
+            intake = Intake(event_log, seen, metrics, contract)
             yield IntakeParts(intake, producer, redis, TokenFile(settings.intake_tokens_file), contract, metrics,
                               Pseudonymiser(settings.pseudonym_key),
                               RedisRateLimit(redis, settings.intake_rate_per_second, settings.intake_rate_burst),
-                              settings, event_log)
+                              settings, event_log, window)
         finally:
+            await window.stop()
             await event_log.stop()
     finally:
         await producer.stop()

@@ -7,6 +7,7 @@ import asyncio
 import contextlib
 import json
 import subprocess
+import sys
 import time
 from collections import Counter
 from pathlib import Path
@@ -15,7 +16,12 @@ from typing import Any
 import pytest
 from redis import Redis
 
+from services.core.codec import header
+from services.core.history import RebuildLock
 from services.core.settings import Settings
+from services.core.topics import EVENTS
+from services.intake.adapters.redis_seen import WINDOW_REBUILDING
+from services.intake.adapters.seen_window import RebuildRunning, WindowRebuilder
 from tests.conftest import discharge
 from tests.integration.conftest import Api
 
@@ -94,8 +100,40 @@ async def test_requests_arriving_the_moment_redis_is_back_are_all_answered(api, 
     assert Counter(s for s, _ in after) == {202: AT_ONCE}
 
 
-async def test_every_request_after_a_wipe_is_answered(api, settings):
-    assert {s for s, _ in await post_all(api, batch("before-wipe"))} == {202}
-    Redis.from_url(settings.redis_url).flushall()  # the scripts are gone with the data
-    after = await post_all(api, batch("after-wipe"))
-    assert Counter(s for s, _ in after) == {202: AT_ONCE}
+async def test_events_resent_after_a_wipe_are_duplicates_and_not_published_again(api, settings, probe):
+    sent = batch("before-wipe")
+    assert {s for s, _ in await post_all(api, sent)} == {202}
+    events = await probe(EVENTS.name)
+    Redis.from_url(settings.redis_url).flushall()
+
+    headers = {**api.auth("health"), "Content-Type": SINGLE}
+    first = await api.client.post("/v1/events", data=json.dumps(sent[0]), headers=headers)
+    assert first.status == 503  # the window is being rebuilt: a possible duplicate is never accepted
+    assert int(first.headers["Retry-After"]) > 0
+    assert await until_accepted(api, sent[0], 30)
+    resent = await post_all(api, sent)
+    assert Counter(resent) == {(202, "duplicate"): AT_ONCE}
+    ids = {e["id"] for e in sent}
+    assert await events.collect(lambda r: header(r.headers, "ce_id") in ids, 1, timeout=3) == []
+    assert Counter(s for s, _ in await post_all(api, batch("after-wipe"))) == {202: AT_ONCE}
+
+
+async def test_the_rebuild_command_remembers_every_event_of_the_window(api, settings):
+    sent = batch("rebuild-command")
+    assert {s for s, _ in await post_all(api, sent)} == {202}
+    Redis.from_url(settings.redis_url).flushall()
+    done = await asyncio.to_thread(subprocess.run, [sys.executable, "-m", "services.intake", "rebuild-seen"],
+                                   capture_output=True, text=True, timeout=120)
+    assert done.returncode == 0, done.stderr
+    assert "idempotency window rebuilt" in done.stdout
+    assert Counter(await post_all(api, sent)) == {(202, "duplicate"): AT_ONCE}
+
+
+async def test_only_one_process_rebuilds_the_window_at_a_time(parts, settings):
+    lock = RebuildLock(parts.redis, WINDOW_REBUILDING, 30)
+    assert await lock.take()
+    try:
+        with pytest.raises(RebuildRunning):
+            await WindowRebuilder(parts.redis, settings.idempotency_window_seconds, settings.kafka_bootstrap).rebuild()
+    finally:
+        await lock.release()

@@ -1,13 +1,16 @@
 """SeenEvents in Redis: one key per (department, source, event id); 'pending' briefly while publishing, then
 'published' for the idempotency window. Each batch is one server-side script call, not a command per event.
 
+Claims are refused while the window is not complete in Redis (no WINDOW_BUILT marker: a wiped or new Redis), so a
+possible duplicate is never accepted; `window_missing` is told, which starts the rebuild from assist.events.
+
 Any Redis failure, including waiting too long for a pooled connection, is raised as `Unavailable`, which the
 service answers with 503 and Retry-After."""
 
 from __future__ import annotations
 
 import hashlib
-from collections.abc import Awaitable, Sequence
+from collections.abc import Awaitable, Callable, Sequence
 from typing import TypeVar
 
 from redis.asyncio import BlockingConnectionPool, Redis
@@ -20,12 +23,18 @@ from services.core.codec import Event
 from services.intake.service import Claim, Unavailable
 
 PENDING_SECONDS = 60
+SEEN_PREFIX = "assist:intake:seen"
+WINDOW_BUILT = "assist:intake:window:built"
+"""Present once the idempotency window is complete in Redis; written by the rebuild (seen_window)."""
+WINDOW_REBUILDING = "assist:intake:window:rebuilding"
 
-# Returns, per key, the previous value (false when the key was free and is now claimed as pending).
+# KEYS[1]: the window's marker; the rest: one key per event. Returns false while the window is incomplete,
+# otherwise per event key the previous value (false when the key was free and is now claimed as pending).
 _CLAIM = """
+if redis.call('EXISTS', KEYS[1]) == 0 then return false end
 local previous = {}
-for i, key in ipairs(KEYS) do
-  previous[i] = redis.call('SET', key, 'pending', 'NX', 'GET', 'EX', ARGV[1])
+for i = 2, #KEYS do
+  previous[i - 1] = redis.call('SET', KEYS[i], 'pending', 'NX', 'GET', 'EX', ARGV[1])
 end
 return previous
 """
@@ -59,10 +68,19 @@ def pooled_redis(url: str, max_connections: int, wait_seconds: float) -> Redis:
     return Redis(connection_pool=pool)
 
 
-def _key(department: str, event: Event) -> str:
+def seen_key(department: str, source: str, event_id: str) -> str:
+    """The key remembering one event; the rebuild writes the same keys from the headers on assist.events."""
     # Attributes are arbitrary text within their limits; a digest keeps keys short and of one shape.
-    digest = hashlib.sha256("\0".join((department, event.source, event.id)).encode("utf-8", "surrogatepass"))
-    return f"assist:intake:seen:{department}:{digest.hexdigest()[:40]}"
+    digest = hashlib.sha256("\0".join((department, source, event_id)).encode("utf-8", "surrogatepass"))
+    return f"{SEEN_PREFIX}:{department}:{digest.hexdigest()[:40]}"
+
+
+def _key(department: str, event: Event) -> str:
+    return seen_key(department, event.source, event.id)
+
+
+class WindowMissing(Unavailable):
+    """The idempotency window is not complete in Redis (wiped, or new); it is being rebuilt."""
 
 
 async def _guarded(call: Awaitable[T]) -> T:
@@ -73,9 +91,10 @@ async def _guarded(call: Awaitable[T]) -> T:
 
 
 class RedisSeenEvents:
-    def __init__(self, redis: Redis, window_seconds: int):
+    def __init__(self, redis: Redis, window_seconds: int, window_missing: Callable[[], None] = lambda: None):
         self._redis = redis
         self._window = window_seconds
+        self._window_missing = window_missing
         self._claim = redis.register_script(_CLAIM)
         self._confirm = redis.register_script(_CONFIRM)
         self._release = redis.register_script(_RELEASE)
@@ -83,7 +102,11 @@ class RedisSeenEvents:
     async def claim(self, department: str, events: Sequence[Event]) -> list[Claim]:
         if not events:
             return []
-        previous = await _guarded(self._claim(keys=[_key(department, e) for e in events], args=[PENDING_SECONDS]))
+        previous = await _guarded(self._claim(keys=[WINDOW_BUILT, *(_key(department, e) for e in events)],
+                                              args=[PENDING_SECONDS]))
+        if previous is None:
+            self._window_missing()
+            raise WindowMissing("duplicate guard: idempotency window being rebuilt")
         return [Claim.NEW if p is None else Claim.DUPLICATE if p == b"published" else Claim.IN_FLIGHT
                 for p in previous]
 
