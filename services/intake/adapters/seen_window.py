@@ -11,10 +11,10 @@ from __future__ import annotations
 import asyncio
 import datetime as dt
 import logging
-import math
 import time
 from dataclasses import dataclass
 
+from aiokafka.errors import KafkaError
 from redis.asyncio import Redis
 from redis.exceptions import RedisError
 
@@ -22,7 +22,7 @@ from services.core.codec import header
 from services.core.history import HistoryReader, RebuildLock
 from services.core.topics import EVENTS
 from services.intake.adapters.redis_seen import WINDOW_BUILT, WINDOW_REBUILDING, seen_key
-from services.intake.domain.submission import department_of_source
+from services.intake.domain.window import remembered
 
 log = logging.getLogger(__name__)
 LOCK_SECONDS = 120
@@ -76,10 +76,10 @@ class WindowRebuilder:
         if not await lock.take():
             raise RebuildRunning("an idempotency window rebuild is already running")
         try:
-            events, remembered = await self._rebuild()
+            events, kept = await self._rebuild()
         finally:
             await lock.release()
-        report = WindowReport(events, remembered, time.monotonic() - started)
+        report = WindowReport(events, kept, time.monotonic() - started)
         log.info("idempotency window rebuilt: %d events read, %d remembered in %.2f s", report.events,
                  report.remembered, report.seconds)
         return report
@@ -87,27 +87,26 @@ class WindowRebuilder:
     async def _rebuild_in_background(self) -> WindowReport | None:
         try:
             return await self.ensure_built()
-        except (RedisError, OSError, TimeoutError) as exc:  # claims stay refused; the next one tries again
+        except (RedisError, KafkaError, OSError, TimeoutError) as exc:  # claims stay refused; the next tries again
             log.warning("idempotency window rebuild failed: %s: %s", type(exc).__name__, exc)
             return None
 
     async def _rebuild(self) -> tuple[int, int]:
         now_ms = int(time.time() * 1000)
-        events = remembered = 0
+        events = kept = 0
         async with HistoryReader(self._bootstrap, (EVENTS,), "assist-intake-rebuild-seen") as reader:
             since = await reader.offsets_since(EVENTS, now_ms - self._window * 1000)
             pipe = self._redis.pipeline(transaction=False)
             async for record in reader.records(EVENTS, since):
                 events += 1
-                source, event_id = header(record.headers, "ce_source"), header(record.headers, "ce_id")
-                department = department_of_source(source or "")
-                left = math.ceil(self._window - (now_ms - record.timestamp) / 1000)
-                if not (department and source and event_id) or left <= 0:
+                event = remembered(header(record.headers, "ce_source"), header(record.headers, "ce_id"),
+                                   record.timestamp, now_ms, self._window)
+                if event is None:
                     continue
-                pipe.set(seen_key(department, source, event_id), "published", ex=left)
-                remembered += 1
+                pipe.set(seen_key(event.department, event.source, event.event_id), "published", ex=event.seconds)
+                kept += 1
                 if len(pipe) >= WRITE_BATCH:
                     await pipe.execute()
             await pipe.execute()
         await self._redis.set(WINDOW_BUILT, dt.datetime.now(dt.UTC).isoformat())
-        return events, remembered
+        return events, kept
