@@ -17,7 +17,7 @@ import datetime as dt
 import json
 import logging
 import time
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 
 from aiokafka import TopicPartition
 from redis.asyncio import Redis
@@ -31,6 +31,7 @@ from services.notification.adapters.redis_citizen import RedisInbox
 from services.notification.adapters.redis_jobs import RedisDeliveryJobs
 from services.notification.delivery import Delivery
 from services.notification.domain.contact import Channel
+from services.notification.domain.delivered import Delivered, delivered_offers
 from services.notification.domain.ids import notification_id
 from services.notification.domain.plan import plan_delivery
 from services.notification.ports import ContactBook
@@ -39,9 +40,6 @@ log = logging.getLogger(__name__)
 LOCK_SECONDS = 120
 REPLAYED = (CONTACTS, OFFERS, TASKS, DECISIONS)
 """In this order: contacts before the offers that need them, offers and tasks before the decisions on them."""
-FINAL = ("SENT", "SUPPRESSED")
-MAYBE_TAKEN = ("FELL_BACK", "FAILED")
-"""On a channel that cannot drop a repeat (e-mail) these may follow an interrupted send: never repeated."""
 
 
 class StoreRebuilding(RedisConnectionError):
@@ -59,15 +57,6 @@ class RebuildReport:
     delivered: int
     inbox_items: int
     seconds: float
-
-
-@dataclass
-class Delivered:
-    """What assist.notifications says about one offer."""
-
-    sent: dict[str, dt.datetime] = field(default_factory=dict)
-    final: bool = False
-    maybe_taken: set[str] = field(default_factory=set)
 
 
 class StoreMarker:
@@ -142,20 +131,13 @@ class Rebuilder:
         return RebuildReport(records, finished, inbox_items, seconds)
 
     async def _delivered(self, reader: HistoryReader) -> dict[str, Delivered]:
-        offers: dict[str, Delivered] = {}
+        statuses = []
         async for record in reader.records(NOTIFICATIONS):
             try:
-                status = decode_record(self._contract, "notification_status", record.value or b"")
+                statuses.append(decode_record(self._contract, "notification_status", record.value or b""))
             except Exception:
                 continue
-            seen = offers.setdefault(str(status["offer_id"]), Delivered())
-            if status["status"] in FINAL:
-                seen.final = True
-            if status["status"] == "SENT":
-                seen.sent.setdefault(str(status["channel"]), status["at"])
-            elif status["status"] in MAYBE_TAKEN:
-                seen.maybe_taken.add(str(status["channel"]))
-        return offers
+        return delivered_offers(statuses)
 
     async def _finish_delivered(self, delivered: dict[str, Delivered]) -> tuple[int, int]:
         finished = inbox_items = 0
@@ -163,9 +145,8 @@ class Rebuilder:
             job = await self._jobs.load(offer_id)
             if job is None or job.done:
                 continue  # not this deployment's offer, or not replayed
-            for channel in seen.maybe_taken - set(seen.sent):
-                if not self._delivery.idempotent(Channel(channel)):
-                    await self._jobs.mark_unknown(notification_id(offer_id, channel), dt.datetime.now(dt.UTC))
+            for channel in seen.not_to_repeat({c.value: self._delivery.idempotent(c) for c in Channel}):
+                await self._jobs.mark_unknown(notification_id(offer_id, channel), dt.datetime.now(dt.UTC))
             for channel, at in seen.sent.items():
                 await self._jobs.mark_sent(notification_id(offer_id, channel), at)
             if not seen.final:
