@@ -61,7 +61,7 @@ async def intake_parts(settings: Settings, client_id: str = "assist-intake") -> 
     try:
         await event_log.start()
         try:
-            await window.ensure_built()
+            await window.try_ensure_built()
             seen = RedisSeenEvents(redis, settings.idempotency_window_seconds, window.window_missing)
             intake = Intake(event_log, seen, metrics, contract)
             yield IntakeParts(intake, producer, redis, TokenFile(settings.intake_tokens_file), contract, metrics,

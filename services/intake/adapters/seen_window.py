@@ -60,10 +60,19 @@ class WindowRebuilder:
         except RebuildRunning:
             return None
 
+    async def try_ensure_built(self) -> WindowReport | None:
+        """`ensure_built`, but a Redis or broker that cannot answer now is only logged: claims stay refused until
+        the window is there, and the next refused claim tries again (so intake starts without Redis)."""
+        try:
+            return await self.ensure_built()
+        except (RedisError, KafkaError, OSError, TimeoutError) as exc:
+            log.warning("idempotency window rebuild failed: %s: %s", type(exc).__name__, exc)
+            return None
+
     def window_missing(self) -> None:
         """A claim found the window missing: rebuild in the background unless this process already does."""
         if self._running is None or self._running.done():
-            self._running = asyncio.create_task(self._rebuild_in_background())
+            self._running = asyncio.create_task(self.try_ensure_built())
 
     async def stop(self) -> None:
         if self._running is not None:
@@ -83,13 +92,6 @@ class WindowRebuilder:
         log.info("idempotency window rebuilt: %d events read, %d remembered in %.2f s", report.events,
                  report.remembered, report.seconds)
         return report
-
-    async def _rebuild_in_background(self) -> WindowReport | None:
-        try:
-            return await self.ensure_built()
-        except (RedisError, KafkaError, OSError, TimeoutError) as exc:  # claims stay refused; the next tries again
-            log.warning("idempotency window rebuild failed: %s: %s", type(exc).__name__, exc)
-            return None
 
     async def _rebuild(self) -> tuple[int, int]:
         now_ms = int(time.time() * 1000)
