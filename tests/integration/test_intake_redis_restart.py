@@ -14,13 +14,14 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from aiokafka import AIOKafkaProducer
 from redis import Redis
 
 from services.core.codec import header
 from services.core.history import RebuildLock
 from services.core.settings import Settings
 from services.core.topics import EVENTS
-from services.intake.adapters.redis_seen import WINDOW_REBUILDING
+from services.intake.adapters.redis_seen import WINDOW_BUILT, WINDOW_REBUILDING, seen_key
 from services.intake.adapters.seen_window import RebuildRunning, WindowRebuilder
 from tests.conftest import discharge
 from tests.integration.conftest import Api
@@ -137,3 +138,26 @@ async def test_only_one_process_rebuilds_the_window_at_a_time(parts, settings):
             await WindowRebuilder(parts.redis, settings.idempotency_window_seconds, settings.kafka_bootstrap).rebuild()
     finally:
         await lock.release()
+
+
+async def test_the_rebuild_reads_only_the_window_and_remembers_each_event_for_what_is_left_of_it(parts, settings):
+    window = 3600
+    now_ms = int(time.time() * 1000)
+    run = f"{time.time_ns()}"
+    source = "/departments/health/his"
+    written = {"old": now_ms - (window + 60) * 1000, "recent": now_ms - 600 * 1000}
+    producer = AIOKafkaProducer(bootstrap_servers=settings.kafka_bootstrap)
+    await producer.start()
+    try:
+        for name, at in written.items():
+            await producer.send_and_wait(EVENTS.name, b"{}", key=run.encode(), timestamp_ms=at,
+                                         headers=[("ce_id", f"{name}-{run}".encode()), ("ce_source", source.encode())])
+    finally:
+        await producer.stop()
+    await parts.redis.flushall()
+    report = await WindowRebuilder(parts.redis, window, settings.kafka_bootstrap).rebuild()
+    assert await parts.redis.exists(WINDOW_BUILT)
+    assert not await parts.redis.exists(seen_key("health", source, f"old-{run}"))
+    left = await parts.redis.ttl(seen_key("health", source, f"recent-{run}"))
+    assert window - 600 - 30 <= left <= window - 600
+    assert report.remembered >= 1
