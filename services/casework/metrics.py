@@ -41,6 +41,9 @@ class CaseworkMetrics:
                             "Undecided tasks (queued and claimed) by district queue and priority band; a region code "
                             "(ending 0000) is the region's supervisor queue of escalated tasks.",
                             ["district", "band"], registry=registry)
+        self._store_up = Gauge("assist_casework_store_up",
+                               "1 when the task store answered this scrape, 0 when it did not (the queue depths "
+                               "shown are then those of the last scrape it answered).", registry=registry)
 
     def transitioned(self, emitted: Iterable[tuple[str, str]]) -> None:
         """Count transitions given as (action, district)."""
@@ -72,3 +75,6 @@ class CaseworkMetrics:
         for code, bands in depth.items():
             for band in PriorityBand:
                 self._depth.labels(code, band.value).set(bands.get(band, 0))
+
+    def store_answered(self, answered: bool) -> None:
+        self._store_up.set(1 if answered else 0)

@@ -76,4 +76,7 @@ def services(fault_stack: FaultStack) -> Iterator[Services]:
     try:
         yield running
     finally:
-        running.stop_all()
+        try:
+            running.stop_all()
+        finally:
+            fault_stack.restore()

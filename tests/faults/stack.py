@@ -4,12 +4,15 @@ folder), so stopping them never disturbs anything else, and the faults it inject
 from __future__ import annotations
 
 import contextlib
+import fcntl
 import os
+import socket
 import subprocess
 import tempfile
 import time
-from dataclasses import dataclass, replace
+from dataclasses import dataclass, field, replace
 from pathlib import Path
+from typing import IO
 
 from redis import Redis
 from redis.asyncio import Redis as AsyncRedis
@@ -20,6 +23,48 @@ from redis.exceptions import ConnectionError as RedisConnectionError
 from services.core.settings import PROJECT_ROOT, Settings, load_settings
 
 STACK = PROJECT_ROOT / "deploy" / "local" / "stack.sh"
+LOCK_WAIT_SECONDS = float(os.environ.get("ASSIST_FAULTS_LOCK_WAIT_SECONDS", "900"))
+"""How long a run waits for another run on the same ports to end before it gives up."""
+
+
+class PortsTaken(RuntimeError):
+    """Another fault-suite run (or any other program) holds one of the suite's ports."""
+
+
+def _lock_ports(ports: tuple[int, ...], wait_seconds: float) -> list[IO[str]]:
+    """One exclusive lock per port, in the system's temporary folder (so every clone of the project sees it),
+    held until the stack stops; the system drops it when the run dies. Without it a second run on the same ports
+    would find the first run's broker and Redis answering, use them, and stop them under the first run."""
+    held: list[IO[str]] = []
+    deadline = time.monotonic() + wait_seconds
+    for port in sorted(ports):
+        lock = open(Path(tempfile.gettempdir()) / f"assist-faults-port-{port}.lock", "w")  # noqa: SIM115
+        while True:
+            try:
+                fcntl.flock(lock, fcntl.LOCK_EX | fcntl.LOCK_NB)
+                break
+            except BlockingIOError:
+                if time.monotonic() >= deadline:
+                    lock.close()
+                    _unlock(held)
+                    raise PortsTaken(f"another fault-suite run holds port {port} for over {wait_seconds:.0f} s; "
+                                     "give this run other ports (ASSIST_FAULTS_KAFKA_PORT, "
+                                     "ASSIST_FAULTS_CONTROLLER_PORT, ASSIST_FAULTS_REDIS_PORT)") from None
+                time.sleep(1.0)
+        held.append(lock)
+    return held
+
+
+def _unlock(held: list[IO[str]]) -> None:
+    for lock in held:
+        lock.close()
+    held.clear()
+
+
+def _answers(port: int) -> bool:
+    with contextlib.suppress(OSError), socket.create_connection(("127.0.0.1", port), timeout=1):
+        return True
+    return False
 
 
 @dataclass
@@ -28,6 +73,7 @@ class FaultStack:
     controller_port: int
     redis_port: int
     data_dir: Path
+    _locks: list[IO[str]] = field(default_factory=list, init=False, repr=False)
 
     @classmethod
     def from_environment(cls) -> FaultStack:
@@ -72,11 +118,29 @@ class FaultStack:
             raise RuntimeError(f"stack.sh {command} failed ({done.returncode}):\n{done.stdout}\n{done.stderr}")
 
     def up(self) -> None:
+        """Take the ports (waiting for a run that holds them), check nothing else listens on them, start."""
+        ports = (self.kafka_port, self.controller_port, self.redis_port)
+        self._locks = _lock_ports(ports, LOCK_WAIT_SECONDS)
+        taken = [p for p in ports if _answers(p)]
+        if taken:
+            _unlock(self._locks)
+            raise PortsTaken(f"something already listens on 127.0.0.1 port(s) {taken}: the suite would use and stop "
+                             "it; stop it or give this run other ports (ASSIST_FAULTS_KAFKA_PORT, "
+                             "ASSIST_FAULTS_CONTROLLER_PORT, ASSIST_FAULTS_REDIS_PORT)")
         self.logs.mkdir(parents=True, exist_ok=True)
         self._run("up")
 
     def down(self) -> None:
-        self._run("down", timeout=120)
+        try:
+            self._run("down", timeout=120)
+        finally:
+            _unlock(self._locks)
+
+    def restore(self) -> None:
+        """Start whatever a scenario left stopped (it may have failed between a stop and a start), so one failed
+        scenario never leaves the next without its broker or Redis."""
+        if not (self._redis_answers() and _answers(self.kafka_port)):
+            self._run("up")
 
     def stop_broker(self) -> None:
         """A real process stop (SIGTERM, then SIGKILL after 30 s), not a pause."""

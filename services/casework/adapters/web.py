@@ -140,9 +140,16 @@ async def healthz(request: web.Request) -> web.Response:
 
 
 async def metrics_endpoint(request: web.Request) -> web.Response:
+    """Always answers: with the task store unreachable the scrape still reports what is known, and says so."""
     metrics = request.app[METRICS]
-    depths = await request.app[CASEWORK].depths()
-    metrics.queue_depth({d.code: {band: d.total(band) for band in PriorityBand} for d in depths})
+    try:
+        depths = await request.app[CASEWORK].depths()
+    except (RedisError, OSError) as exc:
+        log.warning("queue depths not read for /metrics (%s)", type(exc).__name__)
+        metrics.store_answered(False)
+    else:
+        metrics.queue_depth({d.code: {band: d.total(band) for band in PriorityBand} for d in depths})
+        metrics.store_answered(True)
     return web.Response(body=generate_latest(metrics.registry), headers={"Content-Type": CONTENT_TYPE_LATEST})
 
 
