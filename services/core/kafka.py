@@ -8,7 +8,7 @@ from collections.abc import Awaitable, Callable
 
 from aiokafka import AIOKafkaConsumer, AIOKafkaProducer, ConsumerRecord, TopicPartition
 from aiokafka.admin import AIOKafkaAdminClient, NewTopic
-from aiokafka.errors import KafkaError, KafkaTimeoutError
+from aiokafka.errors import CommitFailedError, KafkaError, KafkaTimeoutError
 from aiokafka.structs import OffsetAndMetadata
 
 from services.core.dead_letter import DeadLetterSink, internal
@@ -48,18 +48,35 @@ async def create_topics(bootstrap: str, topics: tuple[Topic, ...] = ALL_TOPICS) 
         await admin.close()
 
 
-async def commit_group_at_end(bootstrap: str, group: str, topics: tuple[Topic, ...]) -> None:
+class GroupInUse(RuntimeError):
+    """The group still has members, so its positions cannot be set from outside it."""
+
+
+async def commit_group_at_end(bootstrap: str, group: str, topics: tuple[Topic, ...],
+                              wait_seconds: float = 30.0) -> None:
     """Start a new consumer group at the current end of `topics`: a fresh deployment on a broker that already
-    holds other deployments' history (the demo, the tests) processes only what comes after."""
-    consumer = AIOKafkaConsumer(bootstrap_servers=bootstrap, group_id=group, enable_auto_commit=False)
-    await consumer.start()
-    try:
-        partitions = [TopicPartition(t.name, p) for t in topics for p in range(t.partitions)]
-        consumer.assign(partitions)
-        ends = await consumer.end_offsets(partitions)
-        await consumer.commit({tp: OffsetAndMetadata(offset, "") for tp, offset in ends.items()})
-    finally:
-        await consumer.stop()
+    holds other deployments' history (the demo, the tests) processes only what comes after.
+
+    The broker refuses this while the group has members (a consumer of an earlier run that has not left yet):
+    tried again each second for `wait_seconds` (a member that died leaves within its session timeout), then
+    GroupInUse is raised naming the group."""
+    partitions = [TopicPartition(t.name, p) for t in topics for p in range(t.partitions)]
+    deadline = asyncio.get_running_loop().time() + wait_seconds
+    while True:
+        consumer = AIOKafkaConsumer(bootstrap_servers=bootstrap, group_id=group, enable_auto_commit=False)
+        await consumer.start()
+        try:
+            consumer.assign(partitions)
+            ends = await consumer.end_offsets(partitions)
+            await consumer.commit({tp: OffsetAndMetadata(offset, "") for tp, offset in ends.items()})
+            return
+        except CommitFailedError as exc:
+            if asyncio.get_running_loop().time() >= deadline:
+                raise GroupInUse(f"consumer group {group!r} still has members after {wait_seconds:.0f} s: stop "
+                                 "them or use another group name") from exc
+        finally:
+            await consumer.stop()
+        await asyncio.sleep(1.0)
 
 
 Batch = dict[TopicPartition, list[ConsumerRecord[bytes, bytes]]]
