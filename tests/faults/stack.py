@@ -117,10 +117,11 @@ class FaultStack:
         if done.returncode:
             raise RuntimeError(f"stack.sh {command} failed ({done.returncode}):\n{done.stdout}\n{done.stderr}")
 
-    def up(self) -> None:
-        """Take the ports (waiting for a run that holds them), check nothing else listens on them, start."""
+    def up(self, wait_seconds: float = LOCK_WAIT_SECONDS) -> None:
+        """Take the ports (waiting up to `wait_seconds` for a run that holds them), check nothing else listens on
+        them, start."""
         ports = (self.kafka_port, self.controller_port, self.redis_port)
-        self._locks = _lock_ports(ports, LOCK_WAIT_SECONDS)
+        self._locks = _lock_ports(ports, wait_seconds)
         taken = [p for p in ports if _answers(p)]
         if taken:
             _unlock(self._locks)
