@@ -30,3 +30,9 @@ def test_a_port_something_else_listens_on_is_refused_before_anything_starts(tmp_
         with pytest.raises(PortsTaken, match=f"listens on 127.0.0.1 port.*{port}"):
             stack.up(wait_seconds=1)
         assert not (tmp_path / "kafka").exists()
+
+
+def test_restoring_the_stack_starts_the_redis_a_scenario_left_stopped(fault_stack):
+    fault_stack.stop_redis()
+    fault_stack.restore()
+    assert fault_stack.redis().ping()
