@@ -14,6 +14,7 @@ import asyncio
 import logging
 import sys
 
+from services.core.contract import load_contract
 from services.core.process import Health, health_app, serve_until_signalled, start_site, supervise
 from services.core.settings import Settings, load_settings
 from services.intake.adapters.raw_forwarder import RawForwarder, raw_consumer
@@ -99,6 +100,11 @@ def _tokens(store: TokenFile, action: str, value: str | None) -> int:
         print(f"tokens {action} needs a value", file=sys.stderr)
         return 2
     if action == "issue":
+        known = sorted(load_contract().departments)
+        if value not in known:
+            print(f"unknown department {value!r}; the departments that own event types are: {', '.join(known)}",
+                  file=sys.stderr)
+            return 2
         print(store.issue(value))
         return 0
     return 0 if store.revoke(value) else 1

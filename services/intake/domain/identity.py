@@ -27,13 +27,13 @@ def resident_id_problem(value: str) -> str | None:
     if len(value) != 18:
         return "must be an 18-character resident identity number"
     if not _SHAPE.fullmatch(value):
-        return "must be 17 digits followed by a digit or X"
+        return "must be a resident identity number: 17 digits followed by a digit or X"
     try:
         dt.date(int(value[6:10]), int(value[10:12]), int(value[12:14]))
     except ValueError:
-        return "has an impossible date of birth"
+        return "is not a resident identity number: its date of birth is impossible"
     if check_character(value[:17]) != value[17]:
-        return "has a wrong check character (ISO 7064 MOD 11-2)"
+        return "is not a resident identity number: its check character is wrong (ISO 7064 MOD 11-2)"
     return None
 
 
