@@ -3,8 +3,8 @@
 from __future__ import annotations
 
 import os
-from collections.abc import Mapping
-from dataclasses import dataclass
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass, fields
 from pathlib import Path
 
 PROJECT_ROOT = Path(__file__).resolve().parents[2]
@@ -64,60 +64,20 @@ class Settings:
 
 
 def load_settings(env: Mapping[str, str] | None = None) -> Settings:
-    """Build Settings from ASSIST_* variables; unset ones keep the documented local defaults."""
+    """Build Settings from ASSIST_* variables; unset ones keep the documented local defaults. The tokens file
+    lives in the data folder unless named, so ASSIST_DATA_DIR alone moves everything a deployment writes."""
     env = os.environ if env is None else env
-    defaults = Settings()
-    data_dir = Path(env.get("ASSIST_DATA_DIR", str(defaults.data_dir)))
-    return Settings(
-        kafka_bootstrap=env.get("ASSIST_KAFKA_BOOTSTRAP", defaults.kafka_bootstrap),
-        redis_url=env.get("ASSIST_REDIS_URL", defaults.redis_url),
-        data_dir=data_dir,
-        pseudonym_key=env.get("ASSIST_PSEUDONYM_KEY", defaults.pseudonym_key),
-        intake_host=env.get("ASSIST_INTAKE_HOST", defaults.intake_host),
-        intake_port=int(env.get("ASSIST_INTAKE_PORT", defaults.intake_port)),
-        intake_tokens_file=Path(env.get("ASSIST_INTAKE_TOKENS_FILE", str(data_dir / "intake-tokens.json"))),
-        idempotency_window_seconds=int(
-            env.get("ASSIST_IDEMPOTENCY_WINDOW_SECONDS", defaults.idempotency_window_seconds)
-        ),
-        publish_timeout_seconds=float(env.get("ASSIST_PUBLISH_TIMEOUT_SECONDS", defaults.publish_timeout_seconds)),
-        max_batch_events=int(env.get("ASSIST_MAX_BATCH_EVENTS", defaults.max_batch_events)),
-        intake_rate_per_second=float(env.get("ASSIST_INTAKE_RATE_PER_SECOND", defaults.intake_rate_per_second)),
-        intake_rate_burst=int(env.get("ASSIST_INTAKE_RATE_BURST", defaults.intake_rate_burst)),
-        intake_redis_connections=int(env.get("ASSIST_INTAKE_REDIS_CONNECTIONS", defaults.intake_redis_connections)),
-        intake_redis_wait_seconds=float(env.get("ASSIST_INTAKE_REDIS_WAIT_SECONDS",
-                                                defaults.intake_redis_wait_seconds)),
-        matching_web_host=env.get("ASSIST_MATCHING_WEB_HOST", defaults.matching_web_host),
-        matching_web_port=int(env.get("ASSIST_MATCHING_WEB_PORT", defaults.matching_web_port)),
-        matching_store=env.get("ASSIST_MATCHING_STORE", defaults.matching_store),
-        matching_app_id=env.get("ASSIST_MATCHING_APP_ID", defaults.matching_app_id),
-        matching_catalogue=env.get("ASSIST_MATCHING_CATALOGUE", defaults.matching_catalogue),
-        sms_gateway_url=env.get("ASSIST_SMS_GATEWAY_URL", defaults.sms_gateway_url),
-        smtp_host=env.get("ASSIST_SMTP_HOST", defaults.smtp_host),
-        smtp_port=int(env.get("ASSIST_SMTP_PORT", defaults.smtp_port)),
-        smtp_sender=env.get("ASSIST_SMTP_SENDER", defaults.smtp_sender),
-        citizen_web_host=env.get("ASSIST_CITIZEN_WEB_HOST", defaults.citizen_web_host),
-        citizen_web_port=int(env.get("ASSIST_CITIZEN_WEB_PORT", defaults.citizen_web_port)),
-        citizen_link_base=env.get("ASSIST_CITIZEN_LINK_BASE", defaults.citizen_link_base),
-        link_signing_key=env.get("ASSIST_LINK_SIGNING_KEY", defaults.link_signing_key),
-        notification_max_attempts=int(env.get("ASSIST_NOTIFICATION_MAX_ATTEMPTS", defaults.notification_max_attempts)),
-        notification_retry_base_seconds=float(
-            env.get("ASSIST_NOTIFICATION_RETRY_BASE_SECONDS", defaults.notification_retry_base_seconds)),
-        notification_metrics_port=int(env.get("ASSIST_NOTIFICATION_METRICS_PORT",
-                                              defaults.notification_metrics_port)),
-        casework_metrics_port=int(env.get("ASSIST_CASEWORK_METRICS_PORT", defaults.casework_metrics_port)),
-        casework_web_host=env.get("ASSIST_CASEWORK_WEB_HOST", defaults.casework_web_host),
-        casework_web_port=int(env.get("ASSIST_CASEWORK_WEB_PORT", defaults.casework_web_port)),
-        staff_token_key=env.get("ASSIST_STAFF_TOKEN_KEY", defaults.staff_token_key),
-        lease_seconds=int(env.get("ASSIST_LEASE_SECONDS", defaults.lease_seconds)),
-        casework_redis_connections=int(env.get("ASSIST_CASEWORK_REDIS_CONNECTIONS",
-                                               defaults.casework_redis_connections)),
-        casework_redis_wait_seconds=float(env.get("ASSIST_CASEWORK_REDIS_WAIT_SECONDS",
-                                                  defaults.casework_redis_wait_seconds)),
-        casework_rate_per_second=float(env.get("ASSIST_CASEWORK_RATE_PER_SECOND", defaults.casework_rate_per_second)),
-        casework_rate_burst=int(env.get("ASSIST_CASEWORK_RATE_BURST", defaults.casework_rate_burst)),
-        citizen_redis_connections=int(env.get("ASSIST_CITIZEN_REDIS_CONNECTIONS", defaults.citizen_redis_connections)),
-        citizen_redis_wait_seconds=float(env.get("ASSIST_CITIZEN_REDIS_WAIT_SECONDS",
-                                                 defaults.citizen_redis_wait_seconds)),
-        citizen_rate_per_second=float(env.get("ASSIST_CITIZEN_RATE_PER_SECOND", defaults.citizen_rate_per_second)),
-        citizen_rate_burst=int(env.get("ASSIST_CITIZEN_RATE_BURST", defaults.citizen_rate_burst)),
-    )
+    values: dict[str, object] = {}
+    for spec in fields(Settings):
+        raw = env.get(f"ASSIST_{spec.name.upper()}")
+        if raw is not None:
+            values[spec.name] = _READERS[str(spec.type)](raw)
+    if "intake_tokens_file" not in values:
+        data_dir = values.get("data_dir", Settings.data_dir)
+        assert isinstance(data_dir, Path)
+        values["intake_tokens_file"] = data_dir / "intake-tokens.json"
+    return Settings(**values)  # type: ignore[arg-type]
+
+
+_READERS: dict[str, Callable[[str], object]] = {"str": str, "int": int, "float": float, "Path": Path}
+"""How an environment variable's text becomes a field of each type Settings uses."""
