@@ -45,6 +45,9 @@ DECISIONS = Topic(
     retention_ms=365 * DAY_MS,
 )
 
+APPLICATION_ANSWERS = Topic("assist.applications.answers", 8, "Matching's answers to applications keyed by "
+                            "household id (person id when the household is unknown).", retention_ms=365 * DAY_MS)
+
 CONTACTS = Topic("assist.contacts", 4, "Consented contact details and preferences keyed by person id; read only by "
                  "notification.", compacted=True)
 
@@ -73,6 +76,7 @@ ALL_TOPICS: tuple[Topic, ...] = (
     TASKS,
     NOTIFICATIONS,
     DECISIONS,
+    APPLICATION_ANSWERS,
     CONTACTS,
     MATCHING_INBOX,
     MATCHING_MEMBERSHIP,
