@@ -25,11 +25,11 @@ from typing import Any
 import aiohttp
 
 from services.core.codec import encode_event, event_from_json, load_contract
+from services.core.identity import Pseudonymiser, check_character
 from services.core.kafka import durable_producer
 from services.core.settings import load_settings
 from services.core.topics import EVENTS
 from services.intake.adapters.tokens import TokenFile
-from services.intake.domain.identity import Pseudonymiser, check_character
 
 PORT = 18080
 

@@ -30,10 +30,10 @@ from aiokafka.admin import AIOKafkaAdminClient, NewTopic
 
 from bench.catalogues import catalogue_of
 from services.core.codec import Contract, encode_event, encode_record, event_from_json, load_contract
+from services.core.identity import Pseudonymiser
 from services.core.kafka import commit_group_at_end, durable_producer
 from services.core.settings import PROJECT_ROOT, load_settings
 from services.core.topics import EVENTS, MATCHING_INPUTS, REGISTRY
-from services.intake.domain.identity import Pseudonymiser
 from services.matching.adapters.catalogue_feed import publish_catalogue
 from services.simulator.population import generate_population
 from services.simulator.scenario import ScenarioClock, department_events

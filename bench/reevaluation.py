@@ -36,8 +36,8 @@ from faust.serializers import codecs
 
 from bench.openfisca_dibao import DibaoInputs, DibaoRun, run_dibao
 from services.core.codec import event_from_json, load_contract
+from services.core.identity import Pseudonymiser
 from services.core.settings import PROJECT_ROOT, load_settings
-from services.intake.domain.identity import Pseudonymiser
 from services.matching.domain.catalogue import PolicyCatalogue, load_catalogue
 from services.matching.domain.household import HouseholdState, to_dict
 from services.matching.domain.population import Columns, PopulationColumns

@@ -9,7 +9,7 @@ from typing import Any
 
 import pytest
 
-from services.intake.domain.identity import check_character
+from services.core.identity import check_character
 
 _sequence = itertools.count(100)
 

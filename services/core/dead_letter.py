@@ -16,7 +16,6 @@ from __future__ import annotations
 import asyncio
 import datetime as dt
 import logging
-import re
 from collections import OrderedDict
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
@@ -26,6 +25,7 @@ from aiokafka import AIOKafkaProducer, ConsumerRecord
 from aiokafka.errors import KafkaError, KafkaTimeoutError, MessageSizeTooLargeError
 
 from services.core.conformance import ContractError
+from services.core.personal_data import labelled
 
 log = logging.getLogger(__name__)
 
@@ -61,23 +61,6 @@ class Source:
     offset: int
 
 
-# Identity numbers: 18 characters (17 digits and a digit or X) or the older 15 digits, not inside a longer number.
-_IDENTITY = re.compile(rb"(?<![0-9])(?:[0-9]{17}[0-9Xx]|[0-9]{15})(?![0-9A-Za-z])")
-# Bounded parts (RFC 5321 lengths): unbounded ones make a long run of letters without an '@' quadratic.
-_EMAIL = re.compile(rb"[A-Za-z0-9._%+-]{1,64}@[A-Za-z0-9-]{1,63}(?:\.[A-Za-z0-9-]{1,63})+")
-# Mainland mobiles (with or without +86) and international numbers written with a leading +.
-_PHONE = re.compile(rb"(?<![0-9])(?:(?:\+|00)?86[ -]?)?1[3-9][0-9](?:[ -]?[0-9]){8}(?![0-9])"
-                    rb"|\+[1-9][0-9](?:[ -]?[0-9]){6,13}(?![0-9])")
-_MASKS = ((_EMAIL, b"[e-mail]"), (_IDENTITY, b"[identity number]"), (_PHONE, b"[phone]"))
-
-
-def masked(value: bytes) -> bytes:
-    """`value` with identity numbers, e-mail addresses and phone numbers replaced by what they are."""
-    for pattern, label in _MASKS:
-        value = pattern.sub(label, value)
-    return value
-
-
 def masked_headers(headers: Iterable[tuple[str, bytes | None]]) -> list[tuple[str, bytes | None]]:
     """Headers safe to keep on a dead-letter topic: names and values masked, earlier dlq_* headers dropped (a
     replayed dead letter gets fresh ones). Values stay bytes, even when they are not UTF-8."""
@@ -85,8 +68,8 @@ def masked_headers(headers: Iterable[tuple[str, bytes | None]]) -> list[tuple[st
     for name, value in headers:
         if name in REASON_HEADERS:
             continue
-        safe_name = masked(name.encode("utf-8", "surrogateescape")).decode("utf-8", "replace")
-        kept.append((safe_name, None if value is None else masked(bytes(value))))
+        safe_name = labelled(name.encode("utf-8", "surrogateescape")).decode("utf-8", "replace")
+        kept.append((safe_name, None if value is None else labelled(bytes(value))))
     return kept
 
 
@@ -94,7 +77,7 @@ def dead_letter_headers(headers: Iterable[tuple[str, bytes | None]], source: Sou
                         value_omitted: str | None = None) -> list[tuple[str, bytes | None]]:
     """The headers of a dead letter (see the module docstring)."""
     added = [
-        ("dlq_reason", masked(reason.text.encode())),
+        ("dlq_reason", labelled(reason.text.encode())),
         ("dlq_fields", ",".join(reason.fields).encode()),
         ("dlq_source_topic", source.topic.encode()),
         ("dlq_source_partition", str(source.partition).encode()),

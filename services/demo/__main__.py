@@ -30,6 +30,7 @@ from pathlib import Path
 import aiohttp
 
 from services.core.codec import load_contract
+from services.core.identity import Pseudonymiser
 from services.core.kafka import commit_group_at_end, durable_producer
 from services.core.settings import PROJECT_ROOT, Settings, load_settings
 from services.core.topics import EVENTS_DLQ, MATCHING_INPUTS, OFFERS, TASKS
@@ -37,7 +38,6 @@ from services.demo.casework_scene import caseworker_approves, contacts_of, deliv
 from services.demo.report import Outputs, notification_summary, print_report
 from services.demo.watch import TopicWatch
 from services.intake.adapters.tokens import TokenFile
-from services.intake.domain.identity import Pseudonymiser
 from services.matching.adapters.catalogue_feed import publish_catalogue
 from services.notification.adapters.kafka_inbound import TOPICS as NOTIFICATION_INPUTS
 from services.simulator.adapters.intake_http import IntakeClient

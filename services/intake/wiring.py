@@ -12,6 +12,7 @@ from prometheus_client import CollectorRegistry
 from redis.asyncio import Redis
 
 from services.core.codec import Contract, load_contract
+from services.core.identity import Pseudonymiser
 from services.core.kafka import durable_producer
 from services.core.settings import Settings
 from services.intake.adapters.http import build_app
@@ -20,7 +21,6 @@ from services.intake.adapters.redis_rate import RedisRateLimit
 from services.intake.adapters.redis_seen import RedisSeenEvents, pooled_redis
 from services.intake.adapters.seen_window import WindowRebuilder
 from services.intake.adapters.tokens import TokenFile
-from services.intake.domain.identity import Pseudonymiser
 from services.intake.metrics import IntakeMetrics
 from services.intake.service import Intake
 

@@ -17,9 +17,9 @@ import urllib.request
 from pathlib import Path
 
 from services.core.codec import load_contract
+from services.core.identity import Pseudonymiser, resident_id_problem
 from services.core.process import EXIT_TASK_DIED
 from services.core.settings import PROJECT_ROOT, load_settings
-from services.intake.domain.identity import Pseudonymiser, resident_id_problem
 from services.matching.domain.cases import run_cases
 from services.matching.domain.catalogue import CatalogueError, load_catalogue
 

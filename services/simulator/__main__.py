@@ -30,10 +30,10 @@ from typing import Any
 import aiohttp
 
 from services.core.codec import Contract, load_contract
+from services.core.identity import Pseudonymiser
 from services.core.kafka import durable_producer
 from services.core.settings import Settings, load_settings
 from services.core.topics import EVENTS_RAW, REGISTRY
-from services.intake.domain.identity import Pseudonymiser
 from services.simulator.adapters.intake_http import DeliveryReport, IntakeClient
 from services.simulator.adapters.raw_kafka import RawEventProducer
 from services.simulator.adapters.registry import RegistryPublisher

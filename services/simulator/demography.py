@@ -10,7 +10,7 @@ import datetime as dt
 
 import numpy as np
 
-from services.intake.domain.identity import check_character
+from services.core.identity import check_character
 from services.simulator.districts import DISTRICTS
 
 SUBSISTENCE_SHARE = 0.03

@@ -20,7 +20,7 @@ from dataclasses import dataclass, replace
 from typing import Any
 
 from services.core.codec import Contract, encode_event, event_from_json
-from services.intake.domain.identity import check_character
+from services.core.identity import check_character
 from services.simulator.departments import SYSTEMS, rfc3339, source_of
 
 FORWARD = "forward"

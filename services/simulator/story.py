@@ -13,7 +13,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from services.core.codec import Contract
-from services.intake.domain.identity import check_character
+from services.core.identity import check_character
 from services.simulator.departments import department_event, local_day
 from services.simulator.districts import district
 from services.simulator.population import SUBSISTENCE_ALLOWANCE, Household, Person

@@ -7,7 +7,7 @@ import re
 from collections import Counter
 from dataclasses import dataclass, field
 
-from services.intake.domain.identity import resident_id_problem
+from services.core.identity import resident_id_problem
 
 KINDS = ("identity", "phone", "email")
 _IDENTITY = re.compile(r"(?<![0-9])[0-9]{17}[0-9X](?![0-9])")

@@ -10,9 +10,9 @@ from typing import Any
 from aiokafka import AIOKafkaConsumer, ConsumerRecord, TopicPartition
 
 from services.core.codec import encode_record, load_contract
+from services.core.identity import check_character
 from services.core.kafka import durable_producer
 from services.core.topics import ALL_TOPICS, CONTACTS, OFFERS, TASKS
-from services.intake.domain.identity import check_character
 
 CONTRACT = load_contract()
 NOW = dt.datetime.now(dt.UTC).replace(microsecond=0)

@@ -13,10 +13,10 @@ from contextlib import asynccontextmanager
 from aiokafka import ConsumerRecord
 
 from services.core.codec import header
+from services.core.identity import check_character
 from services.core.kafka import durable_producer
 from services.core.topics import EVENTS, EVENTS_DLQ, EVENTS_RAW
 from services.intake.adapters.raw_forwarder import RawForwarder, raw_consumer
-from services.intake.domain.identity import check_character
 from services.simulator.poison import DEAD_LETTER, FORWARD, PoisonRecord, poison_corpus
 from tests.conftest import discharge, resident_id
 from tests.integration.test_intake_raw import _raw

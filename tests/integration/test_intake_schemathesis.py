@@ -24,9 +24,9 @@ from schemathesis.config import SchemathesisConfig
 from schemathesis.specs.openapi.checks import positive_data_acceptance
 
 from services.core.codec import load_contract
+from services.core.identity import check_character
 from services.core.settings import load_settings
 from services.intake.adapters.openapi import RESIDENT_ID, openapi_document
-from services.intake.domain.identity import check_character
 from tests.integration.intake_server import ServedIntake, served_intake
 
 EXAMPLES = int(os.environ.get("ASSIST_PROPERTY_EXAMPLES", "100"))

@@ -10,10 +10,10 @@ import pytest
 from aiokafka import AIOKafkaConsumer
 
 from services.core.codec import decode_record, load_contract
+from services.core.identity import Pseudonymiser
 from services.core.kafka import durable_producer
 from services.core.settings import load_settings
 from services.core.topics import REGISTRY
-from services.intake.domain.identity import Pseudonymiser
 from services.simulator.adapters.registry import RegistryPublisher
 from services.simulator.population import generate_population
 

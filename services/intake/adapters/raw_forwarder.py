@@ -7,7 +7,7 @@ goes to assist.events.dlq with its reason, and every record after it is still fo
 
 What a dead letter of assist.events.dlq carries (it must hold no identity number, phone number or e-mail):
 - the original value and key, with every identity number (a valid check character), mainland mobile number and
-  e-mail address masked in place by as many `*` (services/intake/domain/redaction.py), so the Avro structure
+  e-mail address masked in place by as many `*` (services/core/personal_data.py), so the Avro structure
   and lengths stay as they were; a tombstone stays a tombstone; a record without a key gets an empty one;
 - the original headers in order, each masked the same way, except that every header whose name, lower-cased with
   '-' read as '_', is `ce_subject` (so `ce-subject` and `CE_SUBJECT` too) carries the subject's pseudonym instead;
@@ -30,9 +30,9 @@ from services.core.codec import Contract, Event, check_event, decode_event
 from services.core.conformance import ContractError, FieldError
 from services.core.dead_letter import DeadLetters, Reason, internal
 from services.core.kafka import consume_batches
+from services.core.personal_data import MASK, blanked, blanked_text
 from services.core.topics import EVENTS_DLQ, EVENTS_RAW
 from services.core.unavailable import REDIS_UNAVAILABLE
-from services.intake.domain.redaction import MASK, mask_personal_data, mask_personal_text
 from services.intake.domain.submission import Verdict, department_of_source, may_publish, subject_problem
 from services.intake.metrics import IntakeMetrics
 from services.intake.service import Intake, Outcome
@@ -74,17 +74,17 @@ def parked(record: Record, pseudonymise: Callable[[str], str]) -> Record:
     headers: list[tuple[str, bytes | None]] = []
     for name, value in record.headers:
         if value is not None:
-            value = _pseudonym(value, pseudonymise) if is_subject_header(name) else mask_personal_data(bytes(value))
-        headers.append((mask_personal_text(name), value))
+            value = _pseudonym(value, pseudonymise) if is_subject_header(name) else blanked(bytes(value))
+        headers.append((blanked_text(name), value))
     # An empty key for a record without one: a dead letter whose value cannot be carried still needs a key.
-    key = mask_personal_data(record.key) if record.key is not None else b""
-    value = mask_personal_data(record.value) if record.value is not None else None
+    key = blanked(record.key) if record.key is not None else b""
+    value = blanked(record.value) if record.value is not None else None
     return replace(record, key=key, value=value, headers=headers)
 
 
 def _pseudonym(value: bytes, pseudonymise: Callable[[str], str]) -> bytes:
     try:
-        return mask_personal_data(pseudonymise(bytes(value).decode("utf-8", "replace")).encode())
+        return blanked(pseudonymise(bytes(value).decode("utf-8", "replace")).encode())
     except Exception:  # no pseudonym to be had: keep nothing of the value but its length
         return bytes([MASK]) * len(value)
 

@@ -14,7 +14,7 @@ from typing import Any
 from services.core.attributes import text_problem
 from services.core.codec import Contract, Event, event_from_json
 from services.core.conformance import ContractError, FieldError
-from services.intake.domain.identity import resident_id_problem
+from services.core.identity import resident_id_problem
 
 Pseudonymise = Callable[[str], str]
 

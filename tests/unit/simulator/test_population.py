@@ -8,7 +8,7 @@ import time
 import pytest
 
 from services.core.codec import decode_record, encode_record, load_contract
-from services.intake.domain.identity import Pseudonymiser, resident_id_problem
+from services.core.identity import Pseudonymiser, resident_id_problem
 from services.simulator.districts import BY_CODE
 from services.simulator.population import SUBSISTENCE_ALLOWANCE, Population, generate_population
 

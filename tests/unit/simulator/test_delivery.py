@@ -19,7 +19,7 @@ from aiohttp.test_utils import TestServer
 
 from services.core.codec import check_event, decode_event, header, load_contract
 from services.core.conformance import ContractError
-from services.intake.domain.identity import Pseudonymiser, resident_id_problem
+from services.core.identity import Pseudonymiser, resident_id_problem
 from services.simulator.adapters.intake_http import BATCH, STRUCTURED, IntakeClient, rejections, retry_delay
 from services.simulator.adapters.raw_kafka import raw_record
 from services.simulator.departments import department_of

@@ -2,7 +2,7 @@ from __future__ import annotations
 
 import pytest
 
-from services.intake.domain.identity import Pseudonymiser, check_character, resident_id_problem
+from services.core.identity import Pseudonymiser, check_character, resident_id_problem
 
 
 def test_published_example_number_has_check_character_x():

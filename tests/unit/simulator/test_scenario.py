@@ -11,7 +11,7 @@ import pytest
 
 from services.core.codec import encode_record, event_from_json, load_contract
 from services.core.conformance import ContractError
-from services.intake.domain.identity import Pseudonymiser, resident_id_problem
+from services.core.identity import Pseudonymiser, resident_id_problem
 from services.simulator.faults import IMPOSSIBLE_GRADE, UNKNOWN_TYPE, WRONG_CHECK_CHARACTER, spoil
 from services.simulator.population import SUBSISTENCE_ALLOWANCE, Population, generate_population
 from services.simulator.scenario import ScenarioClock, department_events
