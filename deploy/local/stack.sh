@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
-# The local stack: a real Apache Kafka broker (KRaft, assembled from Maven Central) and Debian's redis-server,
-# both on 127.0.0.1, with data under $ASSIST_DATA_DIR. Usage: stack.sh up|down|status|install
+# The local stack: a real Apache Kafka broker (KRaft, assembled from Maven Central), Debian's redis-server, and
+# Debian's prometheus with the platform's lag exporter, all on 127.0.0.1, with data under $ASSIST_DATA_DIR.
+# Usage: stack.sh up|down|status|install
 set -euo pipefail
 
 here=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
@@ -14,6 +15,9 @@ DATA_DIR=${ASSIST_DATA_DIR:-$root/.data}
 CACHE_DIR=${ASSIST_CACHE_DIR:-${XDG_CACHE_HOME:-$HOME/.cache}/assist-platform}
 KAFKA_LIBS=$CACHE_DIR/kafka-$KAFKA_VERSION/libs
 KAFKA_HEAP=${ASSIST_KAFKA_HEAP:-512M}
+PROMETHEUS_PORT=${ASSIST_PROMETHEUS_PORT:-9090}
+LAG_EXPORTER_PORT=${ASSIST_LAG_EXPORTER_PORT:-9308}
+PY=$root/.venv/bin/python
 
 say() { printf '%s\n' "stack: $*"; }
 
@@ -35,6 +39,58 @@ install_redis() {
   local sudo=""; [ "$(id -u)" = 0 ] || sudo=sudo
   $sudo apt-get update -qq
   DEBIAN_FRONTEND=noninteractive $sudo apt-get install -y -qq redis-server >/dev/null
+}
+
+install_prometheus() {
+  if command -v prometheus >/dev/null && command -v promtool >/dev/null; then return; fi
+  say "installing prometheus (with promtool) from Debian packages"
+  local sudo=""; [ "$(id -u)" = 0 ] || sudo=sudo
+  { $sudo apt-get update -qq && DEBIAN_FRONTEND=noninteractive $sudo apt-get install -y -qq --no-install-recommends \
+      prometheus >/dev/null; } || say "prometheus could not be installed; the stack runs without it"
+}
+
+answers() { curl -fsS -m 2 -o /dev/null "$1" 2>/dev/null; }
+
+start_lag_exporter() {
+  local pidf=$DATA_DIR/prometheus/lag-exporter.pid
+  if pid_alive "$pidf"; then say "lag exporter already running (pid $(cat "$pidf"))"; return; fi
+  if answers "http://127.0.0.1:$LAG_EXPORTER_PORT/healthz"; then
+    say "port $LAG_EXPORTER_PORT answers already (another stack's exporter?): set ASSIST_LAG_EXPORTER_PORT"; return; fi
+  mkdir -p "$DATA_DIR/prometheus"
+  (cd "$root" && ASSIST_KAFKA_BOOTSTRAP="127.0.0.1:$KAFKA_PORT" exec "$PY" -m services.monitoring lag-exporter \
+    --port "$LAG_EXPORTER_PORT") </dev/null > "$DATA_DIR/prometheus/lag-exporter.log" 2>&1 &
+  echo $! > "$pidf"
+  for _ in $(seq 1 50); do
+    if answers "http://127.0.0.1:$LAG_EXPORTER_PORT/healthz"; then
+      say "lag exporter on http://127.0.0.1:$LAG_EXPORTER_PORT/metrics (pid $(cat "$pidf"))"; return; fi
+    pid_alive "$pidf" || break
+    sleep 0.2
+  done
+  say "lag exporter did not start; see $DATA_DIR/prometheus/lag-exporter.log"; tail -5 "$DATA_DIR/prometheus/lag-exporter.log"
+}
+
+start_prometheus() {
+  local dir=$DATA_DIR/prometheus pidf=$DATA_DIR/prometheus/prometheus.pid
+  if ! command -v prometheus >/dev/null; then say "prometheus is not installed; the stack runs without it"; return; fi
+  if pid_alive "$pidf"; then say "prometheus already running (pid $(cat "$pidf"))"; return; fi
+  if answers "http://127.0.0.1:$PROMETHEUS_PORT/-/ready"; then
+    say "port $PROMETHEUS_PORT answers already (another stack's prometheus?): set ASSIST_PROMETHEUS_PORT"; return; fi
+  mkdir -p "$dir/data"
+  # The services' ports as the settings in this environment give them (ASSIST_*_PORT), on loopback.
+  (cd "$root" && "$PY" -m services.monitoring scrape-config "$dir/prometheus.yml" --prometheus-port "$PROMETHEUS_PORT" \
+    --lag-exporter-port "$LAG_EXPORTER_PORT" --rules "$root/deploy/prometheus/rules/*.yml")
+  promtool check config --syntax-only "$dir/prometheus.yml" >/dev/null
+  prometheus --config.file="$dir/prometheus.yml" --storage.tsdb.path="$dir/data" --storage.tsdb.retention.time=7d \
+    --web.listen-address="127.0.0.1:$PROMETHEUS_PORT" --web.enable-lifecycle </dev/null > "$dir/prometheus.log" 2>&1 &
+  echo $! > "$pidf"
+  for _ in $(seq 1 60); do
+    if answers "http://127.0.0.1:$PROMETHEUS_PORT/-/ready"; then
+      say "prometheus on http://127.0.0.1:$PROMETHEUS_PORT (pid $(cat "$pidf"))"; return; fi
+    pid_alive "$pidf" || break
+    sleep 0.5
+  done
+  say "prometheus did not become ready; the stack runs without it (see $dir/prometheus.log)"
+  tail -5 "$dir/prometheus.log"
 }
 
 kafka_java() {
@@ -108,22 +164,31 @@ stop_pid() {
 }
 
 status() {
-  local rc=0
+  local rc=0  # Kafka and Redis make the stack; Prometheus and the lag exporter are reported, not required.
   if pid_alive "$DATA_DIR/kafka/kafka.pid" && kafka_answers >/dev/null 2>&1; then
     say "kafka   up   127.0.0.1:$KAFKA_PORT pid $(cat "$DATA_DIR/kafka/kafka.pid")"
   else say "kafka   down"; rc=1; fi
   if pid_alive "$DATA_DIR/redis/redis.pid" && redis-cli -p "$REDIS_PORT" ping 2>/dev/null | grep -q PONG; then
     say "redis   up   127.0.0.1:$REDIS_PORT pid $(cat "$DATA_DIR/redis/redis.pid")"
   else say "redis   down"; rc=1; fi
+  if pid_alive "$DATA_DIR/prometheus/prometheus.pid" && answers "http://127.0.0.1:$PROMETHEUS_PORT/-/ready"; then
+    say "prometheus up http://127.0.0.1:$PROMETHEUS_PORT pid $(cat "$DATA_DIR/prometheus/prometheus.pid")"
+  else say "prometheus down (the stack works without it; \`up\` starts it)"; fi
+  if pid_alive "$DATA_DIR/prometheus/lag-exporter.pid" && answers "http://127.0.0.1:$LAG_EXPORTER_PORT/healthz"; then
+    say "lag     up   http://127.0.0.1:$LAG_EXPORTER_PORT/metrics pid $(cat "$DATA_DIR/prometheus/lag-exporter.pid")"
+  else say "lag     down"; fi
   return $rc
 }
 
 case "${1:-}" in
-  install) install_kafka; install_redis ;;
+  install) install_kafka; install_redis; install_prometheus ;;
   up)
-    install_kafka; install_redis; start_kafka; start_redis
-    ASSIST_KAFKA_BOOTSTRAP="127.0.0.1:$KAFKA_PORT" "$root/.venv/bin/python" -m services.core create-topics ;;
-  down) stop_pid kafka "$DATA_DIR/kafka/kafka.pid"; stop_pid redis "$DATA_DIR/redis/redis.pid" ;;
+    install_kafka; install_redis; install_prometheus; start_kafka; start_redis
+    ASSIST_KAFKA_BOOTSTRAP="127.0.0.1:$KAFKA_PORT" "$PY" -m services.core create-topics
+    start_lag_exporter; start_prometheus ;;
+  down)
+    stop_pid prometheus "$DATA_DIR/prometheus/prometheus.pid"; stop_pid "lag exporter" "$DATA_DIR/prometheus/lag-exporter.pid"
+    stop_pid kafka "$DATA_DIR/kafka/kafka.pid"; stop_pid redis "$DATA_DIR/redis/redis.pid" ;;
   kafka-down) stop_pid kafka "$DATA_DIR/kafka/kafka.pid" ;;
   kafka-up) install_kafka; start_kafka ;;
   status) status ;;

@@ -35,6 +35,7 @@ from services.core.kafka import commit_group_at_end, durable_producer
 from services.core.settings import PROJECT_ROOT, Settings, load_settings
 from services.core.topics import EVENTS_DLQ, MATCHING_INPUTS, OFFERS, TASKS
 from services.demo.casework_scene import caseworker_approves, contacts_of, delivered, publish_contacts, wait_for_sms
+from services.demo.live_figures import print_live_figures
 from services.demo.report import Outputs, notification_summary, print_report
 from services.demo.watch import TopicWatch
 from services.intake.adapters.tokens import TokenFile
@@ -83,6 +84,11 @@ async def wait_for(url: str, needle: str, seconds: float = 120) -> None:
             pass
         await asyncio.sleep(0.5)
     raise RuntimeError(f"{url} did not become ready")
+
+
+def prometheus_port() -> int:
+    """The local stack's Prometheus (deploy/local/stack.sh reads the same variable)."""
+    return int(os.environ.get("ASSIST_PROMETHEUS_PORT", "9090"))
 
 
 async def run(settings: Settings, households: int, events: int, keep: bool) -> int:
@@ -190,6 +196,7 @@ async def run(settings: Settings, households: int, events: int, keep: bool) -> i
         else:
             print("   no SMS reached the family within 30 s (see notification.log)")
         (run_dir / "summary.json").write_text(json.dumps(outputs.totals(), indent=2))
+        await print_live_figures(prometheus_port(), run_id)
     finally:
         await watch.close()
         if keep:

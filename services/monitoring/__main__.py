@@ -1,0 +1,69 @@
+"""Operations commands.
+
+    python -m services.monitoring lag-exporter [--host 127.0.0.1] [--port 9308] [--group-prefix assist-]
+        consumer lag per group and partition on /metrics (read from the broker on every scrape)
+    python -m services.monitoring scrape-config OUT --prometheus-port 9090 --lag-exporter-port 9308 [--rules GLOB]
+        write the local stack's prometheus.yml for the services' ports the settings give
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import logging
+import sys
+from pathlib import Path
+
+import yaml
+
+from services.core.process import serve_until_signalled
+from services.core.settings import load_settings
+from services.intake.__main__ import RAW_HEALTH_PORT
+from services.monitoring.exporter import exporter_app
+from services.monitoring.kafka_offsets import BrokerOffsets
+from services.monitoring.scrape import local_scrape_config
+
+LAG_EXPORTER_PORT = 9308
+
+
+async def export_lag(bootstrap: str, host: str, port: int, prefixes: tuple[str, ...]) -> None:
+    offsets = BrokerOffsets(bootstrap, prefixes)
+    try:
+        await serve_until_signalled(exporter_app(offsets), host, port, "lag exporter")
+    finally:
+        await offsets.close()
+
+
+def main(argv: list[str]) -> int:
+    parser = argparse.ArgumentParser(prog="python -m services.monitoring")
+    sub = parser.add_subparsers(dest="command", required=True)
+    lag = sub.add_parser("lag-exporter", help="consumer lag per group and partition on /metrics")
+    lag.add_argument("--host", default="127.0.0.1")
+    lag.add_argument("--port", type=int, default=LAG_EXPORTER_PORT)
+    lag.add_argument("--group-prefix", action="append", default=None,
+                     help="watch only groups starting with this (repeatable; default assist-)")
+    scrape = sub.add_parser("scrape-config", help="write the local stack's prometheus.yml")
+    scrape.add_argument("out", type=Path)
+    scrape.add_argument("--prometheus-port", type=int, required=True)
+    scrape.add_argument("--lag-exporter-port", type=int, default=LAG_EXPORTER_PORT)
+    scrape.add_argument("--raw-forwarder-port", type=int, default=RAW_HEALTH_PORT)
+    scrape.add_argument("--rules", action="append", default=[], help="rule file glob (repeatable)")
+    scrape.add_argument("--interval-seconds", type=int, default=5)
+    args = parser.parse_args(argv)
+    settings = load_settings()
+    if args.command == "lag-exporter":
+        logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s %(message)s")
+        asyncio.run(export_lag(settings.kafka_bootstrap, args.host, args.port,
+                               tuple(args.group_prefix or ["assist-"])))
+        return 0
+    config = local_scrape_config(settings, raw_forwarder_port=args.raw_forwarder_port,
+                                 lag_exporter_port=args.lag_exporter_port, prometheus_port=args.prometheus_port,
+                                 rule_files=args.rules, interval_seconds=args.interval_seconds)
+    args.out.parent.mkdir(parents=True, exist_ok=True)
+    args.out.write_text("# Written by `python -m services.monitoring scrape-config`; do not edit.\n"
+                        + yaml.safe_dump(config, sort_keys=False), encoding="utf-8")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main(sys.argv[1:]))
