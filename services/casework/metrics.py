@@ -41,6 +41,9 @@ class CaseworkMetrics:
                             "Undecided tasks (queued and claimed) by district queue and priority band; a region code "
                             "(ending 0000) is the region's supervisor queue of escalated tasks.",
                             ["district", "band"], registry=registry)
+        self._unclaimed = Gauge("assist_casework_unclaimed_tasks",
+                                "Queued tasks nobody has claimed, by district queue and priority band (a part of "
+                                "assist_casework_queue_depth).", ["district", "band"], registry=registry)
         self._store_up = Gauge("assist_casework_store_up",
                                "1 when the task store answered this scrape, 0 when it did not (the queue depths "
                                "shown are then those of the last scrape it answered).", registry=registry)
@@ -75,6 +78,12 @@ class CaseworkMetrics:
         for code, bands in depth.items():
             for band in PriorityBand:
                 self._depth.labels(code, band.value).set(bands.get(band, 0))
+
+    def unclaimed(self, queued: Mapping[str, Mapping[PriorityBand, int]]) -> None:
+        """Set the unclaimed tasks of each queue, named by its division code."""
+        for code, bands in queued.items():
+            for band in PriorityBand:
+                self._unclaimed.labels(code, band.value).set(bands.get(band, 0))
 
     def store_answered(self, answered: bool) -> None:
         self._store_up.set(1 if answered else 0)

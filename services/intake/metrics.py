@@ -31,6 +31,8 @@ class IntakeMetrics:
         self._unexpected = Counter("assist_intake_unexpected_errors_total",
                                    "Requests that failed with an unexpected exception (answered 500).",
                                    registry=registry)
+        self._answers = Counter("assist_intake_http_responses_total", "HTTP answers, by status code.", ["code"],
+                                registry=registry)
 
     def accepted(self, department: str, n: int) -> None:
         if n:
@@ -62,3 +64,6 @@ class IntakeMetrics:
 
     def unexpected_error(self) -> None:
         self._unexpected.inc()
+
+    def answered(self, code: int) -> None:
+        self._answers.labels(str(code)).inc()

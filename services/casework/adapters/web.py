@@ -149,6 +149,7 @@ async def metrics_endpoint(request: web.Request) -> web.Response:
         metrics.store_answered(False)
     else:
         metrics.queue_depth({d.code: {band: d.total(band) for band in PriorityBand} for d in depths})
+        metrics.unclaimed({d.code: d.queued for d in depths})
         metrics.store_answered(True)
     return web.Response(body=generate_latest(metrics.registry), headers={"Content-Type": CONTENT_TYPE_LATEST})
 

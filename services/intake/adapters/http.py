@@ -57,7 +57,7 @@ Handler = Callable[[web.Request], Awaitable[web.StreamResponse]]
 
 def build_app(intake: Intake, tokens: TokenFile, contract: Contract, metrics: IntakeMetrics,
               pseudonymise: Callable[[str], str], max_batch: int, rate_limit: RedisRateLimit) -> web.Application:
-    app = web.Application(client_max_size=MAX_BODY_BYTES, middlewares=[answer_every_request])
+    app = web.Application(client_max_size=MAX_BODY_BYTES, middlewares=[count_answers, answer_every_request])
     app[INTAKE], app[TOKENS], app[CONTRACT], app[METRICS] = intake, tokens, contract, metrics
     app[PSEUDONYMISE], app[MAX_BATCH], app[RATE_LIMIT] = pseudonymise, max_batch, rate_limit
     app[OPENAPI] = openapi_document(contract, max_batch)
@@ -66,6 +66,18 @@ def build_app(intake: Intake, tokens: TokenFile, contract: Contract, metrics: In
     app.router.add_get("/metrics", metrics_endpoint)
     app.router.add_get("/openapi.json", openapi)
     return app
+
+
+@web.middleware
+async def count_answers(request: web.Request, handler: Handler) -> web.StreamResponse:
+    """Count every answer by its status code (assist_intake_http_responses_total), for the 5xx and 503 alerts."""
+    try:
+        response = await handler(request)
+    except web.HTTPException as exc:
+        request.app[METRICS].answered(exc.status)
+        raise
+    request.app[METRICS].answered(response.status)
+    return response
 
 
 @web.middleware
