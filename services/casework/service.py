@@ -129,6 +129,9 @@ _REFUSALS: dict[str, Callable[[Answer], CaseworkError]] = {
     "OUT_OF_SCOPE": lambda a: Invalid("the district is outside your region", "out_of_scope"),
     "EMPTY": lambda a: TaskNotFound("no task to claim", "empty"),
     "UNAVAILABLE": lambda a: Unavailable("the queues are being rebuilt; retry shortly"),
+    "WITHDRAWN": lambda a: Conflict("the task was withdrawn by matching, so it can no longer be claimed, approved or "
+                                    f"rejected: {a.detail('reason') or 'the household no longer qualifies'}",
+                                    "withdrawn"),
 }
 
 

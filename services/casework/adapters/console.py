@@ -38,6 +38,7 @@ from services.casework.adapters.web_auth import (
 )
 from services.casework.adapters.web_forms import queue_query, verdict_of
 from services.casework.domain.ordering import PriorityBand, SlaState, band_of, sla_state
+from services.casework.domain.tasks import Status
 from services.casework.service import CaseworkError, Invalid
 
 TEMPLATES = Path(__file__).parent / "templates"
@@ -176,9 +177,13 @@ async def task_page(request: web.Request) -> web.Response:
         return render(request, "error.html", exc.status, code=exc.code)
     record = json.loads(page.task.body)
     offer = record.get("offer")
-    sla = "decided" if page.progress.status.decided else sla_state(page.task.due_ms, casework.now_ms()).value
-    return render(request, "task.html", page=page, record=record, offer=offer,
-                  explanation=(offer or {}).get("explanation"), band=band_of(page.task.priority).value, sla=sla)
+    status = page.progress.status
+    sla = ("withdrawn" if status is Status.WITHDRAWN else "decided" if status.decided
+           else sla_state(page.task.due_ms, casework.now_ms()).value)
+    review = record.get("review")
+    explanation = (offer or {}).get("explanation") or (review or {}).get("explanation")
+    return render(request, "task.html", page=page, record=record, offer=offer, review=review,
+                  explanation=explanation, band=band_of(page.task.priority).value, sla=sla)
 
 
 async def overview_page(request: web.Request) -> web.Response:

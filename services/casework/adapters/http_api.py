@@ -1,7 +1,7 @@
 """The caseworker JSON API under /api/v1 (aiohttp). Refusals are problem+json with the status that says why:
 400 invalid, 401 unauthenticated, 403 not for this role or no CSRF header, 404 no such task in one's scope, 409
-conflict (claimed by someone else, reserved, decided, not the holder), 413 body too large, 429 too many requests,
-503 while the queues are rebuilt or Redis does not answer (with Retry-After)."""
+conflict (claimed by someone else, reserved, decided, not the holder, withdrawn by matching), 413 body too large,
+429 too many requests, 503 while the queues are rebuilt or Redis does not answer (with Retry-After)."""
 
 from __future__ import annotations
 
@@ -15,6 +15,8 @@ from aiohttp import web
 from services.casework.adapters.web_auth import CASEWORK, CSRF_HEADER, csrf_valid, who
 from services.casework.adapters.web_forms import queue_query, verdict_of
 from services.casework.domain.ordering import sla_state
+from services.casework.domain.revisions import Revision
+from services.casework.domain.tasks import Status
 from services.casework.domain.views import AuditEntry, Overview, QueueDepth, QueueItem, TaskPage
 from services.casework.service import Answer, CaseworkError, Invalid
 
@@ -122,9 +124,20 @@ def item_json(item: QueueItem, now_ms: int) -> dict[str, Any]:
 
 
 def audit_json(entry: AuditEntry) -> dict[str, Any]:
-    return {"seq": entry.seq, "action": entry.action, "actor": entry.actor, "at": iso(entry.at_ms),
+    body = {"seq": entry.seq, "action": entry.action, "actor": entry.actor, "at": iso(entry.at_ms),
             "district": entry.district, "reason": entry.reason or None, "assignee": entry.assignee or None,
             "lease_until": iso(entry.lease_until_ms), "decision_id": entry.decision_id or None}
+    if entry.revision is not None:
+        body["revision"] = revision_json(entry.revision)
+    return body
+
+
+def revision_json(revision: Revision) -> dict[str, Any]:
+    return {"change": revision.change, "number": revision.number, "at": iso(revision.at_ms),
+            "reason": revision.reason, "previous_amount_fen": revision.previous_amount_fen,
+            "amount_fen": revision.amount_fen, "changed_facts": list(revision.changed_facts),
+            "previous_summary": revision.previous_summary, "previous_computation": revision.previous_computation,
+            "summary": revision.summary, "computation": revision.computation, "held_by": revision.held_by or None}
 
 
 def page_json(page: TaskPage, now_ms: int) -> dict[str, Any]:
@@ -135,15 +148,23 @@ def page_json(page: TaskPage, now_ms: int) -> dict[str, Any]:
         "task_id": page.task.task_id, "kind": page.task.kind, "household_id": page.task.household_id,
         "person_id": page.task.person_id, "district": p.district, "origin_district": page.task.district,
         "queue": p.queue, "priority": page.task.priority, "due_at": iso(page.task.due_ms),
-        "sla": "decided" if p.status.decided else _sla(page, now_ms), "created_at": iso(page.task.created_ms),
+        "sla": _closed_sla(p.status) or _sla(page, now_ms), "created_at": iso(page.task.created_ms),
         "reason": page.task.reason, "risk_tier": record.get("risk_tier"), "status": p.status.value,
         "holder": p.holder or None, "lease_until": iso(p.lease_until_ms), "assignee": p.assignee or None,
         "escalated": p.escalated, "information_requested_at": iso(p.info_requested_ms),
         "decided_at": iso(p.decided_at_ms), "decided_by": p.decided_by or None,
         "offer": offer, "explanation": (offer or {}).get("explanation"),
-        "evidence_event_ids": record.get("evidence_event_ids", []),
-        "audit": [audit_json(e) for e in page.audit],
+        "evidence_event_ids": record.get("evidence_event_ids", []), "change": record.get("change") or "NEW",
+        "review": record.get("review"), "revisions": [revision_json(r) for r in page.revisions],
+        "audit": [audit_json(e) for e in page.timeline],
     }
+
+
+def _closed_sla(status: Status) -> str | None:
+    """'decided' or 'withdrawn' for a closed task; None while it is open."""
+    if status is Status.WITHDRAWN:
+        return "withdrawn"
+    return "decided" if status.decided else None
 
 
 def _sla(page: TaskPage, now_ms: int) -> str:

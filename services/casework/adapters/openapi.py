@@ -15,17 +15,29 @@ _ITEM = {
                                                          "DELIVER_IN_PERSON"]},
         "district": {"type": "string"}, "queue": {"type": "string", "description": "d:<district> or r:<region>"},
         "priority": {"type": "integer"}, "band": {"enum": ["urgent", "high", "normal", "low"]}, "due_at": _TIME,
-        "sla": {"enum": ["ok", "due-soon", "breached", "decided"]},
-        "status": {"enum": ["QUEUED", "CLAIMED", "APPROVED", "REJECTED"]},
+        "sla": {"enum": ["ok", "due-soon", "breached", "decided", "withdrawn"]},
+        "status": {"enum": ["QUEUED", "CLAIMED", "APPROVED", "REJECTED", "WITHDRAWN"]},
         "holder": _NULLABLE_TEXT, "assignee": _NULLABLE_TEXT, "escalated": {"type": "boolean"},
         "information_requested_at": _TIME, "policy_id": _NULLABLE_TEXT, "policy_name": _NULLABLE_TEXT,
         "amount_fen": {"type": ["integer", "null"]}, "reason": {"type": "string"},
     },
 }
+_REVISION = {"type": "object", "description": "A revision (REVISED: the amount changed while the task waited) or "
+             "the withdrawal (WITHDRAWN: no longer eligible) matching published, with both explanations.",
+             "required": ["change", "reason"], "properties": {
+                 "change": {"enum": ["REVISED", "WITHDRAWN"]}, "number": {"type": ["integer", "null"]}, "at": _TIME,
+                 "reason": {"type": "string"}, "previous_amount_fen": {"type": ["integer", "null"]},
+                 "amount_fen": {"type": ["integer", "null"]},
+                 "changed_facts": {"type": "array", "items": {"type": "string"}},
+                 "previous_summary": {"type": "string"}, "previous_computation": _NULLABLE_TEXT,
+                 "summary": {"type": "string"}, "computation": _NULLABLE_TEXT,
+                 "held_by": {**_NULLABLE_TEXT, "description": "Who had the task claimed when it was withdrawn."}}}
 _AUDIT = {"type": "object", "required": ["seq", "action", "actor"], "properties": {
-    "seq": {"type": "integer"}, "action": {"type": "string"}, "actor": {"type": "string"}, "at": _TIME,
+    "seq": {"type": "integer"}, "action": {"type": "string", "description": "RECEIVED, a casework transition, or "
+                                           "REVISED / WITHDRAWN (actor matching, with revision)"},
+    "actor": {"type": "string"}, "at": _TIME,
     "district": {"type": "string"}, "reason": _NULLABLE_TEXT, "assignee": _NULLABLE_TEXT, "lease_until": _TIME,
-    "decision_id": _NULLABLE_TEXT}}
+    "decision_id": _NULLABLE_TEXT, "revision": _REVISION}}
 _TASK = {"type": "object", "description": "A task with its progress, the offer and its explanation (conditions "
          "with values and outcome, amount computation, legal basis), the evidence event ids and the audit trail.",
          "required": ["task_id", "kind", "household_id", "status", "audit"],
@@ -35,6 +47,11 @@ _TASK = {"type": "object", "description": "A task with its progress, the offer a
                         "decided_at": _TIME, "decided_by": _NULLABLE_TEXT, "offer": {"type": ["object", "null"]},
                         "explanation": {"type": ["object", "null"]},
                         "evidence_event_ids": {"type": "array", "items": {"type": "string"}},
+                        "change": {"enum": ["NEW", "REVISED", "WITHDRAWN"]},
+                        "review": {"type": ["object", "null"], "description": "For a REVIEW task: the benefit "
+                                   "received (policy, amount), the evaluation on the current facts and what "
+                                   "changed."},
+                        "revisions": {"type": "array", "items": _REVISION},
                         "audit": {"type": "array", "items": _AUDIT}}}
 _TRANSITIONS = {"type": "object", "required": ["task_id", "transitions"], "properties": {
     "task_id": {"type": "string"}, "lease_until": _TIME,
@@ -49,8 +66,8 @@ _PROBLEM = {"type": "object", "required": ["title", "status"], "properties": {
               "field and why)."},
     "status": {"type": "integer"},
     "code": {"type": "string", "description": "A word for the console to translate: filter, body, action, reason, "
-             "not_found, empty, held, decided, assigned, escalated, not_holder, out_of_scope, no_caseworker, "
-             "name_district, caseworker_district, forbidden, too_large, rate_limited, unavailable."},
+             "not_found, empty, held, decided, withdrawn, assigned, escalated, not_holder, out_of_scope, "
+             "no_caseworker, name_district, caseworker_district, forbidden, too_large, rate_limited, unavailable."},
     "holder": {"type": "string", "description": "Who holds the task (409 held / not_holder)."}}}
 _RETRY_AFTER = {"Retry-After": {"description": "Seconds to wait before trying again.", "required": True,
                                 "schema": {"type": "string", "pattern": "^[0-9]+$"}}}
@@ -156,9 +173,10 @@ OPENAPI: dict[str, Any] = {
         "/api/v1/tasks/{task_id}/claim": _command(
             "Take the lease on a task", None,
             **{"409": _problem("Claimed by someone (holder named), reserved for another caseworker, escalated, "
-                               "or decided.")}),
+                               "decided, or withdrawn by matching (code withdrawn, the title says why).")}),
         "/api/v1/tasks/{task_id}/unclaim": _command(
-            "Give the lease back (the holder, or a supervisor)", None, **{"409": _problem("Not the holder.")}),
+            "Give the lease back (the holder, or a supervisor)", None,
+            **{"409": _problem("Not the holder, or withdrawn (code withdrawn).")}),
         "/api/v1/tasks/{task_id}/decide": _command(
             "Approve, reject or request information (the holder only)",
             {"type": "object", "required": ["action"], "properties": {
@@ -169,7 +187,8 @@ OPENAPI: dict[str, Any] = {
              "then": {"required": ["reason"], "properties": {"reason": {"type": "string", "pattern": r"\S"}}}},
             **{"400": _problem("Invalid action, no reason, a reason over 2,000 characters, or a body that is not "
                                "a JSON object (code action, reason or body)."),
-               "409": _problem("Not the holder (code not_holder), or decided (code decided)."),
+               "409": _problem("Not the holder (code not_holder), decided (code decided), or withdrawn by matching "
+                               "(code withdrawn: it can no longer be approved or rejected; the title says why)."),
                "413": TOO_LARGE}),
         "/api/v1/tasks/{task_id}/reassign": _command(
             "Move a task to a district of your region, optionally reserved for a caseworker (supervisors)",
@@ -182,7 +201,7 @@ OPENAPI: dict[str, Any] = {
             **{"400": _problem("Neither district nor caseworker, an unknown caseworker, a district outside your "
                                "region, or a body that is not a JSON object."),
                "403": _problem("Not a supervisor, or the session cookie without its X-CSRF-Token header."),
-               "409": _problem("Decided."), "413": TOO_LARGE}),
+               "409": _problem("Decided, or withdrawn (code withdrawn)."), "413": TOO_LARGE}),
         "/api/v1/overview": {"get": {
             "summary": "Queue depth by district and priority band, and escalated tasks, in your region",
             "responses": _answers(**{"200": _json("Overview.", _OVERVIEW),

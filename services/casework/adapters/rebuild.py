@@ -25,11 +25,13 @@ from services.casework.adapters.redis_layout import (
     audit_entry,
     progress_fields,
     receipt_entry,
+    revision_entry,
     task_fields,
 )
 from services.casework.adapters.task_feed import readable_tasks
 from services.casework.domain.ordering import queue_score
 from services.casework.domain.replay import Replayed, replay_task, transitions_by_task
+from services.casework.domain.revisions import Publications, fold_one, withdrawn
 from services.casework.domain.tasks import Status, Transition
 from services.core.codec import Contract, decode_record
 from services.core.history import RELEASE, HistoryReader, clear_view
@@ -103,18 +105,17 @@ class Rebuilder:
                 if step is not None:
                     decisions.append((str(value["task_id"]), step))
             steps = transitions_by_task(decisions)
-            await self._clear()
-            seen: set[str] = set()
-            inconsistent = 0
-            batch: list[Replayed] = []
+            folded: dict[str, Publications] = {}
             async for record in reader.records(TASKS):
                 for task in readable_tasks(self._contract, [record]):
-                    if task.task_id in seen:
-                        continue
-                    seen.add(task.task_id)
-                    replayed = replay_task(task, steps.get(task.task_id, ()))
-                    inconsistent += not replayed.consistent
-                    batch.append(replayed)
+                    fold_one(folded, task)
+            await self._clear()
+            inconsistent = 0
+            batch: list[tuple[Publications, Replayed]] = []
+            for publications in folded.values():
+                replayed = replay_task(publications.task, steps.get(publications.first.task_id, ()))
+                inconsistent += not replayed.consistent
+                batch.append((publications, replayed))
                 if len(batch) >= WRITE_BATCH:
                     await self._write(batch)
                     batch = []
@@ -122,7 +123,7 @@ class Rebuilder:
         await self._redis.set(self._keys.built, dt.datetime.now(dt.UTC).isoformat())
         if inconsistent:
             log.error("%d tasks have gaps in their transitions; their consistent history was applied", inconsistent)
-        return RebuildReport(len(seen), len(decisions), drained, inconsistent, 0.0)
+        return RebuildReport(len(folded), len(decisions), drained, inconsistent, 0.0)
 
     async def _take_publisher(self) -> None:
         """Wait for the running publisher to stand down (it does at its next turn), then hold its lease."""
@@ -141,28 +142,39 @@ class Rebuilder:
     async def _clear(self) -> None:
         await clear_view(self._redis, self._keys.prefix, {self._keys.prefix + suffix for suffix in KEPT})
 
-    async def _write(self, batch: list[Replayed]) -> None:
-        """One pipeline per batch; sorted-set and set members are grouped into one command per key."""
+    async def _write(self, batch: list[tuple[Publications, Replayed]]) -> None:
+        """One pipeline per batch; sorted-set and set members are grouped into one command per key. A withdrawn
+        task's transitions all came before its withdrawal (the scripts refuse any after it)."""
         if not batch:
             return
         keys = self._keys
         pipe = self._redis.pipeline(transaction=False)
         members: dict[str, dict[str, int]] = {}
         queues: set[str] = set()
-        for r in batch:
+        for publications, r in batch:
             task, progress, task_id = r.task, r.progress, r.task.task_id
-            pipe.hset(keys.task(task_id), mapping=cast(Any, task_fields(task) | progress_fields(progress)))
-            pipe.xadd(keys.audit(task_id), receipt_entry(task), id=RECEIPT_ENTRY_ID)  # type: ignore[arg-type]
+            held_by = progress.holder if progress.status is Status.CLAIMED else ""
+            if publications.withdrawn:
+                progress = withdrawn(progress)
+            pipe.hset(keys.task(task_id), mapping=cast(Any, task_fields(task, publications.number)
+                                                       | progress_fields(progress)))
+            pipe.xadd(keys.audit(task_id), receipt_entry(publications.first),  # type: ignore[arg-type]
+                      id=RECEIPT_ENTRY_ID)
             for step in r.steps:
                 entry_id, fields = audit_entry(step)
                 pipe.xadd(keys.audit(task_id), fields, id=entry_id)  # type: ignore[arg-type]
+            for number, revision in publications.revisions:
+                entry = revision_entry(revision)
+                if revision.withdrawn:
+                    entry["held_by"] = held_by
+                pipe.xadd(keys.revisions(task_id), entry, id=f"{number}-1")  # type: ignore[arg-type]
             score = queue_score(task.priority, task.due_ms)
             if progress.status is Status.QUEUED:
                 members.setdefault(keys.queue(progress.queue), {})[task_id] = score
             elif progress.status is Status.CLAIMED:
                 members.setdefault(keys.held(progress.queue), {})[task_id] = score
                 members.setdefault(keys.leases, {})[task_id] = progress.lease_until_ms
-            if not progress.status.decided and not progress.escalated:
+            if not progress.status.closed and not progress.escalated:
                 members.setdefault(keys.due, {})[task_id] = task.due_ms
             queues |= r.queues
         for key, scored in members.items():

@@ -11,6 +11,7 @@ import json
 from collections.abc import Mapping, Sequence
 from typing import Any
 
+from services.casework.domain.revisions import NEW, Revision
 from services.casework.domain.tasks import Action, CaseworkerTask, Transition
 from services.core.codec import header, jsonable
 
@@ -23,15 +24,37 @@ def epoch_ms(t: dt.datetime) -> int:
     return int((t if t.tzinfo else t.replace(tzinfo=dt.UTC)).timestamp() * 1000)
 
 
-def task_from_record(record: Mapping[str, Any]) -> CaseworkerTask:
-    """The casework view of a decoded CaseworkerTask record."""
+def task_from_record(record: Mapping[str, Any], published_ms: int = 0) -> CaseworkerTask:
+    """The casework view of a decoded CaseworkerTask record; `published_ms` is the record's timestamp on
+    assist.tasks (when a revision was published)."""
     offer = record.get("offer") or {}
     return CaseworkerTask(
         task_id=record["task_id"], kind=record["kind"], household_id=record["household_id"],
         person_id=record.get("person_id"), district=record["district"], priority=int(record["priority"]),
         due_ms=epoch_ms(record["due_at"]), created_ms=epoch_ms(record["created_at"]), reason=record["reason"],
         offer_id=offer.get("offer_id"), policy_id=offer.get("policy_id"), policy_name=offer.get("policy_name"),
-        amount_fen=offer.get("amount_fen"), body=json.dumps(record, ensure_ascii=False, default=_json_time))
+        amount_fen=offer.get("amount_fen"), body=json.dumps(record, ensure_ascii=False, default=_json_time),
+        revision=revision_of(record, published_ms))
+
+
+def revision_of(record: Mapping[str, Any], published_ms: int) -> Revision | None:
+    """What a REVISED or WITHDRAWN task record changed: for a verification, the offer's revision block; for an exit
+    review, its reasons (a review's withdrawal carries no number)."""
+    change = str(record.get("change") or NEW)
+    if change == NEW:
+        return None
+    offer = record.get("offer") or {}
+    revised = offer.get("revision") or {}
+    explanation = offer.get("explanation") or (record.get("review") or {}).get("explanation") or {}
+    reasons = (record.get("review") or {}).get("reasons") or []
+    return Revision(
+        change=change, number=int(revised["number"]) if "number" in revised else None, at_ms=published_ms,
+        reason=str(revised.get("reason") or record.get("reason") or ""),
+        previous_amount_fen=revised.get("previous_amount_fen"), amount_fen=offer.get("amount_fen"),
+        changed_facts=tuple(str(f) for f in (revised.get("changed_facts") or reasons)),
+        previous_summary=str(revised.get("previous_summary") or ""),
+        previous_computation=revised.get("previous_computation"),
+        summary=str(explanation.get("summary") or ""), computation=explanation.get("computation"))
 
 
 def _json_time(value: Any) -> Any:

@@ -11,7 +11,15 @@ from typing import Any
 from redis.asyncio import Redis
 from redis.commands.core import AsyncScript
 
-from services.casework.adapters.redis_layout import Keys, progress_fields, receipt_entry, task_fields
+from services.casework.adapters.redis_layout import (
+    REVISED_FIELDS,
+    Keys,
+    progress_fields,
+    receipt_entry,
+    revision_entry,
+    task_fields,
+)
+from services.casework.domain.revisions import next_number, withdrawn
 from services.casework.domain.tasks import CaseworkerTask, received
 from services.casework.service import Answer, Emitted
 
@@ -32,8 +40,19 @@ def _answer(raw: str) -> Answer:
     return Answer(str(data.pop("status")), rows, data)
 
 
-def _flatten(fields: dict[str, str]) -> list[str]:
-    return [part for pair in fields.items() for part in pair]
+def _publication(task: CaseworkerTask) -> dict[str, Any]:
+    """What lua/ingest.lua needs: the fields of the task as first taken in (its progress: queued, or withdrawn when
+    its first publication already withdraws it), and the revision it carries."""
+    revision = task.revision
+    number = next_number(None, False, revision)
+    assert number is not None
+    progress = received(task)
+    if revision is not None and revision.withdrawn:
+        progress = withdrawn(progress)
+    return {"fields": task_fields(task, number) | progress_fields(progress), "receipt": receipt_entry(task),
+            "revision": revision_entry(revision) if revision else None,
+            "number": -1 if revision is None or revision.number is None else revision.number,
+            "revised": list(REVISED_FIELDS)}
 
 
 class RedisTaskBoard:
@@ -51,11 +70,10 @@ class RedisTaskBoard:
             return []
         pipe = self._redis.pipeline(transaction=False)
         for task in tasks:
-            fields = task_fields(task) | progress_fields(received(task))
             await self._scripts["ingest"](
-                keys=[self._keys.task(task.task_id), self._keys.audit(task.task_id)],
-                args=[self._keys.prefix, 0, len(fields), *_flatten(fields), *_flatten(receipt_entry(task))],
-                client=pipe)
+                keys=[self._keys.task(task.task_id), self._keys.audit(task.task_id),
+                      self._keys.revisions(task.task_id)],
+                args=[self._keys.prefix, 0, json.dumps(_publication(task), ensure_ascii=False)], client=pipe)
         return [bool(r) for r in await pipe.execute()]
 
     async def claim(self, task_id: str, actor: str, scope: str, lease_ms: int, now_ms: int) -> Answer:

@@ -2,6 +2,7 @@
 
     <p>:task:<id>        hash: the task (fields below) and its progress
     <p>:audit:<id>       stream: one entry per transition, entry id '<seq>-1' (the receipt is '0-1')
+    <p>:revisions:<id>   stream: one entry per revision or withdrawal matching published, entry id '<number>-1'
     <p>:queue:<queue>    sorted set of queued task ids by queue score; queue 'd:<district>' or 'r:<region>'
     <p>:held:<queue>     sorted set of claimed task ids, same score
     <p>:leases           sorted set of claimed task ids by lease expiry (ms)
@@ -17,10 +18,12 @@ The Lua scripts in lua/ use the same names.
 
 from __future__ import annotations
 
+import json
 from collections.abc import Mapping
 from dataclasses import dataclass
 
 from services.casework.domain.ordering import queue_score
+from services.casework.domain.revisions import NEW, Revision
 from services.casework.domain.tasks import Action, CaseworkerTask, Progress, Status, Transition
 
 DEFAULT_PREFIX = "assist:casework"
@@ -35,6 +38,9 @@ class Keys:
 
     def audit(self, task_id: str) -> str:
         return f"{self.prefix}:audit:{task_id}"
+
+    def revisions(self, task_id: str) -> str:
+        return f"{self.prefix}:revisions:{task_id}"
 
     def queue(self, queue: str) -> str:
         return f"{self.prefix}:queue:{queue}"
@@ -75,15 +81,23 @@ class Keys:
         return f"{self.prefix}:outbox:publisher"
 
 
-def task_fields(task: CaseworkerTask) -> dict[str, str]:
-    """The task's own fields of its hash (set once, when the task is taken in)."""
+REVISED_FIELDS = ("kind", "household", "person", "priority", "due", "reason", "offer", "policy", "policy_name",
+                  "amount", "body", "score", "change", "change_reason")
+"""The fields a revision or withdrawal replaces (lua/ingest.lua); id, district of origin and creation stay."""
+
+
+def task_fields(task: CaseworkerTask, number: int = 0) -> dict[str, str]:
+    """The task's own fields of its hash: set when the task is taken in, REVISED_FIELDS again by a revision;
+    `number` is the revision number that stands."""
     return {
         "id": task.task_id, "kind": task.kind, "household": task.household_id, "person": task.person_id or "",
         "origin": task.district, "priority": str(task.priority), "due": str(task.due_ms),
         "created": str(task.created_ms), "reason": task.reason, "offer": task.offer_id or "",
         "policy": task.policy_id or "", "policy_name": task.policy_name or "",
         "amount": "" if task.amount_fen is None else str(task.amount_fen), "body": task.body,
-        "score": str(queue_score(task.priority, task.due_ms)),
+        "score": str(queue_score(task.priority, task.due_ms)), "rev": str(number),
+        "change": task.revision.change if task.revision else NEW,
+        "change_reason": task.revision.reason if task.revision else "",
     }
 
 
@@ -105,6 +119,28 @@ def task_of(fields: Mapping[str, str]) -> CaseworkerTask:
         offer_id=fields["offer"] or None, policy_id=fields["policy"] or None,
         policy_name=fields["policy_name"] or None, amount_fen=int(fields["amount"]) if fields["amount"] else None,
         body=fields["body"])
+
+
+def revision_entry(revision: Revision) -> dict[str, str]:
+    """The fields of a revision's entry in the task's revisions stream."""
+    return {
+        "change": revision.change, "at": str(revision.at_ms), "reason": revision.reason,
+        "previous_amount": "" if revision.previous_amount_fen is None else str(revision.previous_amount_fen),
+        "amount": "" if revision.amount_fen is None else str(revision.amount_fen),
+        "changed_facts": json.dumps(list(revision.changed_facts), ensure_ascii=False),
+        "previous_summary": revision.previous_summary, "previous_computation": revision.previous_computation or "",
+        "summary": revision.summary, "computation": revision.computation or "", "held_by": revision.held_by,
+    }
+
+
+def revision_of_entry(entry_id: str, fields: Mapping[str, str]) -> Revision:
+    return Revision(
+        change=fields["change"], number=int(entry_id.split("-")[0]), at_ms=int(fields["at"]), reason=fields["reason"],
+        previous_amount_fen=int(fields["previous_amount"]) if fields["previous_amount"] else None,
+        amount_fen=int(fields["amount"]) if fields["amount"] else None,
+        changed_facts=tuple(json.loads(fields["changed_facts"])), previous_summary=fields["previous_summary"],
+        previous_computation=fields["previous_computation"] or None, summary=fields["summary"],
+        computation=fields["computation"] or None, held_by=fields["held_by"])
 
 
 def progress_of(fields: Mapping[str, str]) -> Progress:

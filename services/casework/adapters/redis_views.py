@@ -8,7 +8,7 @@ from typing import Any
 
 from redis.asyncio import Redis
 
-from services.casework.adapters.redis_layout import Keys, progress_of, task_of
+from services.casework.adapters.redis_layout import Keys, progress_of, revision_of_entry, task_of
 from services.casework.domain.ordering import PriorityBand, QueueFilter
 from services.casework.domain.tasks import Status
 from services.casework.domain.views import AuditEntry, Listing, QueueDepth, QueueItem, TaskPage
@@ -118,14 +118,16 @@ class RedisTaskViews:
         pipe = self._redis.pipeline(transaction=False)
         pipe.hgetall(self._keys.task(task_id))
         pipe.xrange(self._keys.audit(task_id))
-        fields, entries = await pipe.execute()
+        pipe.xrange(self._keys.revisions(task_id))
+        fields, entries, revisions = await pipe.execute()
         if not fields:
             return None
         audit = tuple(AuditEntry(
             seq=int(entry_id.split("-")[0]), action=e["action"], actor=e["actor"], at_ms=int(e["at"]),
             district=e["district"], reason=e["reason"], assignee=e["assignee"], lease_until_ms=int(e["lease_until"]),
             decision_id=e["decision"]) for entry_id, e in entries)
-        return TaskPage(task_of(fields), progress_of(fields), audit)
+        return TaskPage(task_of(fields), progress_of(fields), audit,
+                        tuple(revision_of_entry(entry_id, r) for entry_id, r in revisions))
 
     async def depths(self, queues: Sequence[str]) -> list[QueueDepth]:
         bands = list(PriorityBand)

@@ -43,7 +43,7 @@ def readable_task(contract: Contract, record: ConsumerRecord[bytes, bytes]) -> C
     except Exception as exc:  # fastavro raises several types on garbled bodies; never quote the payload
         return Reason(f"not a caseworker_task record ({type(exc).__name__})", ("value",))
     try:
-        return task_from_record(value)
+        return task_from_record(value, int(record.timestamp))
     except (KeyError, TypeError, ValueError) as exc:
         return Reason(f"caseworker_task does not describe a task ({type(exc).__name__})", ("value",))
 

@@ -10,8 +10,12 @@ import enum
 import hashlib
 from collections.abc import Iterable
 from dataclasses import dataclass, replace
+from typing import TYPE_CHECKING
 
 from services.casework.domain.scope import district_queue, region_queue
+
+if TYPE_CHECKING:
+    from services.casework.domain.revisions import Revision
 
 MAX_REASON_CHARS = 2000
 
@@ -21,10 +25,17 @@ class Status(enum.Enum):
     CLAIMED = "CLAIMED"
     APPROVED = "APPROVED"
     REJECTED = "REJECTED"
+    WITHDRAWN = "WITHDRAWN"
+    """Matching withdrew the task while it was open (the household no longer qualifies): out of every queue."""
 
     @property
     def decided(self) -> bool:
         return self in (Status.APPROVED, Status.REJECTED)
+
+    @property
+    def closed(self) -> bool:
+        """Nothing more is done on the task: decided or withdrawn."""
+        return self.decided or self is Status.WITHDRAWN
 
 
 class Action(enum.Enum):
@@ -96,6 +107,8 @@ class CaseworkerTask:
     amount_fen: int | None
     body: str
     """The whole record as JSON (timestamps as RFC 3339 text), shown on the task page."""
+    revision: Revision | None = None
+    """What a REVISED or WITHDRAWN publication changed; None for a NEW one."""
 
 
 @dataclass(frozen=True)

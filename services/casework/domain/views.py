@@ -5,6 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 
 from services.casework.domain.ordering import PriorityBand, SlaState, band_of, sla_state
+from services.casework.domain.revisions import Revision
 from services.casework.domain.scope import is_region_queue, queue_code
 from services.casework.domain.tasks import CaseworkerTask, Progress, Status
 
@@ -57,15 +58,31 @@ class AuditEntry:
     assignee: str = ""
     lease_until_ms: int = 0
     decision_id: str = ""
+    revision: Revision | None = None
+    """Set for the entries of matching's revisions and withdrawals (action REVISED or WITHDRAWN)."""
 
 
 @dataclass(frozen=True)
 class TaskPage:
-    """A task with its progress and audit trail."""
+    """A task with its progress, its audit trail (the receipt and casework's transitions) and the revisions and
+    withdrawal matching published."""
 
     task: CaseworkerTask
     progress: Progress
     audit: tuple[AuditEntry, ...]
+    revisions: tuple[Revision, ...] = ()
+
+    @property
+    def timeline(self) -> tuple[AuditEntry, ...]:
+        """The audit trail with each revision ("amount revised") and withdrawal in its place in time."""
+        changes = [AuditEntry(seq=r.number or 0, action=r.change, actor="matching", at_ms=r.at_ms,
+                              district=self.progress.district, reason=r.reason, revision=r) for r in self.revisions]
+        return tuple(sorted((*self.audit, *changes), key=lambda e: (e.at_ms, e.revision is not None)))
+
+    @property
+    def withdrawal(self) -> Revision | None:
+        last = self.revisions[-1] if self.revisions else None
+        return last if last is not None and last.withdrawn else None
 
 
 @dataclass(frozen=True)

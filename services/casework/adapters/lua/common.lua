@@ -12,7 +12,7 @@ local function queue_key(q) return P .. ':queue:' .. q end
 local function held_key(q) return P .. ':held:' .. q end
 
 local FIELDS = {'status', 'district', 'queue', 'holder', 'lease_until', 'claimed_at', 'assignee', 'escalated',
-                'seq', 'household', 'person', 'offer', 'policy', 'score', 'due'}
+                'seq', 'household', 'person', 'offer', 'policy', 'score', 'due', 'change_reason'}
 
 local function load(key)
   local values = redis.call('HMGET', key, unpack(FIELDS))
@@ -69,6 +69,11 @@ local function expire_if_due(t, id, emitted)
     release(t, id)
     table.insert(emitted, emit(t, id, 'LEASE_EXPIRED', 'system', '', '', '0'))
   end
+end
+
+-- A task matching withdrew is in no queue; every command on it is refused with matching's reason.
+local function withdrawn_answer(t, emitted)
+  return cjson.encode({status = 'WITHDRAWN', emitted = emitted, reason = t.change_reason or ''})
 end
 
 local function answer(status, emitted, extra)

@@ -5,6 +5,7 @@ local id, actor, scope, action, reason = ARGV[3], ARGV[4], ARGV[5], ARGV[6], ARG
 local t = load(KEYS[1])
 if not t or not in_scope(t.district, scope) then return answer('NOT_FOUND', {}) end
 local emitted = {}
+if t.status == 'WITHDRAWN' then return withdrawn_answer(t, emitted) end
 expire_if_due(t, id, emitted)
 if t.status == 'APPROVED' or t.status == 'REJECTED' then return answer('DECIDED', emitted) end
 if t.status ~= 'CLAIMED' or t.holder ~= actor then return answer('NOT_HOLDER', emitted, {holder = t.holder}) end

@@ -1,17 +1,55 @@
--- Take in a task once: KEYS[1] task hash, KEYS[2] audit stream. ARGV[3..] field/value pairs of the hash
--- (task fields then progress fields), the last four being receipt entry fields handled below.
--- Returns 1 when new, 0 when the task id is already known.
+-- Take in one publication of a task: KEYS[1] task hash, KEYS[2] audit stream, KEYS[3] revisions stream.
+-- ARGV[3] JSON {fields = task and progress fields, receipt = receipt entry fields, revision = revision entry fields
+-- or null, number = offer.revision.number (-1 when a withdrawal carries none), revised = the fields a revision
+-- replaces}. Returns 1 when the publication changed something, 0 when it was known or older
+-- (domain/revisions.py next_number is the same rule).
 if unavailable() then return redis.error_reply('UNAVAILABLE the view is being rebuilt') end
-if redis.call('EXISTS', KEYS[1]) == 1 then return 0 end
-local n = tonumber(ARGV[3])
-local fields = {}
-for i = 4, 3 + n * 2 do fields[#fields + 1] = ARGV[i] end
-redis.call('HSET', KEYS[1], unpack(fields))
-local receipt = {}
-for i = 4 + n * 2, #ARGV do receipt[#receipt + 1] = ARGV[i] end
-redis.call('XADD', KEYS[2], '0-1', unpack(receipt))
+local d = cjson.decode(ARGV[3])
+local function flat(map)
+  local out = {}
+  for k, v in pairs(map) do out[#out + 1] = k; out[#out + 1] = v end
+  return out
+end
+if redis.call('EXISTS', KEYS[1]) == 0 then
+  redis.call('HSET', KEYS[1], unpack(flat(d.fields)))
+  redis.call('XADD', KEYS[2], '0-1', unpack(flat(d.receipt)))
+  if d.revision ~= cjson.null then redis.call('XADD', KEYS[3], d.fields.rev .. '-1', unpack(flat(d.revision))) end
+  if d.fields.status ~= 'WITHDRAWN' then
+    local t = load(KEYS[1])
+    redis.call('ZADD', queue_key(t.queue), t.score, d.fields.id)
+    redis.call('ZADD', DUE, t.due, d.fields.id)
+    redis.call('SADD', QUEUES, t.queue)
+  end
+  return 1
+end
+if d.revision == cjson.null then return 0 end
+local stored = redis.call('HMGET', KEYS[1], 'rev', 'change')
+if stored[2] == 'WITHDRAWN' then return 0 end
+local before = tonumber(stored[1] or '0')
+local number = tonumber(d.number)
+if number < 0 then number = before + 1 end
+if number <= before then return 0 end
+local id = d.fields.id
 local t = load(KEYS[1])
-redis.call('ZADD', queue_key(t.queue), t.score, redis.call('HGET', KEYS[1], 'id'))
-redis.call('ZADD', DUE, t.due, redis.call('HGET', KEYS[1], 'id'))
-redis.call('SADD', QUEUES, t.queue)
+local entry = d.revision
+local open = t.status == 'QUEUED' or t.status == 'CLAIMED'
+if entry.change == 'WITHDRAWN' and t.status == 'CLAIMED' then entry.held_by = t.holder end
+redis.call('XADD', KEYS[3], number .. '-1', unpack(flat(entry)))
+local revised = {'rev', tostring(number)}
+for _, name in ipairs(d.revised) do revised[#revised + 1] = name; revised[#revised + 1] = d.fields[name] end
+redis.call('HSET', KEYS[1], unpack(revised))
+if entry.change == 'WITHDRAWN' then
+  if open then
+    redis.call('ZREM', queue_key(t.queue), id)
+    redis.call('ZREM', held_key(t.queue), id)
+    redis.call('ZREM', LEASES, id)
+    redis.call('ZREM', DUE, id)
+    redis.call('HSET', KEYS[1], 'status', 'WITHDRAWN', 'holder', '', 'lease_until', '0', 'claimed_at', '0')
+  end
+  return 1
+end
+-- A revision keeps the task where its new priority and deadline put it, claimed or queued, escalated or not.
+if t.status == 'QUEUED' then redis.call('ZADD', queue_key(t.queue), d.fields.score, id)
+elseif t.status == 'CLAIMED' then redis.call('ZADD', held_key(t.queue), d.fields.score, id) end
+if open and t.escalated ~= '1' then redis.call('ZADD', DUE, d.fields.due, id) end
 return 1

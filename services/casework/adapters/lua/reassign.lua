@@ -7,6 +7,7 @@ local t = load(KEYS[1])
 if not t or not in_scope(t.district, scope) or not is_supervisor(scope) then return answer('NOT_FOUND', {}) end
 if not in_scope(district, scope) then return answer('OUT_OF_SCOPE', {}) end
 local emitted = {}
+if t.status == 'WITHDRAWN' then return withdrawn_answer(t, emitted) end
 expire_if_due(t, id, emitted)
 if t.status == 'APPROVED' or t.status == 'REJECTED' then return answer('DECIDED', emitted) end
 redis.call('ZREM', held_key(t.queue), id)

@@ -5,6 +5,7 @@ local id, actor, scope = ARGV[3], ARGV[4], ARGV[5]
 local t = load(KEYS[1])
 if not t or not in_scope(t.district, scope) then return answer('NOT_FOUND', {}) end
 local emitted = {}
+if t.status == 'WITHDRAWN' then return withdrawn_answer(t, emitted) end
 expire_if_due(t, id, emitted)
 if t.status == 'APPROVED' or t.status == 'REJECTED' then return answer('DECIDED', emitted) end
 if t.status ~= 'CLAIMED' then return answer('NOT_HOLDER', emitted, {holder = ''}) end
