@@ -27,8 +27,8 @@ from openfisca_core.simulations import SimulationBuilder
 from openfisca_core.taxbenefitsystems import TaxBenefitSystem
 from openfisca_core.variables import Variable
 
-from services.matching.domain.catalogue import PolicyCatalogue
-from services.matching.domain.parameters import Parameter
+from services.matching.domain.catalogue.parameters import Parameter
+from services.matching.domain.catalogue.policy_catalogue import PolicyCatalogue
 
 Array = np.ndarray[Any, Any]
 STANDARD_WAYS = ("fancy", "select")

@@ -36,13 +36,13 @@ from typing import Any
 
 from services.core.codec import Event
 from services.core.settings import PROJECT_ROOT
-from services.matching.domain.catalogue import PolicyCatalogue, load_catalogue
-from services.matching.domain.facts import household_facts, member_facts
-from services.matching.domain.household import HouseholdState
-from services.matching.domain.policy import Policy, Scope
-from services.matching.domain.population import PopulationColumns
-from services.matching.domain.population_evaluation import changed_households, evaluate_population
-from services.matching.domain.risk import load_risk_model
+from services.matching.domain.catalogue.policy import Policy, Scope
+from services.matching.domain.catalogue.policy_catalogue import PolicyCatalogue, load_catalogue
+from services.matching.domain.household.facts import household_facts, member_facts
+from services.matching.domain.household.risk import load_risk_model
+from services.matching.domain.household.state import HouseholdState
+from services.matching.domain.population.columns import PopulationColumns
+from services.matching.domain.population.evaluation import changed_households, evaluate_population
 from services.matching.handler import Matcher, Result
 from services.matching.offers import Output
 

@@ -2,7 +2,7 @@
 
     ./run bench reevaluation [--persons 1000000]     (python -m bench.reevaluation)
 
-One synthetic population (PopulationColumns.synthetic) feeds both engines. Ours: as_columns, then
+One synthetic population (bench.synthetic_population) feeds both engines. Ours: as_columns, then
 evaluate_population for the subsistence allowance (timed separately). OpenFisca-core: the same rule as a
 tax-benefit system (bench/openfisca_dibao.py) fed the same arrays; only the first calculate("subsistence_top_up")
 is timed, on a fresh simulation each time. Both must find the same eligible households and total top-up.
@@ -35,15 +35,16 @@ import numpy as np
 from faust.serializers import codecs
 
 from bench.openfisca_dibao import DibaoInputs, DibaoRun, run_dibao
+from bench.synthetic_population import synthetic_population
 from services.core.codec import event_from_json, load_contract
 from services.core.identity import Pseudonymiser
 from services.core.settings import PROJECT_ROOT, load_settings
-from services.matching.domain.catalogue import PolicyCatalogue, load_catalogue
-from services.matching.domain.household import HouseholdState, to_dict
-from services.matching.domain.population import Columns, PopulationColumns
-from services.matching.domain.population_evaluation import PopulationOutcome, evaluate_population
-from services.matching.domain.risk import load_risk_model
-from services.matching.domain.vocabulary import REEVALUATION
+from services.matching.domain.catalogue.policy_catalogue import PolicyCatalogue, load_catalogue
+from services.matching.domain.household.risk import load_risk_model
+from services.matching.domain.household.state import HouseholdState, to_dict
+from services.matching.domain.household.vocabulary import REEVALUATION
+from services.matching.domain.population.columns import Columns, PopulationColumns
+from services.matching.domain.population.evaluation import PopulationOutcome, evaluate_population
 from services.matching.handler import Matcher
 from services.matching.runtime import newly_eligible_households
 from services.simulator.population import generate_population
@@ -213,7 +214,7 @@ def run(args: argparse.Namespace) -> dict[str, Any]:
         was, now = (c.resolve("standard", SICHUAN, urban, ON_DATE) for c in (old, new))
         if now != round(was * (1 + RAISE)):
             raise Disagreement(f"the raised catalogue resolves the Sichuan standard to {now}, not {was} + {RAISE:.1%}")
-    population = PopulationColumns.synthetic(args.persons, args.seed, ON_DATE)
+    population = synthetic_population(args.persons, args.seed, ON_DATE)
     result: dict[str, Any] = {
         "persons": population.persons, "households": len(population), "evaluation_date": ON_DATE.isoformat(),
         "repeats": args.repeats, "python": platform.python_version(), "numpy": np.__version__,

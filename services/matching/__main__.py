@@ -20,8 +20,8 @@ from services.core.codec import load_contract
 from services.core.identity import Pseudonymiser, resident_id_problem
 from services.core.process import EXIT_TASK_DIED
 from services.core.settings import PROJECT_ROOT, load_settings
-from services.matching.domain.cases import run_cases
-from services.matching.domain.catalogue import CatalogueError, load_catalogue
+from services.matching.domain.catalogue.cases import run_cases
+from services.matching.domain.catalogue.policy_catalogue import CatalogueError, load_catalogue
 
 DEMO_CATALOGUE = PROJECT_ROOT / "policies" / "national-demo.yaml"
 

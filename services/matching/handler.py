@@ -13,14 +13,14 @@ from dataclasses import dataclass, field, replace
 from typing import Any
 
 from services.core.codec import Event
-from services.matching.domain import facts as f
-from services.matching.domain.benefits import Review, beneficiary_of
-from services.matching.domain.catalogue import PolicyCatalogue
+from services.matching.domain.catalogue.policy_catalogue import PolicyCatalogue
 from services.matching.domain.evaluation import PolicyOutcome, evaluate_event, evaluate_followed, evaluate_household
-from services.matching.domain.follow_up import Step, StepKind, follow_up
-from services.matching.domain.household import HouseholdState, from_registry, prune
-from services.matching.domain.risk import RiskModel, assess
-from services.matching.domain.vocabulary import REEVALUATION, REGISTRY
+from services.matching.domain.household import facts as f
+from services.matching.domain.household.benefits import Review, beneficiary_of
+from services.matching.domain.household.follow_up import Step, StepKind, follow_up
+from services.matching.domain.household.risk import RiskModel, assess
+from services.matching.domain.household.state import HouseholdState, from_registry, prune
+from services.matching.domain.household.vocabulary import REEVALUATION, REGISTRY
 from services.matching.offers import (
     Output,
     absent_outcome,

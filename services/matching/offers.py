@@ -14,13 +14,13 @@ from dataclasses import dataclass
 from typing import Any
 
 from services.core.topics import OFFERS, TASKS
-from services.matching.domain.benefits import Item, beneficiary_of, derived_id, offer_id_of, task_id_of
+from services.matching.domain.catalogue.policy import Policy
 from services.matching.domain.evaluation import PolicyOutcome
 from services.matching.domain.explanation import summary, yuan
-from services.matching.domain.follow_up import Step, StepKind
-from services.matching.domain.household import HouseholdState
-from services.matching.domain.policy import Policy
-from services.matching.domain.risk import RiskAssessment
+from services.matching.domain.household.benefits import Item, beneficiary_of, derived_id, offer_id_of, task_id_of
+from services.matching.domain.household.follow_up import Step, StepKind
+from services.matching.domain.household.risk import RiskAssessment
+from services.matching.domain.household.state import HouseholdState
 
 NEW, REVISED, WITHDRAWN = "NEW", "REVISED", "WITHDRAWN"
 """schemas/records/offer.avsc Change: what a publication of an offer or task id says."""

@@ -16,14 +16,14 @@ import numpy as np
 from services.core.codec import Contract, jsonable
 from services.core.process import Health
 from services.matching.adapters.catalogue_feed import CatalogueFeed
-from services.matching.domain.catalogue import PolicyCatalogue
+from services.matching.domain.catalogue.policy import Scope
+from services.matching.domain.catalogue.policy_catalogue import PolicyCatalogue
 from services.matching.domain.evaluation import explain
-from services.matching.domain.facts import household_facts, member_facts
-from services.matching.domain.household import HouseholdState, from_dict
-from services.matching.domain.policy import Scope
-from services.matching.domain.population import PopulationColumns
-from services.matching.domain.population_evaluation import PopulationOutcome, changed_households, evaluate_population
-from services.matching.domain.vocabulary import REEVALUATION
+from services.matching.domain.household.facts import household_facts, member_facts
+from services.matching.domain.household.state import HouseholdState, from_dict
+from services.matching.domain.household.vocabulary import REEVALUATION
+from services.matching.domain.population.columns import PopulationColumns
+from services.matching.domain.population.evaluation import PopulationOutcome, changed_households, evaluate_population
 from services.matching.handler import Matcher
 from services.matching.metrics import MatchingMetrics
 from services.matching.versions import CatalogueVersions

@@ -10,7 +10,7 @@ import bisect
 import datetime as dt
 from dataclasses import dataclass, field
 
-from services.matching.domain.catalogue import PolicyCatalogue
+from services.matching.domain.catalogue.policy_catalogue import PolicyCatalogue
 
 
 @dataclass

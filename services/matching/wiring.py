@@ -7,7 +7,7 @@ from prometheus_client import CollectorRegistry
 from services.core.codec import load_contract
 from services.core.settings import PROJECT_ROOT, Settings
 from services.matching.adapters.catalogue_feed import CatalogueFeed
-from services.matching.domain.risk import load_risk_model
+from services.matching.domain.household.risk import load_risk_model
 from services.matching.handler import Matcher
 from services.matching.metrics import MatchingMetrics
 from services.matching.runtime import MatchingRuntime

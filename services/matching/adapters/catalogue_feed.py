@@ -14,7 +14,7 @@ from services.core.codec import Contract, decode_record, encode_record
 from services.core.conformance import ContractError
 from services.core.kafka import durable_producer
 from services.core.topics import POLICIES
-from services.matching.domain.catalogue import CatalogueError, PolicyCatalogue, load_catalogue
+from services.matching.domain.catalogue.policy_catalogue import CatalogueError, PolicyCatalogue, load_catalogue
 
 log = logging.getLogger(__name__)
 

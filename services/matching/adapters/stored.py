@@ -17,7 +17,7 @@ from typing import Any
 
 from services.core.codec import Contract, encode_record
 from services.core.topics import MATCHING_MEMBERSHIP
-from services.matching.domain.household import HouseholdState, from_dict, to_dict
+from services.matching.domain.household.state import HouseholdState, from_dict, to_dict
 from services.matching.handler import Result
 
 SENT_KEPT_SECONDS = 600  # far longer than faust's commit interval (seconds)

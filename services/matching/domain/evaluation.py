@@ -15,13 +15,13 @@ from dataclasses import dataclass, field
 from functools import cached_property
 from typing import Any
 
-from services.matching.domain.catalogue import PolicyCatalogue
+from services.matching.domain.catalogue.policy import AmountPeriod, BenefitPeriod, EventMembers, Policy, Route, Scope
+from services.matching.domain.catalogue.policy_catalogue import PolicyCatalogue
 from services.matching.domain.explanation import Explanation, explain_outcome
-from services.matching.domain.expression_forms import round_fen
-from services.matching.domain.expressions import ABSENT, EvaluationError, Expression, MissingFact, truth
-from services.matching.domain.policy import AmountPeriod, BenefitPeriod, EventMembers, Policy, Route, Scope
-from services.matching.domain.population_evaluation import PopulationOutcome, evaluate_population
-from services.matching.domain.vocabulary import REGISTRY
+from services.matching.domain.household.vocabulary import REGISTRY
+from services.matching.domain.policy_language.expressions import ABSENT, EvaluationError, Expression, MissingFact, truth
+from services.matching.domain.policy_language.forms import round_fen
+from services.matching.domain.population.evaluation import PopulationOutcome, evaluate_population
 
 __all__ = [
     "EvaluationError",

@@ -6,8 +6,8 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import Any
 
-from services.matching.domain.expressions import format_value
-from services.matching.domain.policy import AmountPeriod, Policy, Route
+from services.matching.domain.catalogue.policy import AmountPeriod, Policy, Route
+from services.matching.domain.policy_language.expressions import format_value
 
 Explanation = dict[str, Any]
 """policy_id, policy_version, legal_basis, eligible, facts (name -> text), conditions ([{expression, values,

@@ -7,10 +7,10 @@ import json
 from typing import Any
 
 from services.core.settings import PROJECT_ROOT
-from services.matching.domain.benefits import offer_id_of
-from services.matching.domain.catalogue import load_catalogue
-from services.matching.domain.household import from_dict, to_dict
-from services.matching.domain.risk import load_risk_model
+from services.matching.domain.catalogue.policy_catalogue import load_catalogue
+from services.matching.domain.household.benefits import offer_id_of
+from services.matching.domain.household.risk import load_risk_model
+from services.matching.domain.household.state import from_dict, to_dict
 from services.matching.handler import Matcher, Result
 
 CATALOGUE = load_catalogue((PROJECT_ROOT / "policies" / "national-demo.yaml").read_text(), "demo")

@@ -11,10 +11,10 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from services.matching.domain.catalogue import CatalogueError, PolicyCatalogue, load_catalogue
-from services.matching.domain.charities import load_charity_programmes, programmes_for
+from services.matching.domain.catalogue.charities import load_charity_programmes, programmes_for
+from services.matching.domain.catalogue.policy_catalogue import CatalogueError, PolicyCatalogue, load_catalogue
 from services.matching.domain.evaluation import evaluate_event
-from services.matching.domain.vocabulary import EVENT_FIELDS
+from services.matching.domain.household.vocabulary import EVENT_FIELDS
 
 ROOT = Path(__file__).resolve().parents[3]
 

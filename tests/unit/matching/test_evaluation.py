@@ -13,7 +13,7 @@ import numpy as np
 import pytest
 
 from services.core.codec import decode_record, encode_record, load_contract
-from services.matching.domain.catalogue import PolicyCatalogue, load_catalogue
+from services.matching.domain.catalogue.policy_catalogue import PolicyCatalogue, load_catalogue
 from services.matching.domain.evaluation import (
     EvaluationError,
     evaluate_event,

@@ -10,12 +10,12 @@ import numpy as np
 
 from services.core.codec import Event, decode_record, encode_record, load_contract
 from services.core.settings import PROJECT_ROOT
-from services.matching.domain.catalogue import load_catalogue
-from services.matching.domain.household import HouseholdState
-from services.matching.domain.policy import Scope
-from services.matching.domain.population import PopulationColumns
-from services.matching.domain.population_evaluation import PopulationOutcome, changed_households, evaluate_population
-from services.matching.domain.risk import load_risk_model
+from services.matching.domain.catalogue.policy import Scope
+from services.matching.domain.catalogue.policy_catalogue import load_catalogue
+from services.matching.domain.household.risk import load_risk_model
+from services.matching.domain.household.state import HouseholdState
+from services.matching.domain.population.columns import PopulationColumns
+from services.matching.domain.population.evaluation import PopulationOutcome, changed_households, evaluate_population
 from services.matching.handler import Matcher, Result
 
 DEMO_TEXT = (PROJECT_ROOT / "policies" / "national-demo.yaml").read_text()

@@ -9,7 +9,7 @@ from typing import Any
 import numpy as np
 import pytest
 
-from services.matching.domain.expressions import (
+from services.matching.domain.policy_language.expressions import (
     ABSENT,
     EvaluationError,
     ExpressionError,

@@ -7,8 +7,8 @@ import datetime as dt
 from services.core.codec import Event, load_contract
 from services.core.settings import PROJECT_ROOT
 from services.matching.adapters.stored import StoredHousehold
-from services.matching.domain.catalogue import load_catalogue
-from services.matching.domain.risk import load_risk_model
+from services.matching.domain.catalogue.policy_catalogue import load_catalogue
+from services.matching.domain.household.risk import load_risk_model
 from services.matching.handler import Matcher
 
 CATALOGUE = load_catalogue((PROJECT_ROOT / "policies" / "national-demo.yaml").read_text(), "demo")

@@ -8,7 +8,7 @@ from typing import Any
 
 import pytest
 
-from services.matching.domain.facts import (
+from services.matching.domain.household.facts import (
     SPECIAL_HARDSHIP,
     SUBSISTENCE_ALLOWANCE,
     age_on,
@@ -22,7 +22,7 @@ from services.matching.domain.facts import (
     member_facts,
     record_offer,
 )
-from services.matching.domain.household import HouseholdState, from_dict, from_registry, to_dict
+from services.matching.domain.household.state import HouseholdState, from_dict, from_registry, to_dict
 
 TODAY = dt.date(2026, 3, 15)
 HOUSEHOLD_FACTS = {

@@ -5,7 +5,7 @@ from __future__ import annotations
 import datetime as dt
 
 from bench.catalogues import catalogue_of
-from services.matching.domain.catalogue import load_catalogue
+from services.matching.domain.catalogue.policy_catalogue import load_catalogue
 from services.matching.domain.evaluation import evaluate_event
 
 HOME = ("510107", "513433")

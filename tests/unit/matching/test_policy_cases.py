@@ -6,8 +6,8 @@ from pathlib import Path
 
 import pytest
 
-from services.matching.domain.cases import PolicyCase, load_cases, run_case, run_cases
-from services.matching.domain.catalogue import PolicyCatalogue, load_catalogue
+from services.matching.domain.catalogue.cases import PolicyCase, load_cases, run_case, run_cases
+from services.matching.domain.catalogue.policy_catalogue import PolicyCatalogue, load_catalogue
 
 ROOT = Path(__file__).resolve().parents[3]
 CATALOGUE = ROOT / "policies" / "national-demo.yaml"

@@ -8,15 +8,15 @@ import random
 import numpy as np
 import pytest
 
-from services.matching.domain.facts import (
+from bench.synthetic_population import SYNTHETIC_REGIONS, SYNTHETIC_STANDARD_FEN, synthetic_population
+from services.matching.domain.household.facts import (
     SUBSISTENCE_ALLOWANCE,
     apply_event,
     household_facts,
     member_facts,
 )
-from services.matching.domain.household import HouseholdState, from_registry
-from services.matching.domain.population import PopulationColumns
-from services.matching.domain.synthetic_population import SYNTHETIC_REGIONS, SYNTHETIC_STANDARD_FEN
+from services.matching.domain.household.state import HouseholdState, from_registry
+from services.matching.domain.population.columns import PopulationColumns
 
 TODAY = dt.date(2026, 3, 15)
 
@@ -134,7 +134,7 @@ def test_reading_on_a_later_day_ages_members_and_ends_the_disaster_window() -> N
 
 
 def test_codes_compare_equal_to_their_strings_and_members_reach_household_facts() -> None:
-    population = PopulationColumns.synthetic(5000, seed=4)
+    population = synthetic_population(5000, seed=4)
     columns = population.as_columns()
     district, region = columns["household.district"], columns["household.region"]
     assert (district == "110105").any() and set(np.unique(region)) == set(SYNTHETIC_REGIONS)
@@ -146,7 +146,7 @@ def test_codes_compare_equal_to_their_strings_and_members_reach_household_facts(
 
 
 def test_synthetic_population_has_the_expected_shape() -> None:
-    population = PopulationColumns.synthetic(200_000, seed=5)
+    population = synthetic_population(200_000, seed=5)
     columns = population.as_columns()
     assert population.persons == 200_000 and len(columns["member.id"]) == 200_000
     sizes = columns["household.members"]
@@ -161,13 +161,13 @@ def test_synthetic_population_has_the_expected_shape() -> None:
 
 
 def test_synthetic_population_is_reproducible_per_seed() -> None:
-    first, again, other = (PopulationColumns.synthetic(3000, seed=s).as_columns() for s in (6, 6, 7))
+    first, again, other = (synthetic_population(3000, seed=s).as_columns() for s in (6, 6, 7))
     assert all(np.array_equal(first[name], again[name]) for name in first)
     assert not np.array_equal(first["member.monthly_income_fen"], other["member.monthly_income_fen"])
 
 
 def test_a_million_persons_fit_in_well_under_a_kilobyte_each() -> None:
-    population = PopulationColumns.synthetic(1_000_000, seed=8)
+    population = synthetic_population(1_000_000, seed=8)
     assert 300_000 < len(population) < 400_000
     assert population.nbytes_per_person() < 400
 

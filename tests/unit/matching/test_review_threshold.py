@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from services.core.settings import PROJECT_ROOT
-from services.matching.domain.catalogue import load_catalogue
+from services.matching.domain.catalogue.policy_catalogue import load_catalogue
 from tests.unit.matching.test_catalogue import HEADER, line_of, policy, problems
 
 

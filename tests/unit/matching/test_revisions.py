@@ -7,9 +7,9 @@ from typing import Any
 
 from services.core.codec import Event, decode_record, encode_record, load_contract
 from services.core.settings import PROJECT_ROOT
-from services.matching.domain.catalogue import load_catalogue
-from services.matching.domain.household import HouseholdState
-from services.matching.domain.risk import load_risk_model
+from services.matching.domain.catalogue.policy_catalogue import load_catalogue
+from services.matching.domain.household.risk import load_risk_model
+from services.matching.domain.household.state import HouseholdState
 from services.matching.handler import Matcher, Result
 
 CATALOGUE = load_catalogue((PROJECT_ROOT / "policies" / "national-demo.yaml").read_text(), "demo")

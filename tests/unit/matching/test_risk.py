@@ -9,9 +9,8 @@ from typing import Any
 import pytest
 
 from services.core.codec import load_contract
-from services.matching.domain.facts import apply_event
-from services.matching.domain.household import HouseholdState, from_registry
-from services.matching.domain.risk import (
+from services.matching.domain.household.facts import apply_event
+from services.matching.domain.household.risk import (
     TASK_KINDS,
     Contribution,
     RiskModel,
@@ -20,6 +19,7 @@ from services.matching.domain.risk import (
     load_risk_model,
     near_threshold,
 )
+from services.matching.domain.household.state import HouseholdState, from_registry
 
 TODAY = dt.date(2026, 3, 15)
 RISK_YAML = Path(__file__).resolve().parents[3] / "policies" / "risk.yaml"

@@ -12,10 +12,9 @@ from typing import TypeVar
 
 import yaml
 
-from services.matching.domain.expressions import Expression, ExpressionError, compile_expression
-from services.matching.domain.parameter_reading import identifier, parameters_declared, read_parameters
-from services.matching.domain.parameters import Parameter
-from services.matching.domain.policy import (
+from services.matching.domain.catalogue.parameter_reading import identifier, parameters_declared, read_parameters
+from services.matching.domain.catalogue.parameters import Parameter
+from services.matching.domain.catalogue.policy import (
     TIERS,
     AmountPeriod,
     BenefitPeriod,
@@ -25,7 +24,8 @@ from services.matching.domain.policy import (
     Route,
     Scope,
 )
-from services.matching.domain.yaml_document import DocumentReader, line_of
+from services.matching.domain.catalogue.yaml_document import DocumentReader, line_of
+from services.matching.domain.policy_language.expressions import Expression, ExpressionError, compile_expression
 
 T = TypeVar("T")
 

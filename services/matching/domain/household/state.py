@@ -8,12 +8,20 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field, replace
 from typing import Any
 
-from services.matching.domain.benefits import Item, Review, item_of, item_row, policy_of, review_of, review_row
-from services.matching.domain.household_parts import Emergency as Emergency
-from services.matching.domain.household_parts import Expenditure as Expenditure
-from services.matching.domain.household_parts import Member as Member
-from services.matching.domain.household_parts import RecordedEvent as RecordedEvent
-from services.matching.domain.state_migration import name_beneficiaries
+from services.matching.domain.household.benefits import (
+    Item,
+    Review,
+    item_of,
+    item_row,
+    policy_of,
+    review_of,
+    review_row,
+)
+from services.matching.domain.household.migration import name_beneficiaries
+from services.matching.domain.household.parts import Emergency as Emergency
+from services.matching.domain.household.parts import Expenditure as Expenditure
+from services.matching.domain.household.parts import Member as Member
+from services.matching.domain.household.parts import RecordedEvent as RecordedEvent
 
 EPOCH = dt.date(1970, 1, 1)
 NO_DAY = -(2**31)

@@ -9,9 +9,9 @@ import re
 
 import yaml
 
-from services.matching.domain.expression_syntax import FUNCTIONS, KEYWORDS
-from services.matching.domain.parameters import Parameter, ParameterValue
-from services.matching.domain.yaml_document import DocumentReader
+from services.matching.domain.catalogue.parameters import Parameter, ParameterValue
+from services.matching.domain.catalogue.yaml_document import DocumentReader
+from services.matching.domain.policy_language.syntax import FUNCTIONS, KEYWORDS
 
 IDENTIFIER = re.compile(r"^[a-z][a-z0-9_]*$")
 

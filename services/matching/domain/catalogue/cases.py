@@ -29,10 +29,10 @@ from typing import Any
 
 import yaml
 
-from services.matching.domain.catalogue import CatalogueError, PolicyCatalogue
+from services.matching.domain.catalogue.policy_catalogue import CatalogueError, PolicyCatalogue
+from services.matching.domain.catalogue.yaml_document import MISSING, DocumentReader, line_of
 from services.matching.domain.evaluation import PolicyOutcome, evaluate_event, evaluate_household
-from services.matching.domain.vocabulary import HOUSEHOLD_FACTS, MEMBER_FACTS, REGISTRY, STATE_TRIGGERS
-from services.matching.domain.yaml_document import MISSING, DocumentReader, line_of
+from services.matching.domain.household.vocabulary import HOUSEHOLD_FACTS, MEMBER_FACTS, REGISTRY, STATE_TRIGGERS
 
 FactValue = int | float | bool | str
 

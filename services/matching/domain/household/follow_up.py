@@ -22,11 +22,11 @@ from dataclasses import dataclass
 from enum import StrEnum
 from functools import partial
 
-from services.matching.domain.benefits import Item, beneficiary_of, benefit_key, policy_of
-from services.matching.domain.catalogue import PolicyCatalogue
+from services.matching.domain.catalogue.policy_catalogue import PolicyCatalogue
 from services.matching.domain.evaluation import PolicyOutcome
-from services.matching.domain.facts import Facts, fingerprint, household_facts, may_offer, member_facts
-from services.matching.domain.household import HouseholdState
+from services.matching.domain.household.benefits import Item, beneficiary_of, benefit_key, policy_of
+from services.matching.domain.household.facts import Facts, fingerprint, household_facts, may_offer, member_facts
+from services.matching.domain.household.state import HouseholdState
 
 GONE = "gone"
 """Fingerprint of a review raised because the beneficiary is no longer a living member."""

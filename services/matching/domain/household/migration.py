@@ -12,7 +12,7 @@ from __future__ import annotations
 import datetime as dt
 from collections.abc import Iterable, Mapping
 
-from services.matching.domain.benefits import benefit_key, offer_id_of
+from services.matching.domain.household.benefits import benefit_key, offer_id_of
 
 _MONTHS_AROUND = 14
 

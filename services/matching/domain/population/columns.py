@@ -17,7 +17,7 @@ from collections.abc import Iterable
 
 import numpy as np
 
-from services.matching.domain.facts import (
+from services.matching.domain.household.facts import (
     DISASTER_DAYS,
     ELDERLY_AGE,
     SEVERITIES,
@@ -26,8 +26,7 @@ from services.matching.domain.facts import (
     WORKING_AGE,
     spending_12m,
 )
-from services.matching.domain.household import EDUCATION, EPOCH, MEDICAL, NO_DAY, HouseholdState
-from services.matching.domain.synthetic_population import synthetic_arrays
+from services.matching.domain.household.state import EDUCATION, EPOCH, MEDICAL, NO_DAY, HouseholdState
 
 Columns = dict[str, np.ndarray]
 
@@ -244,7 +243,7 @@ class PopulationColumns:
     @classmethod
     def from_arrays(cls, on_date: dt.date, households: Columns, members: Columns,
                     districts: list[str]) -> PopulationColumns:
-        """Columns assembled directly (e.g. a synthetic population). `households` holds id, district and region
+        """Columns assembled directly (e.g. bench/synthetic_population.py). `households` holds id, district and region
         (indices into `districts`), urban, assets, medical, education, subsistence, hardship, emergency_day,
         severity; `members` holds id, household (index of the household row; rows grouped by household),
         birth_year, birth_md, income, grade, phone."""
@@ -267,13 +266,6 @@ class PopulationColumns:
         population._h_used, population._m_used = n_h, n_m
         population._slot_of = {str(hid): i for i, hid in enumerate(households["id"])}
         return population
-
-    @classmethod
-    def synthetic(cls, n_persons: int, seed: int, on_date: dt.date | None = None) -> PopulationColumns:
-        """A realistic random population of `n_persons` (shape described in synthetic_population)."""
-        day = on_date or dt.date(2026, 1, 1)
-        households, members, districts = synthetic_arrays(n_persons, seed, day)
-        return cls.from_arrays(day, households, members, districts)
 
 
 def ages_on(birth_year: np.ndarray, birth_md: np.ndarray, on_date: dt.date) -> np.ndarray:

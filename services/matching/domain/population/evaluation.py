@@ -15,13 +15,13 @@ from typing import Any
 
 import numpy as np
 
-from services.matching.domain.catalogue import PolicyCatalogue
-from services.matching.domain.catalogue_checks import reads_of
-from services.matching.domain.expression_vectorised import round_fen_columns
-from services.matching.domain.expressions import ABSENT, EvaluationError, MissingFact
-from services.matching.domain.policy import Policy, Scope
-from services.matching.domain.population import REGION_CODES, REGION_TABLE
-from services.matching.domain.vocabulary import REEVALUATION
+from services.matching.domain.catalogue.checks import reads_of
+from services.matching.domain.catalogue.policy import Policy, Scope
+from services.matching.domain.catalogue.policy_catalogue import PolicyCatalogue
+from services.matching.domain.household.vocabulary import REEVALUATION
+from services.matching.domain.policy_language.expressions import ABSENT, EvaluationError, MissingFact
+from services.matching.domain.policy_language.vectorised import round_fen_columns
+from services.matching.domain.population.columns import REGION_CODES, REGION_TABLE
 
 Column = np.ndarray[Any, Any]
 

@@ -12,7 +12,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
-from services.matching.domain.expression_forms import (
+from services.matching.domain.policy_language.forms import (
     ABSENT,
     EvaluationError,
     MissingFact,
@@ -21,8 +21,8 @@ from services.matching.domain.expression_forms import (
     scalar_form,
     truth,
 )
-from services.matching.domain.expression_syntax import ExpressionError, Node, names_in, parse, tokenize
-from services.matching.domain.expression_vectorised import VectorForm, vector_form
+from services.matching.domain.policy_language.syntax import ExpressionError, Node, names_in, parse, tokenize
+from services.matching.domain.policy_language.vectorised import VectorForm, vector_form
 
 __all__ = [
     "ABSENT",

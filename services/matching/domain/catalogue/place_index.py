@@ -4,8 +4,8 @@ of 10: the policies of other places are never looked at."""
 
 from __future__ import annotations
 
-from services.matching.domain.expression_syntax import Comparison, Literal, Membership, Name, Node
-from services.matching.domain.policy import Policy
+from services.matching.domain.catalogue.policy import Policy
+from services.matching.domain.policy_language.syntax import Comparison, Literal, Membership, Name, Node
 
 PLACE_FACTS = ("household.region", "household.district")
 

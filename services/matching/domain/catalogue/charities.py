@@ -8,9 +8,9 @@ from dataclasses import dataclass
 
 import yaml
 
-from services.matching.domain.catalogue import CatalogueError
-from services.matching.domain.parameter_reading import IDENTIFIER
-from services.matching.domain.yaml_document import DocumentReader
+from services.matching.domain.catalogue.parameter_reading import IDENTIFIER
+from services.matching.domain.catalogue.policy_catalogue import CatalogueError
+from services.matching.domain.catalogue.yaml_document import DocumentReader
 
 NEEDS = ("medical", "disaster", "education", "housing", "elderly", "disability")
 EVERYWHERE = "*"

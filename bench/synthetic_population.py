@@ -1,4 +1,4 @@
-"""A realistic random population, generated directly as columns, for benchmarks and tests.
+"""A realistic random population, generated directly as matching's population columns, for benchmarks and tests.
 
 Shape: household sizes 1-6 (mean about 2.9), heads are adults; about 21 % of persons aged 60+, 6 % with a
 certified disability; log-normal earned incomes and pensions; about 3 % of households under the subsistence
@@ -11,7 +11,8 @@ import datetime as dt
 
 import numpy as np
 
-from services.matching.domain.household import EPOCH, NO_DAY
+from services.matching.domain.household.state import EPOCH, NO_DAY
+from services.matching.domain.population.columns import PopulationColumns
 
 Columns = dict[str, np.ndarray]
 
@@ -36,6 +37,13 @@ POOR_SHARE = 0.03
 # month*100+day of each day of a common year, to draw birthdays without 29 February.
 _MONTH_DAYS = np.array([(d.month * 100 + d.day) for d in (dt.date(2025, 1, 1) + dt.timedelta(i) for i in range(365))],
                        dtype=np.int16)
+
+
+def synthetic_population(n_persons: int, seed: int, on_date: dt.date | None = None) -> PopulationColumns:
+    """A realistic random population of `n_persons` (shape described above), as of `on_date` (2026-01-01)."""
+    day = on_date or dt.date(2026, 1, 1)
+    households, members, districts = synthetic_arrays(n_persons, seed, day)
+    return PopulationColumns.from_arrays(day, households, members, districts)
 
 
 def synthetic_arrays(n_persons: int, seed: int, on_date: dt.date) -> tuple[Columns, Columns, list[str]]:

@@ -6,8 +6,8 @@ from dataclasses import dataclass
 from enum import StrEnum
 from functools import cached_property
 
-from services.matching.domain.expressions import Expression
-from services.matching.domain.vocabulary import STATE_TRIGGERS
+from services.matching.domain.household.vocabulary import STATE_TRIGGERS
+from services.matching.domain.policy_language.expressions import Expression
 
 TIERS = ("basic", "special", "temporary", "specialised", "disability", "elderly", "charity")
 """Assistance tiers, in the order of the social assistance system."""

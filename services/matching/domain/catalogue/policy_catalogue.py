@@ -12,12 +12,12 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from types import MappingProxyType
 
-from services.matching.domain.catalogue_checks import check_catalogue
-from services.matching.domain.catalogue_reading import CatalogueReader, PolicyDraft
-from services.matching.domain.parameters import Number, Parameter
-from services.matching.domain.place_index import place_of
-from services.matching.domain.policy import Definition, Policy
-from services.matching.domain.vocabulary import DEFAULT_VOCABULARY, STATE_TRIGGERS, Vocabulary
+from services.matching.domain.catalogue.checks import check_catalogue
+from services.matching.domain.catalogue.parameters import Number, Parameter
+from services.matching.domain.catalogue.place_index import place_of
+from services.matching.domain.catalogue.policy import Definition, Policy
+from services.matching.domain.catalogue.reading import CatalogueReader, PolicyDraft
+from services.matching.domain.household.vocabulary import DEFAULT_VOCABULARY, STATE_TRIGGERS, Vocabulary
 
 
 class CatalogueError(ValueError):

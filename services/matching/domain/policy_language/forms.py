@@ -20,7 +20,7 @@ import operator
 from collections.abc import Callable, Mapping
 from typing import Any, Final
 
-from services.matching.domain.expression_syntax import (
+from services.matching.domain.policy_language.syntax import (
     Arithmetic,
     Call,
     Comparison,

@@ -12,8 +12,8 @@ from collections.abc import Mapping
 from dataclasses import replace
 from typing import Any
 
-from services.matching.domain.benefits import Item, beneficiary_of, policy_of
-from services.matching.domain.household import (
+from services.matching.domain.household.benefits import Item, beneficiary_of, policy_of
+from services.matching.domain.household.state import (
     EDUCATION,
     HISTORY_DAYS,
     MEDICAL,

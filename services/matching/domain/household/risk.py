@@ -11,7 +11,7 @@ from typing import Any, NamedTuple
 
 import yaml
 
-from services.matching.domain.household import HISTORY_DAYS, HouseholdState, RecordedEvent
+from services.matching.domain.household.state import HISTORY_DAYS, HouseholdState, RecordedEvent
 
 TIER_NAMES = ("red", "orange", "yellow")
 # The TaskKind symbols of schemas/records/caseworker_task.avsc.

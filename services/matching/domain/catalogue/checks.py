@@ -8,11 +8,11 @@ from __future__ import annotations
 import difflib
 from collections.abc import Iterator, Mapping
 
-from services.matching.domain.catalogue_reading import CatalogueDraft, PolicyDraft
-from services.matching.domain.expressions import Expression
-from services.matching.domain.policy import AmountPeriod, BenefitPeriod, Definition, Scope
-from services.matching.domain.vocabulary import STATE_TRIGGERS, Vocabulary
-from services.matching.domain.yaml_document import DocumentReader
+from services.matching.domain.catalogue.policy import AmountPeriod, BenefitPeriod, Definition, Scope
+from services.matching.domain.catalogue.reading import CatalogueDraft, PolicyDraft
+from services.matching.domain.catalogue.yaml_document import DocumentReader
+from services.matching.domain.household.vocabulary import STATE_TRIGGERS, Vocabulary
+from services.matching.domain.policy_language.expressions import Expression
 
 
 def check_catalogue(draft: CatalogueDraft, vocabulary: Vocabulary,

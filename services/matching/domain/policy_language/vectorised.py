@@ -8,7 +8,7 @@ from typing import Any
 
 import numpy as np
 
-from services.matching.domain.expression_forms import (
+from services.matching.domain.policy_language.forms import (
     ABSENT,
     COMPARE,
     HALF_FEN_TOLERANCE,
@@ -16,7 +16,7 @@ from services.matching.domain.expression_forms import (
     read_name,
     truth,
 )
-from services.matching.domain.expression_syntax import (
+from services.matching.domain.policy_language.syntax import (
     Arithmetic,
     Call,
     Comparison,

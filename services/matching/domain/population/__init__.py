@@ -1,0 +1,1 @@
+"""The monitored population in columns, and evaluating every household of it at once."""
