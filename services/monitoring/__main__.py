@@ -4,6 +4,8 @@
         consumer lag per group and partition on /metrics (read from the broker on every scrape)
     python -m services.monitoring scrape-config OUT --prometheus-port 9090 --lag-exporter-port 9308 [--rules GLOB]
         write the local stack's prometheus.yml for the services' ports the settings give
+    python -m services.monitoring k8s-config
+        write deploy/k8s/71-monitoring-files.yaml: the alert rules and Grafana dashboards as ConfigMaps
 """
 
 from __future__ import annotations
@@ -19,6 +21,7 @@ import yaml
 from services.core.process import serve_until_signalled
 from services.core.settings import load_settings
 from services.intake.__main__ import RAW_HEALTH_PORT
+from services.monitoring.bundles import MANIFEST, configmaps, sources
 from services.monitoring.exporter import exporter_app
 from services.monitoring.kafka_offsets import BrokerOffsets
 from services.monitoring.scrape import local_scrape_config
@@ -49,7 +52,12 @@ def main(argv: list[str]) -> int:
     scrape.add_argument("--raw-forwarder-port", type=int, default=RAW_HEALTH_PORT)
     scrape.add_argument("--rules", action="append", default=[], help="rule file glob (repeatable)")
     scrape.add_argument("--interval-seconds", type=int, default=5)
+    sub.add_parser("k8s-config", help="write the rules and dashboards ConfigMaps of deploy/k8s")
     args = parser.parse_args(argv)
+    if args.command == "k8s-config":
+        MANIFEST.write_text(configmaps(sources()), encoding="utf-8")
+        print(f"wrote {MANIFEST}")
+        return 0
     settings = load_settings()
     if args.command == "lag-exporter":
         logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s %(message)s")
