@@ -100,4 +100,5 @@ def test_the_kubernetes_config_maps_hold_the_rules_and_dashboards_as_they_are_in
         "deploy/k8s/71-monitoring-files.yaml is out of date: run `python -m services.monitoring k8s-config`")
     data = {d["metadata"]["name"]: d["data"] for d in yaml.safe_load_all(MANIFEST.read_text()) if d}
     assert set(data["grafana-dashboards"]) == {p.name for p in DASHBOARDS}
-    assert json.loads(data["grafana-dashboards"]["pipeline.json"]) == dashboard(GRAFANA / "dashboards" / "pipeline.json")
+    pipeline = GRAFANA / "dashboards" / "pipeline.json"
+    assert json.loads(data["grafana-dashboards"]["pipeline.json"]) == dashboard(pipeline)
