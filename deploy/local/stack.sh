@@ -57,7 +57,7 @@ start_lag_exporter() {
   if answers "http://127.0.0.1:$LAG_EXPORTER_PORT/healthz"; then
     say "port $LAG_EXPORTER_PORT answers already (another stack's exporter?): set ASSIST_LAG_EXPORTER_PORT"; return; fi
   mkdir -p "$DATA_DIR/prometheus"
-  (cd "$root" && ASSIST_KAFKA_BOOTSTRAP="127.0.0.1:$KAFKA_PORT" exec "$PY" -m services.monitoring lag-exporter \
+  (cd "$root" && ASSIST_KAFKA_BOOTSTRAP="127.0.0.1:$KAFKA_PORT" exec "$PY" -m services.operations lag-exporter \
     --port "$LAG_EXPORTER_PORT") </dev/null > "$DATA_DIR/prometheus/lag-exporter.log" 2>&1 &
   echo $! > "$pidf"
   for _ in $(seq 1 50); do
@@ -77,7 +77,7 @@ start_prometheus() {
     say "port $PROMETHEUS_PORT answers already (another stack's prometheus?): set ASSIST_PROMETHEUS_PORT"; return; fi
   mkdir -p "$dir/data"
   # The services' ports as the settings in this environment give them (ASSIST_*_PORT), on loopback.
-  (cd "$root" && "$PY" -m services.monitoring scrape-config "$dir/prometheus.yml" --prometheus-port "$PROMETHEUS_PORT" \
+  (cd "$root" && "$PY" -m services.operations scrape-config "$dir/prometheus.yml" --prometheus-port "$PROMETHEUS_PORT" \
     --lag-exporter-port "$LAG_EXPORTER_PORT" --rules "$root/deploy/prometheus/rules/*.yml")
   promtool check config --syntax-only "$dir/prometheus.yml" >/dev/null
   prometheus --config.file="$dir/prometheus.yml" --storage.tsdb.path="$dir/data" --storage.tsdb.retention.time=7d \

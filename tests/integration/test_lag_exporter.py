@@ -11,8 +11,8 @@ from prometheus_client.parser import text_string_to_metric_families
 
 from services.core.settings import Settings
 from services.core.topics import NOTIFICATIONS
-from services.monitoring.exporter import exporter_app
-from services.monitoring.kafka_offsets import BrokerOffsets
+from services.operations.exporter import exporter_app
+from services.operations.kafka_offsets import BrokerOffsets
 
 
 async def test_a_group_two_messages_behind_shows_a_lag_of_two(settings: Settings) -> None:

@@ -24,7 +24,7 @@ ENTRY_POINTS = {
     "services.matching": {"worker"},
     "services.notification": {"worker", "citizen-api"},
     "services.casework": {"worker", "api"},
-    "services.monitoring": {"lag-exporter"},
+    "services.operations": {"lag-exporter"},
 }
 # HTTP servers: (module, sub-command) -> the prefix of their *_host / *_port settings.
 HTTP_SERVERS = {

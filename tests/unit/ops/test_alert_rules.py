@@ -13,7 +13,7 @@ import pytest
 import yaml
 
 from services.core.settings import load_settings
-from services.monitoring.scrape import local_scrape_config
+from services.operations.scrape import local_scrape_config
 from tests.unit.ops.promql import REPO, exported, metric_names
 
 PROMETHEUS = REPO / "deploy" / "prometheus"

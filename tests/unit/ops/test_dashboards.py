@@ -12,7 +12,7 @@ from typing import Any
 import pytest
 import yaml
 
-from services.monitoring.bundles import MANIFEST, configmaps, sources
+from services.operations.bundles import MANIFEST, configmaps, sources
 from tests.unit.ops.promql import REPO, exported, metric_names
 
 GRAFANA = REPO / "deploy" / "grafana"
@@ -97,7 +97,7 @@ def test_compose_and_kubernetes_provision_the_same_files_at_the_path_grafana_rea
 
 def test_the_kubernetes_config_maps_hold_the_rules_and_dashboards_as_they_are_in_deploy() -> None:
     assert MANIFEST.read_text(encoding="utf-8") == configmaps(sources()), (
-        "deploy/k8s/71-monitoring-files.yaml is out of date: run `python -m services.monitoring k8s-config`")
+        "deploy/k8s/71-monitoring-files.yaml is out of date: run `python -m services.operations k8s-config`")
     data = {d["metadata"]["name"]: d["data"] for d in yaml.safe_load_all(MANIFEST.read_text()) if d}
     assert set(data["grafana-dashboards"]) == {p.name for p in DASHBOARDS}
     pipeline = GRAFANA / "dashboards" / "pipeline.json"

@@ -5,8 +5,8 @@ from __future__ import annotations
 import pytest
 
 from services.demo.live_figures import Figures, describe, samples
-from services.monitoring.exporter import OffsetsReading
-from services.monitoring.lag import GroupPosition, Offsets, positions, watched
+from services.operations.exporter import OffsetsReading
+from services.operations.lag import GroupPosition, Offsets, positions, watched
 
 
 def test_lag_is_what_the_group_has_not_committed_and_never_negative() -> None:

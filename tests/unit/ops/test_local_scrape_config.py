@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from services.core.settings import load_settings
-from services.monitoring.scrape import local_scrape_config
+from services.operations.scrape import local_scrape_config
 
 
 def test_every_target_is_a_loopback_port_the_settings_give() -> None:

@@ -8,7 +8,7 @@ import asyncio
 from aiokafka import AIOKafkaConsumer, TopicPartition
 from aiokafka.admin import AIOKafkaAdminClient
 
-from services.monitoring.lag import GroupPosition, Offsets, Partition, positions, watched
+from services.operations.lag import GroupPosition, Offsets, Partition, positions, watched
 
 TOPIC_PREFIXES = ("assist.", "assist-")
 """The platform's topics ("assist.*", services/core/topics.py) and those faust makes for matching ("assist-*")."""

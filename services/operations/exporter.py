@@ -22,7 +22,7 @@ from prometheus_client import CONTENT_TYPE_LATEST, CollectorRegistry, generate_l
 from prometheus_client.core import GaugeMetricFamily, Metric
 from prometheus_client.registry import Collector
 
-from services.monitoring.lag import Offsets
+from services.operations.lag import Offsets
 
 log = logging.getLogger(__name__)
 

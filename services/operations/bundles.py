@@ -1,5 +1,5 @@
 """The Kubernetes ConfigMaps that carry deploy/prometheus/rules and deploy/grafana into the cluster (pure: files in,
-manifest text out). `python -m services.monitoring k8s-config` writes deploy/k8s/71-monitoring-files.yaml; a test
+manifest text out). `python -m services.operations k8s-config` writes deploy/k8s/71-monitoring-files.yaml; a test
 checks that file matches the sources, so the rules and dashboards are kept in one place."""
 
 from __future__ import annotations
@@ -52,6 +52,6 @@ def configmaps(files: Mapping[str, Mapping[str, str]]) -> str:
                      "labels": {"app.kubernetes.io/part-of": "assist-platform"}},
         "data": {key: _Literal(text) for key, text in sorted(content.items())},
     } for name, content in files.items()]
-    header = ("# Written by `python -m services.monitoring k8s-config` from deploy/prometheus/rules and deploy/grafana;"
+    header = ("# Written by `python -m services.operations k8s-config` from deploy/prometheus/rules and deploy/grafana;"
               " do not edit.\n")
     return header + yaml.dump_all(docs, Dumper=_Dumper, sort_keys=False, width=120, allow_unicode=True)

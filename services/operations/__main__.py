@@ -1,10 +1,10 @@
 """Operations commands.
 
-    python -m services.monitoring lag-exporter [--host 127.0.0.1] [--port 9308] [--group-prefix assist-]
+    python -m services.operations lag-exporter [--host 127.0.0.1] [--port 9308] [--group-prefix assist-]
         consumer lag per group and partition on /metrics (read from the broker on every scrape)
-    python -m services.monitoring scrape-config OUT --prometheus-port 9090 --lag-exporter-port 9308 [--rules GLOB]
+    python -m services.operations scrape-config OUT --prometheus-port 9090 --lag-exporter-port 9308 [--rules GLOB]
         write the local stack's prometheus.yml for the services' ports the settings give
-    python -m services.monitoring k8s-config
+    python -m services.operations k8s-config
         write deploy/k8s/71-monitoring-files.yaml: the alert rules and Grafana dashboards as ConfigMaps
 """
 
@@ -21,10 +21,10 @@ import yaml
 from services.core.process import serve_until_signalled
 from services.core.settings import load_settings
 from services.intake.__main__ import RAW_HEALTH_PORT
-from services.monitoring.bundles import MANIFEST, configmaps, sources
-from services.monitoring.exporter import exporter_app
-from services.monitoring.kafka_offsets import BrokerOffsets
-from services.monitoring.scrape import local_scrape_config
+from services.operations.bundles import MANIFEST, configmaps, sources
+from services.operations.exporter import exporter_app
+from services.operations.kafka_offsets import BrokerOffsets
+from services.operations.scrape import local_scrape_config
 
 LAG_EXPORTER_PORT = 9308
 
@@ -38,7 +38,7 @@ async def export_lag(bootstrap: str, host: str, port: int, prefixes: tuple[str, 
 
 
 def main(argv: list[str]) -> int:
-    parser = argparse.ArgumentParser(prog="python -m services.monitoring")
+    parser = argparse.ArgumentParser(prog="python -m services.operations")
     sub = parser.add_subparsers(dest="command", required=True)
     lag = sub.add_parser("lag-exporter", help="consumer lag per group and partition on /metrics")
     lag.add_argument("--host", default="127.0.0.1")
@@ -68,7 +68,7 @@ def main(argv: list[str]) -> int:
                                  lag_exporter_port=args.lag_exporter_port, prometheus_port=args.prometheus_port,
                                  rule_files=args.rules, interval_seconds=args.interval_seconds)
     args.out.parent.mkdir(parents=True, exist_ok=True)
-    args.out.write_text("# Written by `python -m services.monitoring scrape-config`; do not edit.\n"
+    args.out.write_text("# Written by `python -m services.operations scrape-config`; do not edit.\n"
                         + yaml.safe_dump(config, sort_keys=False), encoding="utf-8")
     return 0
 

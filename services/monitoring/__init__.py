@@ -1,1 +1,0 @@
-"""Operations: consumer lag read from the broker, and the local stack's Prometheus scrape configuration."""
