@@ -13,11 +13,9 @@ from dataclasses import replace
 from typing import Any
 
 from services.matching.domain.household.benefits import Item, beneficiary_of, policy_of
+from services.matching.domain.household.event_kinds import SPENDING_KINDS, Change, changes, kind_of, spending_fact
 from services.matching.domain.household.state import (
-    EDUCATION,
     HISTORY_DAYS,
-    MEDICAL,
-    SPENDING_EVENTS,
     Emergency,
     Expenditure,
     HouseholdState,
@@ -43,81 +41,61 @@ ELDERLY_AGE = 60
 ACCEPTING = frozenset({"ACCEPTED", "APPROVED"})
 REFUSING = frozenset({"DECLINED", "REJECTED"})
 
-# The field of each event's data that says when the change happened.
-_EVENT_DAY_FIELD = {
-    "age.milestone_reached": "reached_on",
-    "death.registered": "died_on",
-    "disability.certified": "certified_on",
-    "emergency.occurred": "occurred_on",
-    "hospitalisation.admitted": "admitted_on",
-    "hospitalisation.discharged": "discharged_on",
-    "housing.lost": "lost_on",
-    "income.changed": "effective_on",
-    "job.lost": "lost_on",
-    "medical_expense.settled": "settled_on",
-    "school.enrolled": "enrolled_on",
-}
-_INCOME_SETTING = ("job.lost", "income.changed")
-
-
 def event_day(event_type: str, data: Mapping[str, Any], fallback: dt.date) -> dt.date:
-    """The day the change happened according to the event's own date field, else `fallback`."""
-    name = _EVENT_DAY_FIELD.get(event_type)
+    """The day the change happened according to the event's own date field (event_kinds), else `fallback`."""
+    kind = kind_of(event_type)
+    name = kind.day_field if kind is not None else None
     return as_date(data[name]) if name is not None and data.get(name) is not None else fallback
 
 
 def apply_event(state: HouseholdState, event_type: str, subject: str, data: Mapping[str, Any], event_id: str,
                 occurred_on: dt.date) -> HouseholdState:
-    """The household after the event; the event is recorded (for windows and to recognise redelivery).
+    """The household after the event; the event is recorded (for windows and to recognise redelivery). What it
+    changes is its kind's (event_kinds.EventKind.change).
 
     - An event id already applied returns the state unchanged, so nothing is counted twice.
     - When `subject` is not a living member (unknown person, already deceased, another household), or the type
       is unknown, nothing but the record of the event changes: its facts do not belong to this household.
-    - An income change or job loss dated before one already applied to the same person does not override it.
+    - An income change or disability certification dated before one of the same change already applied to the
+      same person does not override it.
     History older than HISTORY_DAYS before the newest event is dropped, and an event older than that is ignored
     (its redelivery could no longer be recognised).
     """
     if event_id in state.applied_event_ids() or _beyond_history(state, occurred_on):
         return state
     member = state.members.get(subject)
+    kind = kind_of(event_type)
     record = RecordedEvent(event_id, event_type, occurred_on, subject, member is not None)
     if member is None:
         return _record(state, record)
+    if kind is None or kind.change == Change.REQUEST:
+        return _record(state, replace(record, member=False))
+    amount = int(data.get(kind.amount_field) or 0) if kind.amount_field is not None else 0
+    detail = str(data.get(kind.detail_field, "")) if kind.detail_field is not None else ""
+    record = replace(record, amount_fen=amount, detail=detail)
     members = dict(state.members)
     expenditures = state.expenditures
     emergency = state.last_emergency
-    if event_type in _INCOME_SETTING:
-        new_income = 0 if event_type == "job.lost" else int(data["monthly_income_fen"])
-        record = replace(record, amount_fen=new_income, previous_income_fen=member.monthly_income_fen)
-        if not _superseded(state, subject, occurred_on, _INCOME_SETTING):
-            members[subject] = replace(member, monthly_income_fen=new_income)
-    elif event_type == "death.registered":
+    deceased = state.deceased
+    change = kind.change
+    if change == Change.INCOME:
+        record = replace(record, previous_income_fen=member.monthly_income_fen)
+        if not _superseded(state, subject, occurred_on, change):
+            members[subject] = replace(member, monthly_income_fen=amount)
+    elif change == Change.DEATH:
         record = replace(record, previous_income_fen=member.monthly_income_fen)
         del members[subject]
-    elif event_type == "disability.certified":
-        grade = int(data["grade"])
-        record = replace(record, detail=str(grade))
-        if not _superseded(state, subject, occurred_on, ("disability.certified",)):
-            members[subject] = replace(member, disability_grade=grade)
-    elif event_type in SPENDING_EVENTS:
-        kind = SPENDING_EVENTS[event_type]
-        amount = int(data["term_fees_fen" if kind == EDUCATION else "out_of_pocket_fen"])
-        record = replace(record, amount_fen=amount)
-        expenditures = (*expenditures, Expenditure(occurred_on, kind, amount, event_id))
-    elif event_type == "hospitalisation.admitted":
-        record = replace(record, amount_fen=int(data.get("estimated_out_of_pocket_fen", 0)))
-    elif event_type == "emergency.occurred":
-        severity, destroyed = str(data["severity"]), bool(data["home_destroyed"])
-        record = replace(record, detail=severity, home_destroyed=destroyed)
+        deceased = deceased | {subject}
+    elif change == Change.DISABILITY:
+        if not _superseded(state, subject, occurred_on, change):
+            members[subject] = replace(member, disability_grade=int(detail))
+    elif change == Change.SPENDING and kind.spending is not None:
+        expenditures = (*expenditures, Expenditure(occurred_on, kind.spending, amount, event_id))
+    elif change == Change.EMERGENCY:
+        destroyed = bool(data["home_destroyed"])
+        record = replace(record, home_destroyed=destroyed)
         if emergency is None or occurred_on >= emergency.on:
-            emergency = Emergency(occurred_on, severity, str(data["place_district"]), destroyed, event_id)
-    elif event_type == "housing.lost":
-        record = replace(record, detail=str(data.get("reason", "")))
-    elif event_type == "age.milestone_reached":
-        record = replace(record, detail=str(data.get("age", "")))
-    else:
-        record = replace(record, member=False)
-    deceased = state.deceased | {subject} if event_type == "death.registered" else state.deceased
+            emergency = Emergency(occurred_on, detail, str(data["place_district"]), destroyed, event_id)
     changed = replace(state, members=members, expenditures=expenditures, last_emergency=emergency, deceased=deceased)
     return _record(changed, record)
 
@@ -128,8 +106,8 @@ def _beyond_history(state: HouseholdState, on: dt.date) -> bool:
     return on < max(e.on for e in state.recent_events) - dt.timedelta(days=HISTORY_DAYS)
 
 
-def _superseded(state: HouseholdState, subject: str, on: dt.date, types: tuple[str, ...]) -> bool:
-    return any(e.subject == subject and e.type in types and e.on > on for e in state.recent_events)
+def _superseded(state: HouseholdState, subject: str, on: dt.date, change: Change) -> bool:
+    return any(e.subject == subject and changes(e.type, change) and e.on > on for e in state.recent_events)
 
 
 def _record(state: HouseholdState, record: RecordedEvent) -> HouseholdState:
@@ -223,8 +201,7 @@ def household_facts(state: HouseholdState, on_date: dt.date) -> Facts:
         "household.children": sum(1 for a in ages if a < WORKING_AGE[0]),
         "household.severe_disability_members": sum(
             1 for m in state.members.values() if m.disability_grade in (1, 2)),
-        "household.medical_12m_fen": spending_12m(state, MEDICAL, on_date),
-        "household.education_12m_fen": spending_12m(state, EDUCATION, on_date),
+        **{spending_fact(kind): spending_12m(state, kind, on_date) for kind in SPENDING_KINDS},
         "household.receives_subsistence_allowance": SUBSISTENCE_ALLOWANCE in benefits,
         "household.receives_special_hardship": SPECIAL_HARDSHIP in benefits,
         "household.lives_alone": size == 1,

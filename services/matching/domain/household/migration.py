@@ -1,10 +1,13 @@
-"""Reading household states written before benefit keys named members.
+"""Reading household states written in an older form.
 
-Those states remember a pending offer as offer id → policy id. For a member-scope policy the member is recovered
-from the offer id itself, which is hash(beneficiary, policy, benefit period): every living or deceased member is
-tried with the benefit periods the state's dates allow (months and years around them, 'once', the recorded
-events' ids). An offer whose beneficiary is not found keeps the bare policy id, which covers the whole household,
-as before.
+Event types by position: before event kinds had codes (state FORMAT 3), a recorded event's type was stored as
+its position in the alphabetical list of the eleven types then known (LEGACY_POSITIONS, frozen: never extend it).
+
+Benefit keys: states written before benefit keys named members remember a pending offer as offer id → policy id. For
+a member-scope policy the member is recovered from the offer id itself, which is hash(beneficiary, policy, benefit
+period): every living or deceased member is tried with the benefit periods the state's dates allow (months and years
+around them, 'once', the recorded events' ids). An offer whose beneficiary is not found keeps the bare policy id,
+which covers the whole household, as before.
 """
 
 from __future__ import annotations
@@ -15,6 +18,16 @@ from collections.abc import Iterable, Mapping
 from services.matching.domain.household.benefits import benefit_key, offer_id_of
 
 _MONTHS_AROUND = 14
+
+LEGACY_POSITIONS = ("age.milestone_reached", "death.registered", "disability.certified", "emergency.occurred",
+                    "hospitalisation.admitted", "hospitalisation.discharged", "housing.lost", "income.changed",
+                    "job.lost", "medical_expense.settled", "school.enrolled")
+"""The alphabetical list states before FORMAT 3 stored event types by (position → type)."""
+
+
+def legacy_event_type(position: int) -> str:
+    """The event type a state written before codes stored as `position`."""
+    return LEGACY_POSITIONS[position]
 
 
 def name_beneficiaries(pending: Mapping[str, str], household_id: str, persons: Iterable[str],

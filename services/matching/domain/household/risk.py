@@ -11,6 +11,7 @@ from typing import Any, NamedTuple
 
 import yaml
 
+from services.matching.domain.household.event_kinds import kind_of
 from services.matching.domain.household.state import HISTORY_DAYS, HouseholdState, RecordedEvent
 
 TIER_NAMES = ("red", "orange", "yellow")
@@ -18,7 +19,6 @@ TIER_NAMES = ("red", "orange", "yellow")
 TASK_KINDS = frozenset({"VERIFY_ELIGIBILITY", "VISIT", "PHONE_CHECK", "REVIEW", "DELIVER_IN_PERSON"})
 DISASTER_SEVERITIES = ("MINOR", "SERIOUS", "CATASTROPHIC")
 NEAR_THRESHOLD_MARGIN = 0.10
-_HOSPITAL_COST_EVENTS = frozenset({"hospitalisation.admitted", "hospitalisation.discharged", "medical_expense.settled"})
 
 
 class RiskModelError(ValueError):
@@ -95,28 +95,24 @@ class RiskAssessment:
 # ---- assessment --------------------------------------------------------------------------------------------------
 
 def _weight(signal: Signal, event: RecordedEvent) -> int:
-    """The weight `event` adds for `signal`, 0 when it is not that sign."""
-    if signal.name == "job_loss":
-        return signal.weight if event.type == "job.lost" else 0
+    """The weight `event` adds for `signal`, 0 when it is not that sign. Which signal an event can be is its
+    kind's (event_kinds.EventKind.risk_signal); the signal's parameters then decide whether it is."""
+    kind = kind_of(event.type)
+    if kind is None or kind.risk_signal != signal.name:
+        return 0
     if signal.name == "hospitalisation_cost":
-        high = event.type in _HOSPITAL_COST_EVENTS and event.amount_fen >= signal.min_out_of_pocket_fen
-        return signal.weight if high else 0
+        return signal.weight if event.amount_fen >= signal.min_out_of_pocket_fen else 0
     if signal.name == "disaster":
-        if event.type != "emergency.occurred":
-            return 0
         return signal.severity_weights.get(event.detail, 0) + (signal.home_destroyed_weight if event.home_destroyed
                                                                else 0)
     if signal.name == "earner_death":
-        return signal.weight if event.type == "death.registered" and event.previous_income_fen > 0 else 0
+        return signal.weight if event.previous_income_fen > 0 else 0
     if signal.name == "income_drop":
         before = event.previous_income_fen
-        dropped = event.type == "income.changed" and before > 0 and \
-            (before - event.amount_fen) / before >= signal.min_drop_ratio
-        return signal.weight if dropped else 0
+        return signal.weight if before > 0 and (before - event.amount_fen) / before >= signal.min_drop_ratio else 0
     if signal.name == "disability_certified":
-        certified = event.type == "disability.certified" and event.detail.isdigit()
-        return signal.weight if certified and int(event.detail) <= signal.max_grade else 0
-    return 0
+        return signal.weight if event.detail.isdigit() and int(event.detail) <= signal.max_grade else 0
+    return signal.weight
 
 
 def assess(state: HouseholdState, model: RiskModel, on_date: dt.date) -> RiskAssessment:
@@ -147,7 +143,8 @@ def near_threshold(per_capita_income: float, line: float, margin: float = NEAR_T
 # ---- loading -----------------------------------------------------------------------------------------------------
 
 _COMMON = ("window_days", "max_count")
-_SIGNAL_KEYS: dict[str, tuple[str, ...]] = {
+# The signals the model may weigh and their parameters; event_kinds names the signal each event kind can be.
+SIGNAL_KEYS: dict[str, tuple[str, ...]] = {
     "job_loss": ("weight", *_COMMON),
     "hospitalisation_cost": ("weight", "min_out_of_pocket_fen", *_COMMON),
     "disaster": ("severity_weights", "home_destroyed_weight", *_COMMON),
@@ -189,13 +186,13 @@ def _signals(raw: Any, problems: list[str]) -> tuple[Signal, ...]:
     out = []
     for name, params in raw.items():
         path = f"signals.{name}"
-        if name not in _SIGNAL_KEYS:
-            problems.append(f"{path}: unknown signal (known: {', '.join(_SIGNAL_KEYS)})")
+        if name not in SIGNAL_KEYS:
+            problems.append(f"{path}: unknown signal (known: {', '.join(SIGNAL_KEYS)})")
             continue
         if not isinstance(params, dict):
             problems.append(f"{path}: must be a mapping")
             continue
-        for key in sorted(set(params) - set(_SIGNAL_KEYS[name])):
+        for key in sorted(set(params) - set(SIGNAL_KEYS[name])):
             problems.append(f"{path}.{key}: not a parameter of this signal")
         for key in _REQUIRED.get(name, ("weight", "window_days")):
             if key not in params:

@@ -17,7 +17,8 @@ from services.matching.domain.household.benefits import (
     review_of,
     review_row,
 )
-from services.matching.domain.household.migration import name_beneficiaries
+from services.matching.domain.household.event_kinds import BY_CODE, Change, kind_of
+from services.matching.domain.household.migration import legacy_event_type, name_beneficiaries
 from services.matching.domain.household.parts import Emergency as Emergency
 from services.matching.domain.household.parts import Expenditure as Expenditure
 from services.matching.domain.household.parts import Member as Member
@@ -28,10 +29,6 @@ NO_DAY = -(2**31)
 """Day number (days since EPOCH) standing for 'never' in int32 day columns."""
 HISTORY_DAYS = 400
 """Recorded events and expenditures older than this (counted back from the newest event) are dropped."""
-
-MEDICAL = "medical"
-EDUCATION = "education"
-
 
 @dataclass(frozen=True)
 class HouseholdState:
@@ -129,11 +126,13 @@ def _replay_member_changes(state: HouseholdState, since: dt.date | None) -> Hous
         member = members.get(event.subject)
         if member is None:
             continue
-        if event.type in ("job.lost", "income.changed"):
+        kind = kind_of(event.type)
+        change = kind.change if kind is not None else None
+        if change == Change.INCOME:
             members[event.subject] = replace(member, monthly_income_fen=event.amount_fen)
-        elif event.type == "disability.certified":
+        elif change == Change.DISABILITY:
             members[event.subject] = replace(member, disability_grade=int(event.detail))
-        elif event.type == "death.registered":
+        elif change == Change.DEATH:
             del members[event.subject]
     return replace(state, members=members)
 
@@ -181,16 +180,11 @@ def _date(days: int) -> dt.date:
     return EPOCH + dt.timedelta(days=days)
 
 
-FORMAT = 2
-"""Mark of states written with per-beneficiary benefit keys; states without it were written before."""
-
-# Event types known to the contract are stored by position; any other type by name.
-_TYPES = ("age.milestone_reached", "death.registered", "disability.certified", "emergency.occurred",
-          "hospitalisation.admitted", "hospitalisation.discharged", "housing.lost", "income.changed", "job.lost",
-          "medical_expense.settled", "school.enrolled")
-SPENDING_EVENTS = {"hospitalisation.discharged": MEDICAL, "medical_expense.settled": MEDICAL,
-                   "school.enrolled": EDUCATION}
-"""Event types whose amount is an expenditure of the household, and its kind."""
+FORMAT = 3
+"""Mark of the stored form: 3 stores a recorded event's type by its code (event_kinds); 2 (per-beneficiary benefit
+keys) stored it by its position in the alphabetical list of the types then known; states without a mark were
+written before benefit keys named members. Any type without a code is stored by name."""
+BENEFIT_KEYS_FORMAT = 2
 
 
 def to_dict(state: HouseholdState) -> dict[str, Any]:
@@ -228,7 +222,8 @@ def to_dict(state: HouseholdState) -> dict[str, Any]:
 
 
 def _event_row(e: RecordedEvent) -> list[Any]:
-    kind: int | str = _TYPES.index(e.type) if e.type in _TYPES else e.type
+    known = kind_of(e.type)
+    kind: int | str = known.code if known is not None else e.type
     row: list[Any] = [e.event_id, kind, _day(e.on), e.subject, int(e.member), e.amount_fen, e.previous_income_fen,
                       e.detail, int(e.home_destroyed)]
     while len(row) > 5 and row[-1] in (0, ""):
@@ -236,25 +231,32 @@ def _event_row(e: RecordedEvent) -> list[Any]:
     return row
 
 
-def _event(row: list[Any]) -> RecordedEvent:
+def _event(row: list[Any], by_code: bool) -> RecordedEvent:
+    """A recorded event from its row; `by_code`: the type is stored by code (FORMAT 3), else by legacy position."""
     event_id, kind, day, subject, member, *rest = row
     defaults: tuple[Any, ...] = (0, 0, "", 0)
     amount, previous, detail, destroyed = [*rest, *defaults[len(rest):]]
-    return RecordedEvent(event_id, _TYPES[kind] if isinstance(kind, int) else kind, _date(day), subject,
-                         bool(member), int(amount), int(previous), str(detail), bool(destroyed))
+    event_type = str(kind) if not isinstance(kind, int) else BY_CODE[kind].type if by_code else legacy_event_type(kind)
+    return RecordedEvent(event_id, event_type, _date(day), subject, bool(member), int(amount), int(previous),
+                         str(detail), bool(destroyed))
 
 
 def spending_of(events: tuple[RecordedEvent, ...]) -> tuple[Expenditure, ...]:
     """The expenditures the recorded events stand for (spending events about members)."""
-    return tuple(Expenditure(e.on, SPENDING_EVENTS[e.type], e.amount_fen, e.event_id)
-                 for e in events if e.member and e.type in SPENDING_EVENTS)
+    out = []
+    for e in events:
+        kind = kind_of(e.type)
+        if e.member and kind is not None and kind.spending is not None:
+            out.append(Expenditure(e.on, kind.spending, e.amount_fen, e.event_id))
+    return tuple(out)
 
 
 def from_dict(data: Mapping[str, Any]) -> HouseholdState:
-    """Inverse of to_dict. A state written before benefit keys named members (no format mark) is migrated:
-    pending offers of member-scope policies get their beneficiary back (state_migration)."""
+    """Inverse of to_dict. Older forms are migrated (household.migration): event types stored by position
+    (FORMAT 2 and before) are read by that position; a state written before benefit keys named members (no format
+    mark) gets the beneficiaries of pending offers of member-scope policies back."""
     em = data.get("em")
-    events = tuple(_event(row) for row in data.get("e", ()))
+    events = tuple(_event(row, data.get("f") == FORMAT) for row in data.get("e", ()))
     state = HouseholdState(
         household_id=data["h"],
         district=data["d"],
@@ -275,7 +277,7 @@ def from_dict(data: Mapping[str, Any]) -> HouseholdState:
         items={k: item_of(row) for k, row in data.get("i", {}).items()},
         reviews={k: review_of(row) for k, row in data.get("rv", {}).items()},
     )
-    if data.get("f") == FORMAT:
+    if data.get("f") in (BENEFIT_KEYS_FORMAT, FORMAT):
         return state
     days = [e.on for e in events] + ([state.registry_as_of] if state.registry_as_of else [])
     pending = name_beneficiaries(state.pending_offers, state.household_id, [*state.members, *state.deceased],

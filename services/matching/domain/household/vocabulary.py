@@ -1,7 +1,8 @@
 """The names policies may read: household.*, member.* and event.* facts, and the triggers a policy may name.
 
-This mirrors the facts vocabulary shared with household state (facts.py) and the event contract
-(schemas/events/*.avsc); catalogue loading checks every name in every expression against it.
+This mirrors the facts vocabulary shared with household state (facts.py); event types are the kinds of
+event_kinds and their fields those of the event contract (schemas/events/*.avsc, read once through
+services.core.contract). Catalogue loading checks every name in every expression against it.
 """
 
 from __future__ import annotations
@@ -9,6 +10,9 @@ from __future__ import annotations
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from types import MappingProxyType
+
+from services.core.contract import load_contract
+from services.matching.domain.household.event_kinds import EVENT_KINDS, SPENDING_KINDS, Change, spending_fact
 
 HOUSEHOLD_FACTS: Mapping[str, type] = MappingProxyType({
     "household.id": str,
@@ -25,8 +29,7 @@ HOUSEHOLD_FACTS: Mapping[str, type] = MappingProxyType({
     "household.elderly_members": int,
     "household.children": int,
     "household.severe_disability_members": int,
-    "household.medical_12m_fen": int,
-    "household.education_12m_fen": int,
+    **{spending_fact(kind): int for kind in SPENDING_KINDS},
     "household.receives_subsistence_allowance": bool,
     "household.receives_special_hardship": bool,
     "household.lives_alone": bool,
@@ -44,22 +47,24 @@ MEMBER_FACTS: Mapping[str, type] = MappingProxyType({
 
 EVENT_COMMON = frozenset({"event.type", "event.id", "event.subject"})
 
-EVENT_FIELDS: Mapping[str, frozenset[str]] = MappingProxyType({
-    "age.milestone_reached": frozenset({"reached_on", "age"}),
-    "death.registered": frozenset({"died_on"}),
-    "disability.certified": frozenset({"certified_on", "category", "grade"}),
-    "emergency.occurred": frozenset({"occurred_on", "kind", "severity", "place_district", "home_destroyed"}),
-    "hospitalisation.admitted": frozenset({
-        "admitted_on", "diagnosis_category", "hospital_district", "estimated_out_of_pocket_fen"}),
-    "hospitalisation.discharged": frozenset({
-        "discharged_on", "diagnosis_category", "total_cost_fen", "out_of_pocket_fen"}),
-    "housing.lost": frozenset({"lost_on", "reason"}),
-    "income.changed": frozenset({"effective_on", "monthly_income_fen"}),
-    "job.lost": frozenset({"lost_on", "unemployment_registered", "previous_monthly_income_fen"}),
-    "medical_expense.settled": frozenset({"settled_on", "total_cost_fen", "out_of_pocket_fen"}),
-    "school.enrolled": frozenset({"enrolled_on", "level", "school_district", "term_fees_fen"}),
-})
-"""The data fields of each event type (CloudEvents type -> Avro field names)."""
+
+
+def _event_fields() -> Mapping[str, frozenset[str]]:
+    contract = load_contract()
+    out: dict[str, frozenset[str]] = {}
+    for event_type, kind in EVENT_KINDS.items():
+        if kind.change == Change.REQUEST:
+            continue  # answered, never a policy's trigger
+        et = contract.event_types.get(event_type)
+        if et is None:
+            raise LookupError(f"event kind {event_type} has no schema in schemas/events/")
+        out[event_type] = frozenset(str(f["name"]) for f in et.schema["fields"])
+    return MappingProxyType(out)
+
+
+EVENT_FIELDS = _event_fields()
+"""The data fields of each change event type (CloudEvents type -> Avro field names), read from the contract's
+schemas/events/*.avsc for every kind of event_kinds that changes facts."""
 
 REGISTRY = "registry"
 REEVALUATION = "reevaluation"

@@ -17,6 +17,7 @@ from collections.abc import Iterable
 
 import numpy as np
 
+from services.matching.domain.household.event_kinds import SPENDING_KINDS, spending_fact
 from services.matching.domain.household.facts import (
     DISASTER_DAYS,
     ELDERLY_AGE,
@@ -26,7 +27,7 @@ from services.matching.domain.household.facts import (
     WORKING_AGE,
     spending_12m,
 )
-from services.matching.domain.household.state import EDUCATION, EPOCH, MEDICAL, NO_DAY, HouseholdState
+from services.matching.domain.household.state import EPOCH, NO_DAY, HouseholdState
 
 Columns = dict[str, np.ndarray]
 
@@ -34,7 +35,7 @@ _SEVERITY_CODE = {name: code for code, name in enumerate(SEVERITIES)}
 
 _HOUSEHOLD_DTYPES: dict[str, type] = {
     "id": object, "alive": np.bool_, "district": np.int32, "region": np.int32, "urban": np.bool_,
-    "assets": np.int64, "medical": np.int64, "education": np.int64, "subsistence": np.bool_,
+    "assets": np.int64, **dict.fromkeys(SPENDING_KINDS, np.int64), "subsistence": np.bool_,
     "hardship": np.bool_, "emergency_day": np.int32, "severity": np.int8, "first": np.int64, "count": np.int32,
 }
 _MEMBER_DTYPES: dict[str, type] = {
@@ -133,8 +134,8 @@ class PopulationColumns:
         h["region"][slot] = self._codes.code(state.region)
         h["urban"][slot] = state.urban
         h["assets"][slot] = state.financial_assets_fen
-        h["medical"][slot] = spending_12m(state, MEDICAL, on_date)
-        h["education"][slot] = spending_12m(state, EDUCATION, on_date)
+        for kind in SPENDING_KINDS:
+            h[kind][slot] = spending_12m(state, kind, on_date)
         benefits = state.benefits()
         h["subsistence"][slot] = SUBSISTENCE_ALLOWANCE in benefits
         h["hardship"][slot] = SPECIAL_HARDSHIP in benefits
@@ -243,10 +244,10 @@ class PopulationColumns:
     @classmethod
     def from_arrays(cls, on_date: dt.date, households: Columns, members: Columns,
                     districts: list[str]) -> PopulationColumns:
-        """Columns assembled directly (e.g. bench/synthetic_population.py). `households` holds id, district and region
-        (indices into `districts`), urban, assets, medical, education, subsistence, hardship, emergency_day,
-        severity; `members` holds id, household (index of the household row; rows grouped by household),
-        birth_year, birth_md, income, grade, phone."""
+        """Columns assembled directly (e.g. bench/synthetic_population.py). `households` holds id, district and
+        region (indices into `districts`), urban, assets, one column per spending kind (medical, education),
+        subsistence, hardship, emergency_day, severity; `members` holds id, household (index of the household row;
+        rows grouped by household), birth_year, birth_md, income, grade, phone."""
         missing = ({"alive", "first", "count"} | set(households)) ^ set(_HOUSEHOLD_DTYPES)
         missing |= set(members) ^ set(_MEMBER_DTYPES)
         if missing:
@@ -306,8 +307,7 @@ def _facts(h: Columns, m: Columns, owner: np.ndarray, n_h: int, day: dt.date, co
         "household.elderly_members": count(age >= ELDERLY_AGE),
         "household.children": count(age < WORKING_AGE[0]),
         "household.severe_disability_members": count((m["grade"] == 1) | (m["grade"] == 2)),
-        "household.medical_12m_fen": h["medical"],
-        "household.education_12m_fen": h["education"],
+        **{spending_fact(kind): h[kind] for kind in SPENDING_KINDS},
         "household.receives_subsistence_allowance": h["subsistence"],
         "household.receives_special_hardship": h["hardship"],
         "household.lives_alone": size == 1,
