@@ -16,7 +16,8 @@ from services.core.settings import PROJECT_ROOT
 SCHEMA_DIR = PROJECT_ROOT / "schemas"
 # Records other records refer to by name are loaded first.
 RECORD_ORDER = ("envelope", "explanation", "offer", "caseworker_task", "decision", "notification_status",
-                "household", "policy_catalogue", "contact", "application_answer")
+                "household", "policy_catalogue", "contact", "application_answer",
+                "person_identity", "disclosure")
 
 
 @dataclass(frozen=True)

@@ -61,6 +61,10 @@ class Settings:
     citizen_redis_wait_seconds: float = 2.0
     citizen_rate_per_second: float = 2.0
     citizen_rate_burst: int = 20
+    # Identity vault: the key ring that seals names, addresses and phones at rest (id:base64 of 32 bytes, the
+    # sealing key first; `python -m services.vault new-key` makes one), and the feed worker's metrics port.
+    vault_keys: str = "dev1:httvLX+1ur+bhFo17AyzuxIdZxgoE7ccqEFnXeqJUpU="
+    vault_metrics_port: int = 8085
 
 
 def load_settings(env: Mapping[str, str] | None = None) -> Settings:

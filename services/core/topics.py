@@ -51,6 +51,15 @@ APPLICATION_ANSWERS = Topic("assist.applications.answers", 8, "Matching's answer
 CONTACTS = Topic("assist.contacts", 4, "Consented contact details and preferences keyed by person id; read only by "
                  "notification.", compacted=True)
 
+# The identity vault's: names, addresses and phones held apart from the pseudonymised pipeline, and the audit of
+# every disclosure (kept for three years).
+IDENTITIES = Topic("assist.identities", 4, "Names, addresses and phones keyed by person id; read only by the vault.",
+                   compacted=True)
+DISCLOSURES = Topic("assist.disclosures", 4, "Every disclosure of identity details, keyed by household id (audit).",
+                    retention_ms=3 * 365 * DAY_MS)
+VAULT_DLQ = Topic("assist.vault.dlq", 1, "Identity records the vault could not use: reason and position only (the "
+                  "value stays on its topic).", retention_ms=90 * DAY_MS)
+
 # Matching's own topics: events re-keyed by household (and re-evaluation commands), person → household index.
 MATCHING_INBOX = Topic("assist.matching.households", 8, "Events re-keyed by household id; re-evaluation commands.",
                        retention_ms=7 * DAY_MS)
@@ -78,6 +87,9 @@ ALL_TOPICS: tuple[Topic, ...] = (
     DECISIONS,
     APPLICATION_ANSWERS,
     CONTACTS,
+    IDENTITIES,
+    DISCLOSURES,
+    VAULT_DLQ,
     MATCHING_INBOX,
     MATCHING_MEMBERSHIP,
     MATCHING_DLQ,

@@ -1,0 +1,79 @@
+"""Identity vault entry point.
+
+    python -m services.vault feed [--metrics-port 8085]   take assist.identities into the sealed store
+    python -m services.vault reseal                      re-seal values of older keys with the sealing key
+    python -m services.vault new-key ID                  print a fresh key entry for ASSIST_VAULT_KEYS
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import base64
+import logging
+import os
+import sys
+
+from services.core.process import Health, health_app, start_site, supervise
+from services.core.settings import Settings, load_settings
+from services.vault.adapters.identity_feed import IdentityFeed, identities_consumer, vault_dead_letters
+from services.vault.domain.sealing import Keyring, SealError
+from services.vault.wiring import vault_parts
+
+log = logging.getLogger("services.vault")
+
+
+async def feed(settings: Settings, metrics_port: int) -> int:
+    async with vault_parts(settings) as parts:
+        health = Health()
+        runner = await start_site(health_app(health), "127.0.0.1", metrics_port)
+        consumer = identities_consumer(settings.kafka_bootstrap)
+        await consumer.start()
+        try:
+            stop = asyncio.Event()
+            loop = IdentityFeed(consumer, parts.vault, parts.contract, vault_dead_letters(parts.producer))
+            return await supervise({"identity feed": loop.run(stop)}, stop, health)
+        finally:
+            await consumer.stop()
+            await runner.cleanup()
+
+
+async def reseal(settings: Settings) -> int:
+    async with vault_parts(settings) as parts:
+        count = await parts.vault.reseal()
+    print(f"vault: {count} persons re-sealed with key {Keyring.parse(settings.vault_keys).sealing_key_id}")
+    return 0
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(prog="python -m services.vault")
+    commands = parser.add_subparsers(dest="command", required=True)
+    feed_cmd = commands.add_parser("feed")
+    feed_cmd.add_argument("--metrics-port", type=int)
+    commands.add_parser("reseal")
+    new_key = commands.add_parser("new-key")
+    new_key.add_argument("id", help="letters and digits, e.g. 2027a")
+    args = parser.parse_args(argv)
+    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+    settings = load_settings()
+    if args.command == "new-key":
+        entry = f"{args.id}:{base64.b64encode(os.urandom(32)).decode()}"
+        try:
+            Keyring.parse(entry)
+        except SealError as exc:
+            print(f"vault: {exc}", file=sys.stderr)
+            return 2
+        print(entry)
+        return 0
+    try:
+        Keyring.parse(settings.vault_keys)
+    except SealError as exc:
+        print(f"vault: ASSIST_VAULT_KEYS: {exc}", file=sys.stderr)
+        return 2
+    if args.command == "feed":
+        return asyncio.run(feed(settings, args.metrics_port or settings.vault_metrics_port))
+    return asyncio.run(reseal(settings))
+
+
+if __name__ == "__main__":
+    sys.exit(main())

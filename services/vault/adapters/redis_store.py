@@ -1,0 +1,82 @@
+"""SealedStore in Redis: a hash per person (sealed fields, household, version) and a set per household."""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator, Iterable, Mapping
+
+from redis.asyncio import Redis
+
+PREFIX = "assist:vault"
+# One script per write, so the version check and the move between households are atomic.
+_PUT = """
+local current = tonumber(redis.call('HGET', KEYS[1], 'updated_at_ms') or '-1')
+if current > tonumber(ARGV[2]) then return 0 end
+local previous = redis.call('HGET', KEYS[1], 'household_id')
+if previous and previous ~= ARGV[1] then redis.call('SREM', ARGV[3] .. previous, ARGV[4]) end
+redis.call('DEL', KEYS[1])
+redis.call('HSET', KEYS[1], 'household_id', ARGV[1], 'updated_at_ms', ARGV[2], unpack(ARGV, 5))
+redis.call('SADD', KEYS[2], ARGV[4])
+redis.call('SADD', KEYS[3], ARGV[4])
+return 1
+"""
+_ERASE = """
+local household = redis.call('HGET', KEYS[1], 'household_id')
+if household then redis.call('SREM', ARGV[1] .. household, ARGV[2]) end
+redis.call('DEL', KEYS[1])
+redis.call('SREM', KEYS[2], ARGV[2])
+return 1
+"""
+
+
+def _text(value: bytes | str) -> str:
+    return value.decode() if isinstance(value, bytes) else value
+
+
+class RedisSealedStore:
+    def __init__(self, redis: Redis, prefix: str = PREFIX):
+        self._redis = redis
+        self._prefix = prefix
+        self._put = redis.register_script(_PUT)
+        self._erase = redis.register_script(_ERASE)
+
+    def _person(self, person_id: str) -> str:
+        return f"{self._prefix}:person:{person_id}"
+
+    def _household(self, household_id: str) -> str:
+        return f"{self._prefix}:household:{household_id}"
+
+    @property
+    def _everyone(self) -> str:
+        return f"{self._prefix}:persons"
+
+    async def put(self, person_id: str, household_id: str, sealed: Mapping[str, str], updated_at_ms: int) -> bool:
+        pairs = [item for name_value in sealed.items() for item in name_value]
+        done = await self._put(keys=[self._person(person_id), self._household(household_id), self._everyone],
+                               args=[household_id, updated_at_ms, f"{self._prefix}:household:", person_id, *pairs])
+        return bool(done)
+
+    async def erase(self, person_id: str) -> None:
+        await self._erase(keys=[self._person(person_id), self._everyone],
+                          args=[f"{self._prefix}:household:", person_id])
+
+    async def members(self, household_id: str) -> list[str]:
+        return sorted(map(_text, await self._redis.smembers(self._household(household_id))))
+
+    async def sealed(self, person_ids: Iterable[str], fields: Iterable[str]) -> dict[str, dict[str, str]]:
+        wanted = list(fields)
+        ids = list(person_ids)
+        async with self._redis.pipeline(transaction=False) as pipe:
+            for person_id in ids:
+                pipe.hmget(self._person(person_id), wanted)
+            rows = await pipe.execute()
+        return {person_id: {f: _text(v) for f, v in zip(wanted, row, strict=True) if v is not None}
+                for person_id, row in zip(ids, rows, strict=True)}
+
+    async def person_ids(self, batch: int) -> AsyncIterator[list[str]]:
+        cursor = 0
+        while True:
+            cursor, found = await self._redis.sscan(self._everyone, cursor, count=batch)
+            if found:
+                yield [_text(m) for m in found]
+            if cursor == 0:
+                return
