@@ -23,7 +23,7 @@ import os
 import secrets
 import sys
 import time
-from collections.abc import Iterable
+from collections.abc import Iterable, Sequence
 from pathlib import Path
 from typing import Any
 
@@ -33,12 +33,13 @@ from services.core.codec import Contract, load_contract
 from services.core.identity import Pseudonymiser
 from services.core.kafka import durable_producer
 from services.core.settings import Settings, load_settings
-from services.core.topics import EVENTS_RAW, REGISTRY
+from services.core.topics import EVENTS_RAW, IDENTITIES, REGISTRY
 from services.simulator.adapters.intake_http import DeliveryReport, IntakeClient
 from services.simulator.adapters.raw_kafka import RawEventProducer
 from services.simulator.adapters.registry import RegistryPublisher
+from services.simulator.identities import identity_records
 from services.simulator.pacing import Pacer
-from services.simulator.population import generate_population
+from services.simulator.population import Household, generate_population
 from services.simulator.scenario import ScenarioClock, department_events
 from services.simulator.story import demo_story
 
@@ -114,8 +115,9 @@ async def _population(args: argparse.Namespace, settings: Settings) -> int:
     print("\n".join(population.summary().lines()))
     if args.dry_run:
         return 0
-    count = await _publish(settings, load_contract(), population.records(_now()))
-    print(f"published {count:,} households to {REGISTRY.name}")
+    households, persons = await _publish(settings, load_contract(), [(h, ()) for h in population.households])
+    print(f"published {households:,} households to {REGISTRY.name} and {persons:,} residents' identity details "
+          f"to {IDENTITIES.name}")
     return 0
 
 
@@ -142,7 +144,7 @@ async def _story(args: argparse.Namespace, settings: Settings) -> int:
     tokens = _tokens(args.tokens_file) if args.via == "http" else {}
     contract = load_contract()
     stories = demo_story(contract, Pseudonymiser(settings.pseudonym_key).person_id, _now())
-    await _publish(settings, contract, (s.household.record(_now()) for s in stories))
+    await _publish(settings, contract, [(s.household, s.names) for s in stories])
     for story in stories:
         print(f"\n== {story.title}")
         print("\n".join(f"   {line}" for line in story.narrative))
@@ -154,11 +156,17 @@ async def _story(args: argparse.Namespace, settings: Settings) -> int:
     return 1 if failed else 0
 
 
-async def _publish(settings: Settings, contract: Contract, records: Iterable[dict[str, Any]]) -> int:
+async def _publish(settings: Settings, contract: Contract,
+                   households: Sequence[tuple[Household, Sequence[str]]]) -> tuple[int, int]:
+    """Publish the registry's records of `households` (with the residents' names, when given): the household
+    records, then the identity details; the counts of both."""
     producer = durable_producer(settings.kafka_bootstrap, "assist-simulator-registry")
     await producer.start()
+    now = _now()
     try:
-        return await RegistryPublisher(producer, contract).publish(records)
+        published = await RegistryPublisher(producer, contract).publish(h.record(now) for h, _ in households)
+        identities = (r for h, names in households for r in identity_records(h, now, names))
+        return published, await RegistryPublisher.identities(producer, contract).publish(identities)
     finally:
         await producer.stop()
 

@@ -30,6 +30,8 @@ class StoryHousehold:
     household: Household
     events: tuple[dict[str, Any], ...]
     expected_offers: tuple[str, ...]
+    names: tuple[str, ...] = ()
+    """The members' names as the civil registry holds them (for the identity vault), in member order."""
 
 
 def demo_story(contract: Contract, person_id: Callable[[str], str], now: dt.datetime) -> tuple[StoryHousehold, ...]:
@@ -64,7 +66,8 @@ class _Story:
              "The site closes: the employment service registers him as unemployed. Per person the family now has",
              "100 yuan a month, far below the rural subsistence standard."),
             household, events, ("subsistence allowance (per-capita income below the rural standard)",
-                                "employment assistance for the registered unemployed"))
+                                "employment assistance for the registered unemployed"),
+            ("杨建国", "马秀兰", "杨小军", "杨小梅", "张桂英"))
 
     def _alone_without_phone(self) -> StoryHousehold:
         dehai = self._person("441781", 85, 6, 21, "M", 180_000)

@@ -1,4 +1,5 @@
-"""Publishes the synthetic registry to assist.registry: one Household record per household, keyed by its id."""
+"""Publishes what the civil registry holds: one Household record per household on assist.registry, keyed by its
+id, and one PersonIdentity record per resident on assist.identities (for the identity vault), keyed by person id."""
 
 from __future__ import annotations
 
@@ -9,18 +10,24 @@ from typing import Any
 from aiokafka import AIOKafkaProducer
 
 from services.core.codec import Contract, encode_record
-from services.core.topics import REGISTRY
+from services.core.topics import IDENTITIES, REGISTRY
 
 
 class RegistryPublisher:
-    """Sends registry records (schemas/records/household.avsc) through a durable producer the caller started."""
+    """Sends registry records (schemas/records/<record>.avsc, keyed by their `key` field) through a durable
+    producer the caller started: households by default, `identities()` for the vault's."""
 
     def __init__(self, producer: AIOKafkaProducer, contract: Contract, topic: str = REGISTRY.name,
-                 in_flight: int = 2_000):
+                 in_flight: int = 2_000, record: str = "household", key: str = "household_id"):
         self._producer = producer
         self._contract = contract
         self._topic = topic
         self._in_flight = in_flight
+        self._record, self._key = record, key
+
+    @classmethod
+    def identities(cls, producer: AIOKafkaProducer, contract: Contract) -> RegistryPublisher:
+        return cls(producer, contract, IDENTITIES.name, record="person_identity", key="person_id")
 
     async def publish(self, records: Iterable[dict[str, Any]]) -> int:
         """Encode and send every record; return how many once Kafka has acknowledged them all.
@@ -30,8 +37,8 @@ class RegistryPublisher:
         pending: list[asyncio.Future[Any]] = []
         count = 0
         for record in records:
-            value = encode_record(self._contract, "household", record)
-            pending.append(await self._producer.send(self._topic, value, key=record["household_id"].encode()))
+            value = encode_record(self._contract, self._record, record)
+            pending.append(await self._producer.send(self._topic, value, key=record[self._key].encode()))
             count += 1
             if len(pending) >= self._in_flight:  # bounds memory; the producer still batches underneath
                 await asyncio.gather(*pending)
