@@ -12,7 +12,7 @@ import json
 import aiohttp
 
 from services.core.kafka import durable_producer
-from services.core.topics import ALL_TOPICS, CONTACTS, EVENTS_RAW
+from services.core.topics import ALL_TOPICS, CONTACTS, EVENTS_RAW, IDENTITIES
 from services.simulator.poison import poison_corpus
 from tests.conftest import discharge
 from tests.faults.deployment import (
@@ -36,6 +36,7 @@ EVENTS = 60
 ALLOWED = {
     EVENTS_RAW.name: frozenset(KINDS),  # what departments sent, before validation (identity numbers by design)
     CONTACTS.name: frozenset({"phone", "email"}),  # consented contacts, read only by notification
+    IDENTITIES.name: frozenset({"phone"}),  # the civil registry's details, read only by the identity vault
 }
 """The only places personal data may be; everywhere else a finding is a leak."""
 
