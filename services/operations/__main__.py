@@ -6,6 +6,8 @@
         write the local stack's prometheus.yml for the services' ports the settings give
     python -m services.operations k8s-config
         write deploy/k8s/71-monitoring-files.yaml: the alert rules and Grafana dashboards as ConfigMaps
+    python -m services.operations kafka-acls --bootstrap HOST:9093 --command-config admin.properties
+        print the commands that create the service principals and grant deploy/kafka/acls.yaml's rights
 """
 
 from __future__ import annotations
@@ -18,11 +20,13 @@ from pathlib import Path
 
 import yaml
 
+from services.core.contract import load_contract
 from services.core.process import serve_until_signalled
 from services.core.settings import load_settings
 from services.intake.__main__ import RAW_HEALTH_PORT
 from services.operations.bundles import MANIFEST, configmaps, sources
 from services.operations.exporter import exporter_app
+from services.operations.kafka_acls import commands, load, principals
 from services.operations.kafka_offsets import BrokerOffsets
 from services.operations.scrape import local_scrape_config
 
@@ -53,7 +57,14 @@ def main(argv: list[str]) -> int:
     scrape.add_argument("--rules", action="append", default=[], help="rule file glob (repeatable)")
     scrape.add_argument("--interval-seconds", type=int, default=5)
     sub.add_parser("k8s-config", help="write the rules and dashboards ConfigMaps of deploy/k8s")
+    acls = sub.add_parser("kafka-acls", help="print the commands granting deploy/kafka/acls.yaml's rights")
+    acls.add_argument("--bootstrap", required=True, help="the cluster's SASL_SSL listener")
+    acls.add_argument("--command-config", required=True, help="admin client properties (see deploy/kafka)")
     args = parser.parse_args(argv)
+    if args.command == "kafka-acls":
+        for line in commands(principals(load(), load_contract().departments), args.bootstrap, args.command_config):
+            print(line)
+        return 0
     if args.command == "k8s-config":
         MANIFEST.write_text(configmaps(sources()), encoding="utf-8")
         print(f"wrote {MANIFEST}")

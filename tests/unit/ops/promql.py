@@ -3,8 +3,12 @@
 from __future__ import annotations
 
 import re
+import shutil
+import subprocess
 from functools import cache
 from pathlib import Path
+
+import pytest
 
 REPO = Path(__file__).resolve().parents[3]
 KEYWORDS = {"and", "or", "unless", "by", "without", "on", "ignoring", "group_left", "group_right", "bool", "offset",
@@ -41,3 +45,11 @@ def exported() -> frozenset[str]:
             names.add(name)
             names.update(name + suffix for suffix in HISTOGRAM_SUFFIXES)
     return frozenset(names)
+
+
+def promtool(*args: str) -> subprocess.CompletedProcess[str]:
+    """Run Debian's promtool (package prometheus, installed by ./run setup); missing, the test fails, never skips."""
+    tool = shutil.which("promtool")
+    if tool is None:
+        pytest.fail("promtool is not installed: `./run setup` installs Debian's prometheus package, which ships it")
+    return subprocess.run([tool, *args], capture_output=True, text=True, timeout=120, check=False)

@@ -4,8 +4,6 @@ when it is missing these tests fail, they never skip."""
 
 from __future__ import annotations
 
-import shutil
-import subprocess
 from pathlib import Path
 from typing import Any
 
@@ -14,18 +12,11 @@ import yaml
 
 from services.core.settings import load_settings
 from services.operations.scrape import local_scrape_config
-from tests.unit.ops.promql import REPO, exported, metric_names
+from tests.unit.ops.promql import REPO, exported, metric_names, promtool
 
 PROMETHEUS = REPO / "deploy" / "prometheus"
 RULE_FILES = sorted((PROMETHEUS / "rules").glob("*.yml"))
 TEST_FILES = sorted((PROMETHEUS / "tests").glob("*.yml"))
-
-
-def promtool(*args: str) -> subprocess.CompletedProcess[str]:
-    tool = shutil.which("promtool")
-    if tool is None:
-        pytest.fail("promtool is not installed: `./run setup` installs Debian's prometheus package, which ships it")
-    return subprocess.run([tool, *args], capture_output=True, text=True, timeout=120, check=False)
 
 
 def rules() -> list[dict[str, Any]]:

@@ -4,8 +4,6 @@ dashboard shows what operators need from it, and compose and Kubernetes provisio
 from __future__ import annotations
 
 import json
-import shutil
-import subprocess
 from pathlib import Path
 from typing import Any
 
@@ -13,7 +11,7 @@ import pytest
 import yaml
 
 from services.operations.bundles import MANIFEST, configmaps, sources
-from tests.unit.ops.promql import REPO, exported, metric_names
+from tests.unit.ops.promql import REPO, exported, metric_names, promtool
 
 GRAFANA = REPO / "deploy" / "grafana"
 DASHBOARDS = sorted((GRAFANA / "dashboards").glob("*.json"))
@@ -61,14 +59,11 @@ def test_each_dashboard_shows_what_operators_need_from_it(path: Path) -> None:
 
 
 def test_every_panel_query_is_promql_promtool_accepts(tmp_path: Path) -> None:
-    tool = shutil.which("promtool")
-    if tool is None:
-        pytest.fail("promtool is not installed: `./run setup` installs Debian's prometheus package, which ships it")
     rules = [{"record": f"dashboard:query_{i}", "expr": expr.replace("$__rate_interval", "5m")}
              for i, (_, expr) in enumerate(queries())]
     path = tmp_path / "dashboard-queries.yml"
     path.write_text(yaml.safe_dump({"groups": [{"name": "dashboards", "rules": rules}]}), encoding="utf-8")
-    done = subprocess.run([tool, "check", "rules", str(path)], capture_output=True, text=True, timeout=60, check=False)
+    done = promtool("check", "rules", str(path))
     assert done.returncode == 0, done.stdout + done.stderr
 
 
