@@ -20,6 +20,7 @@ class Answered(enum.Enum):
     NOT_FOUND = "not_found"
     ALREADY_ANSWERED = "already_answered"
     IN_PROGRESS = "in_progress"
+    WITHDRAWN = "withdrawn"
     UNAVAILABLE = "unavailable"
 
 
@@ -80,6 +81,8 @@ class CitizenDesk:
         before = await self._views.begin_answer(person_id, offer_id, now)
         if before is None:
             return AnswerResult(Answered.NOT_FOUND)
+        if before.withdrawn:
+            return AnswerResult(Answered.WITHDRAWN, before)
         if before.state is OfferState.ANSWERING:
             return AnswerResult(Answered.IN_PROGRESS, before)
         if before.state is not OfferState.OFFERED:

@@ -38,7 +38,9 @@ from services.notification.domain.plan import (
     Suppress,
     next_action,
     plan_delivery,
+    plan_withdrawal_notice,
 )
+from services.notification.domain.revisions import Notice
 from services.notification.metrics import NotificationMetrics
 from services.notification.ports import (
     ChannelSender,
@@ -83,14 +85,14 @@ class Delivery:
         return 3 * self._send_timeout
 
     async def step(self, offer_id: str) -> None:
-        """Take the job for `offer_id` as far as it can go now; raises when a log or store is unreachable (the
-        lease then brings the job back)."""
+        """Take the job `offer_id` (a delivery id, Job.key) as far as it can go now; raises when a log or store is
+        unreachable (the lease then brings the job back)."""
         job = await self._jobs.load(offer_id)
         if job is None or job.done:
             await self._jobs.drop(offer_id)
             return
         contact = await self._contacts.get(job.recipient)
-        state = job.state or plan_delivery(job.offer, contact)
+        state = job.state or self.plan(job, contact)
         for _ in range(MAX_ACTIONS_PER_STEP):
             next_state = await self._act(job, state, contact)
             if next_state is None:
@@ -98,21 +100,28 @@ class Delivery:
             state = next_state
         await self._jobs.save(offer_id, state, self._clock())  # a long chain continues on the next step
 
+    @staticmethod
+    def plan(job: Job, contact: Contact | None) -> DeliveryState:
+        """How the job's message goes: a withdrawal notice to the inbox only, anything else by the person's plan."""
+        if job.notice is Notice.WITHDRAWN:
+            return plan_withdrawal_notice(contact)
+        return plan_delivery(job.offer, contact)
+
     async def _act(self, job: Job, state: DeliveryState, contact: Contact | None) -> DeliveryState | None:
         """Do the next action; return the state to continue with at once, or None when the job waits or is done."""
         now = self._clock()
         action = next_action(state, contact, now)
         if isinstance(action, Finish):
-            await self._jobs.finish(job.offer_id, state)
+            await self._jobs.finish(job.key, state, told=state.in_person_done)
         elif isinstance(action, Suppress):
             await self._publish(job, action.channel, "SUPPRESSED", 1, "opted out of non-critical messages")
             self._metrics.suppressed()
-            await self._jobs.finish(job.offer_id, state)
+            await self._jobs.finish(job.key, state)
         elif isinstance(action, Defer):
             await self._publish(job, action.channel, "DEFERRED", action.attempt,
                                 f"quiet hours until {action.until.isoformat()}")
             self._metrics.deferred()
-            await self._jobs.save(job.offer_id, state, action.until, ready_at=action.until)
+            await self._jobs.save(job.key, state, action.until, ready_at=action.until)
         elif isinstance(action, DeliverInPerson):
             return await self._in_person(job, state, action.reason, now)
         elif isinstance(action, Send):
@@ -126,22 +135,24 @@ class Delivery:
         await self._publish(job, Channel.VISIT, "SENT", 1, f"caseworker task {task['task_id']}: {reason}")
         self._metrics.in_person(reason)
         done = replace(state, in_person_done=True)
-        await self._jobs.save(job.offer_id, done, self._clock() + dt.timedelta(seconds=self.lease_seconds))
+        await self._jobs.save(job.key, done, self._clock() + dt.timedelta(seconds=self.lease_seconds))
         return done
 
     async def _send(self, job: Job, state: DeliveryState, contact: Contact | None, channel: Channel,
                     attempt: int) -> DeliveryState | None:
         sender = self._senders[channel]
-        key = notification_id(job.offer_id, channel.value)
+        key = notification_id(job.key, channel.value)
         message = self.message(job, state, contact)
         claim = await self._jobs.claim_send(key, self._clock(), 2 * self._send_timeout)
         if claim is SendClaim.SENT:
             await self._sent(job, state, channel, attempt)
             return None
         if claim is SendClaim.BUSY:
-            await self._jobs.save(job.offer_id, state, self._clock() + dt.timedelta(seconds=self._send_timeout))
+            await self._jobs.save(job.key, state, self._clock() + dt.timedelta(seconds=self._send_timeout))
             return None
         address = contact.address(channel) if contact else None
+        if address is None and channel is Channel.INBOX and job.notice is Notice.WITHDRAWN:
+            address = job.recipient  # the inbox needs no contact detail: the page the offer was shown on
         if claim in (SendClaim.STALE, SendClaim.UNKNOWN) and not sender.idempotent:
             result = SendResult(Outcome.UNKNOWN, "an earlier send was interrupted; its outcome is unknown")
         elif address is None:
@@ -166,7 +177,7 @@ class Delivery:
     async def _sent(self, job: Job, state: DeliveryState, channel: Channel, attempt: int) -> None:
         await self._publish(job, channel, "SENT", attempt, None)
         self._metrics.sent(channel.value, (self._clock() - job.ready_at).total_seconds())
-        await self._jobs.finish(job.offer_id, state)
+        await self._jobs.finish(job.key, state, told=True)
 
     async def _failed(self, job: Job, state: DeliveryState, channel: Channel, attempt: int, result: SendResult,
                       key: str, idempotent: bool) -> DeliveryState | None:
@@ -181,9 +192,9 @@ class Delivery:
                  result.detail)
         if transition.wait:
             delay = backoff_seconds(attempt, self._retry_base, self._draw())
-            await self._jobs.save(job.offer_id, transition.state, self._clock() + dt.timedelta(seconds=delay))
+            await self._jobs.save(job.key, transition.state, self._clock() + dt.timedelta(seconds=delay))
             return None
-        await self._jobs.save(job.offer_id, transition.state, self._clock() + dt.timedelta(seconds=self.lease_seconds))
+        await self._jobs.save(job.key, transition.state, self._clock() + dt.timedelta(seconds=self.lease_seconds))
         return transition.state
 
     def message(self, job: Job, state: DeliveryState, contact: Contact | None) -> Message | None:
@@ -194,14 +205,14 @@ class Delivery:
             token = self._signer.link_token(job.recipient, job.offer_id, now)
             zone = contact.zone() if contact else dt.UTC
             return self._messages.render(job.offer, state.language, f"{self._link_base}/c/{token}",
-                                         now + dt.timedelta(days=LINK_DAYS), job.approved, zone)
+                                         now + dt.timedelta(days=LINK_DAYS), job.approved, zone, job.notice)
         except Exception:
             log.exception("offer %s: message not rendered", job.offer_id)
             return None
 
     async def _publish(self, job: Job, channel: Channel, status: str, attempt: int, detail: str | None) -> None:
         await self._statuses.publish_statuses([{
-            "notification_id": notification_id(job.offer_id, channel.value), "offer_id": job.offer_id,
+            "notification_id": notification_id(job.key, channel.value), "offer_id": job.offer_id,
             "person_id": job.recipient, "channel": channel.value, "status": status, "attempt": attempt,
             "detail": detail, "at": self._clock(),
         }])

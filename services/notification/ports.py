@@ -16,6 +16,7 @@ from services.notification.domain.answers import Answer, OfferView
 from services.notification.domain.attempts import SendResult
 from services.notification.domain.contact import Channel, Contact, Language
 from services.notification.domain.plan import DeliveryState
+from services.notification.domain.revisions import Amended, Notice
 
 
 class Unavailable(Exception):
@@ -47,8 +48,9 @@ class ChannelSender(Protocol):
 
 class Messages(Protocol):
     def render(self, offer: Mapping[str, Any], language: Language, link: str, link_expires: dt.datetime,
-               approved: bool, zone: dt.tzinfo) -> Message:
-        """The message about `offer` in `language`, from the policy's template or the default one."""
+               approved: bool, zone: dt.tzinfo, notice: Notice = Notice.OFFER) -> Message:
+        """The message about `offer` in `language`, from the policy's template or the default one; a notice of a
+        revision or withdrawal from its own template."""
 
 
 class ContactBook(Protocol):
@@ -92,10 +94,21 @@ class Job:
     """Since when the notification could have gone (received, or the end of a quiet-hours wait): latency base."""
     state: DeliveryState | None
     done: bool
+    job_id: str = ""
+    """The delivery's own id (domain/revisions.py delivery_id): the offer id, or one per revision notice; its
+    notification ids (idempotency keys) are hash(job id, channel). Empty: the offer id."""
+    notice: Notice = Notice.OFFER
+    number: int = 0
+    """The revision number of `offer`."""
+
+    @property
+    def key(self) -> str:
+        return self.job_id or self.offer_id
 
 
 class DeliveryJobs(Protocol):
-    """Durable delivery jobs, their schedule (due times, leases) and per-notification send claims."""
+    """Durable delivery jobs, their schedule (due times, leases) and per-notification send claims. Jobs are named by
+    Job.key."""
 
     async def add(self, offer: Mapping[str, Any], recipient: str, approved: bool, now: dt.datetime) -> bool:
         """Record a job due now unless one exists for the offer; False when it did (a redelivered offer)."""
@@ -110,8 +123,9 @@ class DeliveryJobs(Protocol):
                    ready_at: dt.datetime | None = None) -> None:
         """Record the job's new state and when its next step is due."""
 
-    async def finish(self, offer_id: str, state: DeliveryState) -> None:
-        """Nothing more to do; the job is kept (without the offer) to recognise a redelivered offer."""
+    async def finish(self, offer_id: str, state: DeliveryState, told: bool = False) -> None:
+        """Nothing more to do; the job is kept (without the offer) to recognise a redelivered offer. `told`: its
+        message went out (a revision that replaced it meanwhile is then told as a change)."""
 
     async def drop(self, offer_id: str) -> None:
         """Unschedule an id with no job behind it."""
@@ -141,11 +155,20 @@ class DecisionLog(Protocol):
         """A Decision record to assist.decisions, keyed by household id; raises Unavailable."""
 
 
+class OfferChains(Protocol):
+    """Revisions and withdrawals applied to an offer's deliveries (domain/revisions.py)."""
+
+    async def amend(self, offer: Mapping[str, Any], recipient: str, now: dt.datetime) -> Amended:
+        """Apply a REVISED or WITHDRAWN offer atomically: replace or cancel the waiting message, or add a notice
+        when the citizen was told; STALE when it is not newer than what is known."""
+
+
 class OfferMemory(Protocol):
     """Offers waiting for a caseworker (from VERIFY_ELIGIBILITY tasks) and approvals waiting for their offer."""
 
     async def remember_offer(self, offer: Mapping[str, Any]) -> str | None:
-        """Keep the offer; when its approval came first, return the approved recipient."""
+        """Keep the offer unless a later revision of it is kept already; when its approval came first, return the
+        approved recipient."""
 
     async def approve(self, offer_id: str, recipient: str | None) -> dict[str, Any] | None:
         """Note the approval; return the offer when it is known (else it is notified when its task arrives)."""
@@ -156,6 +179,10 @@ class CitizenViews(Protocol):
 
     async def add(self, person_id: str, offer: Mapping[str, Any]) -> None:
         """Show the offer to the person (kept as is when already shown)."""
+
+    async def revise(self, person_id: str, offer: Mapping[str, Any], add: bool) -> None:
+        """Show a revision or withdrawal in place of an earlier publication of the offer (never an older one over a
+        newer); `add`: show it even when the offer was not shown yet."""
 
     async def get(self, person_id: str, offer_id: str) -> OfferView | None: ...
 

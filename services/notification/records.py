@@ -9,7 +9,8 @@ from collections.abc import Callable, Mapping
 from typing import Any
 
 from services.notification.domain.answers import Answer
-from services.notification.ports import CitizenViews, ContactBook, DeliveryJobs, OfferMemory
+from services.notification.domain.revisions import NEW, Amended, change_of
+from services.notification.ports import CitizenViews, ContactBook, DeliveryJobs, OfferChains, OfferMemory
 
 log = logging.getLogger(__name__)
 
@@ -23,8 +24,9 @@ def recipient_of(offer: Mapping[str, Any], person_id: str | None = None) -> str:
 
 class InboundRecords:
     def __init__(self, contacts: ContactBook, memory: OfferMemory, jobs: DeliveryJobs, views: CitizenViews,
-                 clock: Callable[[], dt.datetime] = lambda: dt.datetime.now(dt.UTC)):
+                 chains: OfferChains, clock: Callable[[], dt.datetime] = lambda: dt.datetime.now(dt.UTC)):
         self._contacts, self._memory, self._jobs, self._views = contacts, memory, jobs, views
+        self._chains = chains
         self._clock = clock
 
     async def contact(self, person_id: str, record: Mapping[str, Any] | None) -> None:
@@ -35,18 +37,28 @@ class InboundRecords:
             await self._contacts.put(record)
 
     async def offer(self, offer: Mapping[str, Any]) -> None:
-        """Offers made directly to the citizen are notified; verification offers wait for a caseworker."""
-        if offer.get("route") == "AUTO_OFFER":
+        """Offers made directly to the citizen are notified; verification offers wait for a caseworker. A revision
+        or withdrawal (of a direct offer, or of a benefit already received) is applied to what the citizen was or
+        is about to be told."""
+        if change_of(offer) != NEW:
+            await self._memory.remember_offer(offer)  # an approval still to come then notifies the latest figure
+            await self._amend(offer, recipient_of(offer))
+        elif offer.get("route") == "AUTO_OFFER":
             await self._notify(offer, recipient_of(offer), approved=False)
 
     async def task(self, task: Mapping[str, Any]) -> None:
-        """Remember the offer a caseworker is asked to verify; notify it now if its approval came first."""
+        """Remember the offer a caseworker is asked to verify (its latest revision); notify it now if its approval
+        came first. A revision or withdrawal before the approval only changes what will be notified."""
         offer = task.get("offer")
         if task.get("kind") != "VERIFY_ELIGIBILITY" or not offer:
             return
         approved_for = await self._memory.remember_offer(offer)
-        if approved_for is not None:
+        if approved_for is None:
+            return
+        if change_of(offer) == NEW:
             await self._notify(offer, approved_for, approved=True)
+        else:
+            await self._amend(offer, approved_for)
 
     async def decision(self, decision: Mapping[str, Any]) -> None:
         action, offer_id = decision.get("action"), decision.get("offer_id")
@@ -61,6 +73,13 @@ class InboundRecords:
         elif action in ("ACCEPTED", "DECLINED"):
             person = str(decision.get("person_id") or decision["household_id"])
             await self._views.apply_answer(person, str(offer_id), Answer(str(action)), decision["at"])
+
+    async def _amend(self, offer: Mapping[str, Any], recipient: str) -> None:
+        """Replace or cancel the waiting message, or tell the change when the citizen was told; the citizen's page
+        shows the latest publication (a withdrawal says so and why)."""
+        outcome = await self._chains.amend(offer, recipient, self._clock())
+        if outcome is not Amended.STALE:
+            await self._views.revise(recipient, offer, add=outcome in (Amended.NOTICE, Amended.REPLACED))
 
     async def _notify(self, offer: Mapping[str, Any], recipient: str, approved: bool) -> None:
         await self._views.add(recipient, offer)

@@ -1,5 +1,6 @@
 """Messages from Jinja2 templates (services/notification/templates/messages): one file per policy and language,
-`<policy id>.<language>.j2`, else `default.<language>.j2`. A template renders a 'Subject:' line, an 'SMS:' line,
+`<policy id>.<language>.j2`, else `default.<language>.j2`; a notice of a revision or withdrawal of an offer already told
+is `revised.<language>.j2` or `withdrawn.<language>.j2`. A template renders a 'Subject:' line, an 'SMS:' line,
 then the body; specific templates extend the default one and override its blocks."""
 
 from __future__ import annotations
@@ -13,6 +14,7 @@ from typing import Any
 import jinja2
 
 from services.notification.domain.contact import Language
+from services.notification.domain.revisions import Notice
 from services.notification.domain.wording import message_facts
 from services.notification.ports import Message
 
@@ -31,9 +33,11 @@ class MessageTemplates:
                                        keep_trailing_newline=False)
 
     def render(self, offer: Mapping[str, Any], language: Language, link: str, link_expires: dt.datetime,
-               approved: bool, zone: dt.tzinfo) -> Message:
+               approved: bool, zone: dt.tzinfo, notice: Notice = Notice.OFFER) -> Message:
         policy_id = str(offer["policy_id"])
         names = [f"{policy_id}.{language.value}.j2"] if _POLICY_ID.match(policy_id) else []
+        if notice is not Notice.OFFER:
+            names = [f"{notice.value}.{language.value}.j2"]
         template = self._env.select_template([*names, f"default.{language.value}.j2"])
         text = template.render(message_facts(offer, language, link, link_expires, approved, zone))
         subject, short, body = _sections(text)

@@ -24,6 +24,7 @@ from services.notification.adapters.kafka_inbound import (
 )
 from services.notification.adapters.kafka_outbound import KafkaRecords
 from services.notification.adapters.rebuild import Rebuilder, StoreMarker
+from services.notification.adapters.redis_chains import RedisOfferChains
 from services.notification.adapters.redis_citizen import RedisCitizenViews, RedisInbox, citizen_redis
 from services.notification.adapters.redis_contacts import RedisContactBook
 from services.notification.adapters.redis_jobs import RedisDeliveryJobs
@@ -95,7 +96,8 @@ async def worker(settings: Settings, group: str = GROUP, prefix: str = KEY_PREFI
                             Signer(settings.link_signing_key), settings.citizen_link_base, metrics,
                             settings.notification_max_attempts, settings.notification_retry_base_seconds,
                             send_timeout_seconds)
-        records = InboundRecords(contacts, RedisOfferMemory(redis, contract, prefix), jobs, views)
+        records = InboundRecords(contacts, RedisOfferMemory(redis, contract, prefix), jobs, views,
+                                 RedisOfferChains(redis, contract, prefix))
         marker = StoreMarker(redis, prefix)
         inbound = InboundConsumer(consumer, records, contract, metrics, inbound_dead_letters(producer, metrics),
                                   ready=marker.check_built)

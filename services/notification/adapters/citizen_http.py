@@ -41,9 +41,11 @@ RETRY_AFTER_SECONDS = 2
 _UNLIMITED = frozenset({"/static/citizen.css", "/healthz", "/metrics", "/openapi.json"})
 log = logging.getLogger(__name__)
 _ANSWER_STATUS = {Answered.NOT_FOUND: 404, Answered.ALREADY_ANSWERED: 409, Answered.IN_PROGRESS: 409,
-                  Answered.UNAVAILABLE: 503}
+                  Answered.WITHDRAWN: 409, Answered.UNAVAILABLE: 503}
 _ANSWER_TEXT = {Answered.NOT_FOUND: "not_found", Answered.ALREADY_ANSWERED: "already",
-                Answered.IN_PROGRESS: "already", Answered.UNAVAILABLE: "unavailable"}
+                Answered.IN_PROGRESS: "already", Answered.WITHDRAWN: "withdrawn_refused",
+                Answered.UNAVAILABLE: "unavailable"}
+_ANSWER_TITLE = {Answered.WITHDRAWN: "this offer was withdrawn, so it can no longer be accepted or declined"}
 _HEADERS = {
     "Content-Security-Policy": "default-src 'none'; style-src 'self'; form-action 'self'; frame-ancestors 'none'; "
                                "base-uri 'none'",
@@ -334,7 +336,8 @@ async def api_answer(request: web.Request) -> web.Response:
         return _problem(400, "answer must be ACCEPTED or DECLINED")
     result = await request.app[DESK].answer(session.person_id, request.match_info["offer_id"], answer)
     if result.outcome is not Answered.RECORDED or result.view is None:
-        return _problem(_ANSWER_STATUS.get(result.outcome, 500), result.outcome.value.replace("_", " "))
+        return _problem(_ANSWER_STATUS.get(result.outcome, 500),
+                        _ANSWER_TITLE.get(result.outcome, result.outcome.value.replace("_", " ")))
     return web.json_response(offer_model(result.view, await _language(request, session)))
 
 

@@ -24,6 +24,17 @@ _OFFER = {
             "expression": {"type": "string"}, "values": {"type": "string"}, "holds": {"type": "boolean"}}}},
         "computation": {"type": ["string", "null"]}, "legal_basis": {"type": ["string", "null"]},
         "created_at": {"type": ["string", "null"]},
+        "change": {"enum": ["NEW", "REVISED", "WITHDRAWN"]},
+        "withdrawn": {"type": "boolean", "description": "Withdrawn: nothing can be accepted any more."},
+        "open": {"type": "boolean", "description": "Waiting for an answer (and not withdrawn)."},
+        "change_text": {"type": ["string", "null"],
+                        "description": "In plain words: the revised amount, or why the offer was withdrawn."},
+        "revision": {"type": ["object", "null"], "properties": {
+            "number": {"type": ["integer", "null"]}, "reason": {"type": ["string", "null"]},
+            "previous_amount_fen": {"type": ["integer", "null"]},
+            "changed_facts": {"type": "array", "items": {"type": "string"}}, "received": {"type": "boolean"}}},
+        "not_met": {"type": "array", "description": "For a withdrawn offer, the conditions no longer met.",
+                    "items": {"type": "object"}},
     },
 }
 _INBOX_ITEM = {"type": "object", "required": ["notification_id", "subject", "body", "at"], "properties": {
@@ -130,7 +141,8 @@ OPENAPI: dict[str, Any] = {
                 "200": _json(_OFFER, "Recorded; the offer in its new state"),
                 "400": _problem("The body is not JSON, or answer is not ACCEPTED or DECLINED."),
                 "403": _problem("Missing or wrong CSRF token, or a cross-site request."),
-                "404": _NOT_MINE, "409": _problem("Already answered, or an answer is being recorded."),
+                "404": _NOT_MINE, "409": _problem("Already answered, an answer is being recorded, or the offer was "
+                                                "withdrawn (nothing can be accepted any more)."),
                 "413": _problem("The body is larger than 64 KiB.")}),
         }},
         "/api/v1/inbox": {"get": {
@@ -158,7 +170,8 @@ OPENAPI: dict[str, Any] = {
             "responses": _pages(**{
                 "303": _see_other("Recorded; back to the offer."), "400": _page("No valid answer"),
                 "401": _page("No session"), "403": _page("CSRF check failed, or a cross-site request"),
-                "404": _page("Not this person's offer", {**_HTML, **_TEXT}), "409": _page("Already answered"),
+                "404": _page("Not this person's offer", {**_HTML, **_TEXT}),
+                "409": _page("Already answered, or withdrawn"),
                 "413": _page("The body is larger than 64 KiB", _TEXT)})}},
         "/inbox": {"get": {"summary": "My inbox (HTML)", "parameters": [_PAGE_LANG],
                            "responses": _pages(**{"200": _page("Page"), "401": _page("No session")})}},

@@ -33,6 +33,15 @@ TEXT: dict[Language, dict[str, str]] = {
         "not_found": "There is nothing here.", "forbidden": "Please reload the page and try again.",
         "already": "This offer was already answered.",
         "unavailable": "Your answer could not be recorded just now. Please try again in a minute.",
+        "state_WITHDRAWN": "This offer was withdrawn",
+        "withdrawn_lead": "This offer was withdrawn: with the latest information government departments hold, you "
+                          "no longer meet the conditions for {policy}. Nothing needs to be done. If you think this "
+                          "is wrong, contact your local civil affairs office.",
+        "withdrawn_refused": "This offer was withdrawn, so it can no longer be accepted or declined.",
+        "not_met_now": "Conditions no longer met", "details": "Details",
+        "revised_lead": "The amount was revised from {previous} to {amount} because your information changed.",
+        "what_changed": "What changed", "receiving_note": "You already receive this; the new amount applies from "
+                                                          "the next payment. Nothing needs to be done.",
     },
     Language.ZH_CN: {
         "title": "我的救助", "offers": "我的救助事项", "inbox": "消息", "switch_language": "English",
@@ -51,6 +60,13 @@ TEXT: dict[Language, dict[str, str]] = {
         "not_found": "未找到相关内容。", "forbidden": "请刷新页面后重试。",
         "already": "此事项已答复。",
         "unavailable": "暂时无法记录您的答复，请稍后再试。",
+        "state_WITHDRAWN": "此事项已撤回",
+        "withdrawn_lead": "此救助事项已撤回：根据政府部门掌握的最新信息，您已不再符合{policy}的条件。"
+                          "您无需办理任何手续。如有疑问，请联系当地民政部门。",
+        "withdrawn_refused": "此事项已撤回，不能再接受或放弃。",
+        "not_met_now": "不再符合的条件", "details": "详细说明",
+        "revised_lead": "由于您的信息发生变化，金额已由{previous}调整为{amount}。",
+        "what_changed": "变化情况", "receiving_note": "您已在享受此项救助，新金额自下次发放起执行，无需办理任何手续。",
     },
 }
 
@@ -76,13 +92,29 @@ def _html_lang(language: Language) -> str:
 
 
 def offer_model(view: OfferView, language: Language) -> dict[str, Any]:
-    """What a page (or the JSON API) shows of one offer."""
+    """What a page (or the JSON API) shows of one offer; a revision says in plain words what changed, a withdrawn
+    offer why it was withdrawn."""
     offer = view.offer
     explanation = offer.get("explanation") or {}
+    revision = offer.get("revision") or None
+    words = TEXT[language]
+    name = policy_name(offer, language)
+    said = None
+    if view.withdrawn:
+        said = words["withdrawn_lead"].format(policy=name)
+    elif revision is not None and offer.get("change") == "REVISED":
+        previous = amount_text({**offer, "amount_fen": revision.get("previous_amount_fen")}, language)
+        said = words["revised_lead"].format(previous=previous, amount=amount_text(offer, language))
     return {
-        "offer_id": view.offer_id, "policy_id": offer["policy_id"], "policy": policy_name(offer, language),
+        "change": offer.get("change") or "NEW", "withdrawn": view.withdrawn, "change_text": said,
+        "revision": None if revision is None else {
+            "number": revision.get("number"), "reason": revision.get("reason"),
+            "previous_amount_fen": revision.get("previous_amount_fen"),
+            "changed_facts": list(revision.get("changed_facts") or []), "received": bool(revision.get("received"))},
+        "not_met": [c for c in explanation.get("conditions") or [] if not c.get("holds")] if view.withdrawn else [],
+        "offer_id": view.offer_id, "policy_id": offer["policy_id"], "policy": name,
         "amount": amount_text(offer, language), "amount_fen": offer.get("amount_fen"),
-        "amount_period": offer.get("amount_period"), "state": view.state.value,
+        "amount_period": offer.get("amount_period"), "state": view.state.value, "open": view.open,
         "answered_at": view.answered_at.isoformat() if view.answered_at else None,
         "reason": explanation.get("summary", ""), "conditions": list(explanation.get("conditions") or []),
         "computation": explanation.get("computation"), "legal_basis": explanation.get("legal_basis"),

@@ -24,7 +24,7 @@ log = logging.getLogger(__name__)
 GROUP = "assist-notification"
 TOPICS = (CONTACTS, TASKS, OFFERS, DECISIONS)
 """In this order within a fetched batch: contacts before the offers that need them, tasks before decisions."""
-_SCHEMAS = {CONTACTS.name: "contact", OFFERS.name: "offer", TASKS.name: "caseworker_task",
+SCHEMAS = {CONTACTS.name: "contact", OFFERS.name: "offer", TASKS.name: "caseworker_task",
             DECISIONS.name: "decision"}
 _RANK = {t.name: i for i, t in enumerate(TOPICS)}
 
@@ -97,7 +97,7 @@ class InboundConsumer:
             await self._records.decision(value)
 
     async def _decoded(self, record: ConsumerRecord[bytes, bytes], replaying: bool) -> dict[str, Any] | None:
-        schema = _SCHEMAS[record.topic]
+        schema = SCHEMAS[record.topic]
         if record.value is None:
             await self._reject(record, Reason(f"no value: only contacts may be erased by a tombstone, not {schema}",
                                               ("value",)), replaying)

@@ -5,9 +5,10 @@
     <p>:rebuilding   present while a rebuild runs; workers pause and the citizen API answers 503
 
 Contacts are read whole (assist.contacts is compacted); assist.offers, assist.tasks and assist.decisions from where
-the deployment began, through the same handlers as the live consumer. Then assist.notifications says what was
-already delivered: those jobs are finished, their sends marked sent and their inbox entries written again, so
-nothing is sent twice; an e-mail whose outcome may be unknown is never sent again.
+the deployment began, through the same handlers as the live consumer. assist.notifications, read first, says what
+was already delivered: after each record, the deliveries of its offer that were delivered are finished, their sends
+marked sent and their inbox entries written again, so nothing is sent twice, an e-mail whose outcome may be unknown
+is never sent again, and a revision read later finds the citizen told (a notice) exactly as the live worker did.
 """
 
 from __future__ import annotations
@@ -17,23 +18,25 @@ import datetime as dt
 import json
 import logging
 import time
+from collections.abc import Mapping
 from dataclasses import dataclass
+from typing import Any
 
-from aiokafka import TopicPartition
+from aiokafka import ConsumerRecord, TopicPartition
 from redis.asyncio import Redis
 from redis.exceptions import ConnectionError as RedisConnectionError
 
 from services.core.codec import Contract, decode_record
 from services.core.history import HistoryReader, RebuildLock, clear_view
 from services.core.topics import CONTACTS, DECISIONS, NOTIFICATIONS, OFFERS, TASKS
-from services.notification.adapters.kafka_inbound import InboundConsumer
+from services.notification.adapters.kafka_inbound import SCHEMAS, InboundConsumer
 from services.notification.adapters.redis_citizen import RedisInbox
 from services.notification.adapters.redis_jobs import RedisDeliveryJobs
 from services.notification.delivery import Delivery
 from services.notification.domain.contact import Channel
-from services.notification.domain.delivered import Delivered, delivered_offers
+from services.notification.domain.delivered import by_notification, delivery_of
 from services.notification.domain.ids import notification_id
-from services.notification.domain.plan import plan_delivery
+from services.notification.domain.revisions import delivery_id
 from services.notification.ports import ContactBook
 
 log = logging.getLogger(__name__)
@@ -114,14 +117,17 @@ class Rebuilder:
             await asyncio.sleep(settle_seconds)
             async with HistoryReader(self._bootstrap, (*REPLAYED, NOTIFICATIONS), "assist-notification-rebuild"
                                      ) as reader:
-                delivered = await self._delivered(reader)
+                statuses = await self._statuses(reader)
                 await self._clear()
-                records = 0
+                records = finished = inbox_items = 0
                 for topic in REPLAYED:
                     async for record in reader.records(topic, None if topic is CONTACTS else since):
                         await self._inbound.replay(record)
                         records += 1
-            finished, inbox_items = await self._finish_delivered(delivered)
+                        offer_id = None if topic is CONTACTS else self._offer_of(record)
+                        if offer_id is not None:
+                            done, items = await self._finish_delivered(offer_id, statuses)
+                            finished, inbox_items = finished + done, inbox_items + items
             await self.marker.declare(since)
         finally:
             await lock.release()
@@ -130,35 +136,48 @@ class Rebuilder:
                  records, finished, inbox_items, seconds)
         return RebuildReport(records, finished, inbox_items, seconds)
 
-    async def _delivered(self, reader: HistoryReader) -> dict[str, Delivered]:
+    async def _statuses(self, reader: HistoryReader) -> dict[str, list[Mapping[str, Any]]]:
         statuses = []
         async for record in reader.records(NOTIFICATIONS):
             try:
                 statuses.append(decode_record(self._contract, "notification_status", record.value or b""))
             except Exception:
                 continue
-        return delivered_offers(statuses)
+        return by_notification(statuses)
 
-    async def _finish_delivered(self, delivered: dict[str, Delivered]) -> tuple[int, int]:
+    def _offer_of(self, record: ConsumerRecord[bytes, bytes]) -> str | None:
+        """The offer a replayed offer, task or decision is about (None when it is about none, or unreadable)."""
+        try:
+            value = decode_record(self._contract, SCHEMAS[record.topic], record.value or b"")
+        except Exception:
+            return None
+        offer_id = (value.get("offer") or {}).get("offer_id") if record.topic == TASKS.name else value.get("offer_id")
+        return str(offer_id) if offer_id else None
+
+    async def _finish_delivered(self, offer_id: str, statuses: dict[str, list[Mapping[str, Any]]]
+                                ) -> tuple[int, int]:
+        """Finish the deliveries of `offer_id` (the offer and each revision notice) that were delivered."""
         finished = inbox_items = 0
-        for offer_id, seen in delivered.items():
-            job = await self._jobs.load(offer_id)
+        number = int(await self._redis.hget(f"{self._prefix}:chain:{offer_id}", "number") or 0)
+        for job_id in (delivery_id(offer_id, n) for n in range(number + 1)):
+            job = await self._jobs.load(job_id)
             if job is None or job.done:
-                continue  # not this deployment's offer, or not replayed
+                continue  # not this deployment's offer, not replayed, or finished already
+            seen = delivery_of(s for c in Channel for s in statuses.get(notification_id(job_id, c.value), ()))
             for channel in seen.not_to_repeat({c.value: self._delivery.idempotent(c) for c in Channel}):
-                await self._jobs.mark_unknown(notification_id(offer_id, channel), dt.datetime.now(dt.UTC))
+                await self._jobs.mark_unknown(notification_id(job_id, channel), dt.datetime.now(dt.UTC))
             for channel, at in seen.sent.items():
-                await self._jobs.mark_sent(notification_id(offer_id, channel), at)
+                await self._jobs.mark_sent(notification_id(job_id, channel), at)
             if not seen.final:
                 continue
             contact = await self._contacts.get(job.recipient)
-            state = plan_delivery(job.offer, contact)
+            state = self._delivery.plan(job, contact)
             if Channel.INBOX.value in seen.sent:
                 message = self._delivery.message(job, state, contact)
                 if message is not None:
-                    key = notification_id(offer_id, Channel.INBOX.value)
+                    key = notification_id(job_id, Channel.INBOX.value)
                     inbox_items += await self._inbox.restore(job.recipient, message, key, seen.sent["INBOX"])
-            await self._jobs.finish(offer_id, state)
+            await self._jobs.finish(job_id, state, told=bool(seen.sent))
             finished += 1
         return finished, inbox_items
 

@@ -1,6 +1,7 @@
 """The citizen's side in Redis: their offers with the state of their answer, and their in-app inbox.
 
-Offers are a hash per person (offer id -> the offer as JSON, never rewritten); answers a second hash (offer id ->
+Offers are a hash per person (offer id -> the offer as JSON, rewritten only by a later revision or the
+withdrawal of the same offer id); answers a second hash (offer id ->
 'ANSWERING:<ms>', 'ACCEPTED:<ms>' or 'DECLINED:<ms>'; absent means still open). The inbox is a list per person,
 newest first, with a set of notification ids so a repeated delivery adds nothing.
 """
@@ -19,6 +20,7 @@ from services.core.codec import jsonable
 from services.notification.domain.answers import Answer, OfferState, OfferView
 from services.notification.domain.attempts import ACCEPTED, Outcome, SendResult
 from services.notification.domain.contact import Channel
+from services.notification.domain.revisions import revision_number
 from services.notification.ports import InboxItem, Message
 
 ANSWERING_STALE_SECONDS = 60
@@ -26,7 +28,9 @@ ANSWERING_STALE_SECONDS = 60
 INBOX_KEEP = 200
 
 _BEGIN = """
-if redis.call('HEXISTS', KEYS[1], ARGV[1]) == 0 then return 'missing' end
+local offer = redis.call('HGET', KEYS[1], ARGV[1])
+if not offer then return 'missing' end
+if cjson.decode(offer).change == 'WITHDRAWN' then return 'withdrawn' end
 local s = redis.call('HGET', KEYS[2], ARGV[1])
 if s then
   local state, at = string.match(s, '^(%u+):(%d+)$')
@@ -43,6 +47,20 @@ if s then
   if state ~= 'ANSWERING' and tonumber(at) > tonumber(ARGV[3]) then return 0 end
 end
 redis.call('HSET', KEYS[2], ARGV[1], ARGV[2] .. ':' .. ARGV[3])
+return 1
+"""
+_REVISE = """
+local old = redis.call('HGET', KEYS[1], ARGV[1])
+if not old then
+  if ARGV[4] == '1' then redis.call('HSET', KEYS[1], ARGV[1], ARGV[2]); return 1 end
+  return 0
+end
+local o = cjson.decode(old)
+if o.change == 'WITHDRAWN' then return 0 end
+local n = 0
+if type(o.revision) == 'table' and o.revision.number then n = tonumber(o.revision.number) end
+if tonumber(ARGV[3]) <= n then return 0 end
+redis.call('HSET', KEYS[1], ARGV[1], ARGV[2])
 return 1
 """
 _ABANDON = """
@@ -83,6 +101,7 @@ class RedisCitizenViews:
         self._begin = redis.register_script(_BEGIN)
         self._apply = redis.register_script(_APPLY)
         self._abandon = redis.register_script(_ABANDON)
+        self._revise = redis.register_script(_REVISE)
 
     def _keys(self, person_id: str) -> list[str]:
         return [f"{self._prefix}:offers:{person_id}", f"{self._prefix}:answers:{person_id}"]
@@ -90,6 +109,11 @@ class RedisCitizenViews:
     async def add(self, person_id: str, offer: Mapping[str, Any]) -> None:
         await self._redis.hsetnx(self._keys(person_id)[0], str(offer["offer_id"]),
                                  json.dumps(jsonable(dict(offer))))
+
+    async def revise(self, person_id: str, offer: Mapping[str, Any], add: bool) -> None:
+        await self._revise(keys=self._keys(person_id)[:1],
+                           args=[str(offer["offer_id"]), json.dumps(jsonable(dict(offer))), revision_number(offer),
+                                 int(add)])
 
     async def get(self, person_id: str, offer_id: str) -> OfferView | None:
         offers, answers = self._keys(person_id)
@@ -113,6 +137,7 @@ class RedisCitizenViews:
                                                                      * 1000])
         if result == b"missing":
             return None
+        # A withdrawn offer comes back as it is (open or answered): the desk refuses any answer to it.
         view = await self.get(person_id, offer_id)
         if view is None:
             return None

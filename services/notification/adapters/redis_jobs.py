@@ -1,7 +1,14 @@
-"""DeliveryJobs in Redis. A job is a hash per offer; its schedule is one sorted set (score = due time in ms), so a
+"""DeliveryJobs in Redis. A job is a hash per delivery (the offer id, or `<offer id>~<revision number>` for a notice
+of a revision or withdrawal, see domain/revisions.py); its schedule is one sorted set (score = due time in ms), so a
 retry or a quiet-hours wait survives any crash; claiming pushes the due time forward by a lease instead of
 removing the job, so a worker that dies mid-step loses nothing. Send claims are one string per notification:
-'sending:<ms>' while a provider call is under way, then 'sent:<ms>' (or 'unknown:<ms>')."""
+'sending:<ms>' while a provider call is under way, then 'sent:<ms>' (or 'unknown:<ms>').
+
+    <p>:job:<delivery id>  hash: offer (Avro), recipient, approved, ready_ms, offer_id, number (the offer's revision
+                           number), notice ('', revised, withdrawn), state, done, told (a message went out),
+                           superseded (what replaced it before its message went: a delivery id, or 'withdrawn')
+    <p>:chain:<offer id>   hash: the highest revision number applied, withdrawn, current (the latest delivery id)
+"""
 
 from __future__ import annotations
 
@@ -15,6 +22,7 @@ from redis.asyncio import Redis
 from services.core.codec import Contract, decode_record, encode_record
 from services.notification.domain.contact import Channel, Language
 from services.notification.domain.plan import DeliveryState
+from services.notification.domain.revisions import Notice, revision_number
 from services.notification.ports import Job, SendClaim
 
 RETENTION_SECONDS = 400 * 24 * 3600
@@ -22,9 +30,37 @@ RETENTION_SECONDS = 400 * 24 * 3600
 
 _ADD = """
 if redis.call('EXISTS', KEYS[1]) == 1 then return 0 end
-redis.call('HSET', KEYS[1], 'offer', ARGV[1], 'recipient', ARGV[2], 'approved', ARGV[3], 'ready_ms', ARGV[4])
+redis.call('HSET', KEYS[1], 'offer', ARGV[1], 'recipient', ARGV[2], 'approved', ARGV[3], 'ready_ms', ARGV[4],
+           'offer_id', ARGV[5], 'number', ARGV[7], 'notice', '')
 redis.call('EXPIRE', KEYS[1], ARGV[6])
 redis.call('ZADD', KEYS[2], ARGV[4], ARGV[5])
+return 1
+"""
+_FINISH = """
+local f = redis.call('HMGET', KEYS[1], 'superseded', 'offer_id', 'offer', 'recipient', 'approved')
+redis.call('HSET', KEYS[1], 'state', ARGV[1], 'done', '1')
+redis.call('HDEL', KEYS[1], 'offer')
+redis.call('ZREM', KEYS[2], ARGV[5])
+if ARGV[2] ~= '1' then return 0 end
+redis.call('HSET', KEYS[1], 'told', '1')
+if not f[1] or f[1] == '' or not f[2] then return 0 end
+if f[1] == 'withdrawn' then
+  -- Withdrawn while this message was going out: it went, so the withdrawal is told as well.
+  local chain = ARGV[3] .. 'chain:' .. f[2]
+  local id = f[2] .. '~' .. (redis.call('HGET', chain, 'number') or '0')
+  local key = ARGV[3] .. 'job:' .. id
+  if redis.call('EXISTS', key) == 0 and f[3] then
+    redis.call('HSET', key, 'offer', f[3], 'recipient', f[4], 'approved', f[5] or '0', 'ready_ms', ARGV[4],
+               'offer_id', f[2], 'number', (redis.call('HGET', chain, 'number') or '0'), 'notice', 'withdrawn')
+    redis.call('EXPIRE', key, ARGV[6])
+    redis.call('ZADD', KEYS[2], ARGV[4], id)
+    redis.call('HSET', chain, 'current', id)
+  end
+  return 1
+end
+-- Replaced while its message was going out: the replacement, still waiting, is now news of a change.
+local replacement = ARGV[3] .. 'job:' .. f[1]
+if redis.call('HGET', replacement, 'done') ~= '1' then redis.call('HSET', replacement, 'notice', 'revised') end
 return 1
 """
 _CLAIM_DUE = """
@@ -74,6 +110,7 @@ class RedisDeliveryJobs:
         self._prefix = prefix
         self._due = f"{prefix}:due"
         self._add = redis.register_script(_ADD)
+        self._finish = redis.register_script(_FINISH)
         self._claim_due = redis.register_script(_CLAIM_DUE)
         self._claim_send = redis.register_script(_CLAIM_SEND)
 
@@ -87,7 +124,7 @@ class RedisDeliveryJobs:
         payload = encode_record(self._contract, "offer", dict(offer))
         added = await self._add(keys=[self._job(str(offer["offer_id"])), self._due],
                                 args=[payload, recipient, int(approved), _ms(now), offer["offer_id"],
-                                      RETENTION_SECONDS])
+                                      RETENTION_SECONDS, revision_number(offer)])
         return bool(added)
 
     async def claim_due(self, now: dt.datetime, limit: int, lease_seconds: float) -> list[str]:
@@ -106,8 +143,9 @@ class RedisDeliveryJobs:
             return None
         offer = decode_record(self._contract, "offer", fields[b"offer"]) if b"offer" in fields else {}
         state = state_from_json(fields[b"state"]) if b"state" in fields else None
-        return Job(offer_id, offer, fields[b"recipient"].decode(), fields.get(b"approved") == b"1",
-                   _moment(fields[b"ready_ms"]), state, done)
+        return Job(fields.get(b"offer_id", offer_id.encode()).decode(), offer, fields[b"recipient"].decode(),
+                   fields.get(b"approved") == b"1", _moment(fields[b"ready_ms"]), state, done, job_id=offer_id,
+                   notice=Notice(fields.get(b"notice", b"").decode()), number=int(fields.get(b"number", b"0")))
 
     async def save(self, offer_id: str, state: DeliveryState, due: dt.datetime,
                    ready_at: dt.datetime | None = None) -> None:
@@ -119,12 +157,10 @@ class RedisDeliveryJobs:
             pipe.zadd(self._due, {offer_id: _ms(due)})
             await pipe.execute()
 
-    async def finish(self, offer_id: str, state: DeliveryState) -> None:
-        async with self._redis.pipeline(transaction=True) as pipe:
-            pipe.hset(self._job(offer_id), mapping={"state": state_to_json(state), "done": "1"})
-            pipe.hdel(self._job(offer_id), "offer")
-            pipe.zrem(self._due, offer_id)
-            await pipe.execute()
+    async def finish(self, offer_id: str, state: DeliveryState, told: bool = False) -> None:
+        await self._finish(keys=[self._job(offer_id), self._due],
+                           args=[state_to_json(state), int(told), f"{self._prefix}:", _ms(dt.datetime.now(dt.UTC)),
+                                 offer_id, RETENTION_SECONDS])
 
     async def drop(self, offer_id: str) -> None:
         await self._redis.zrem(self._due, offer_id)

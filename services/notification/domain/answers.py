@@ -44,7 +44,12 @@ class OfferView:
 
     @property
     def open(self) -> bool:
-        return self.state is OfferState.OFFERED
+        return self.state is OfferState.OFFERED and not self.withdrawn
+
+    @property
+    def withdrawn(self) -> bool:
+        """Matching withdrew the offer (the person no longer qualifies): nothing can be accepted any more."""
+        return self.offer.get("change") == "WITHDRAWN"
 
 
 def citizen_decision(view: OfferView, person_id: str, answer: Answer, now: dt.datetime) -> dict[str, Any]:

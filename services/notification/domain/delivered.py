@@ -31,13 +31,29 @@ class Delivered:
 
 def delivered_offers(statuses: Iterable[Mapping[str, Any]]) -> dict[str, Delivered]:
     """Offer id -> its delivery, from NotificationStatus records in the order they were published."""
-    offers: dict[str, Delivered] = {}
+    offers: dict[str, list[Mapping[str, Any]]] = {}
     for status in statuses:
-        seen = offers.setdefault(str(status["offer_id"]), Delivered())
+        offers.setdefault(str(status["offer_id"]), []).append(status)
+    return {offer_id: delivery_of(seen) for offer_id, seen in offers.items()}
+
+
+def by_notification(statuses: Iterable[Mapping[str, Any]]) -> dict[str, list[Mapping[str, Any]]]:
+    """Notification id -> its statuses in the order they were published. A delivery's notification ids are
+    hash(delivery id, channel), so each delivery of an offer (the offer, a revision notice) is told apart."""
+    found: dict[str, list[Mapping[str, Any]]] = {}
+    for status in statuses:
+        found.setdefault(str(status["notification_id"]), []).append(status)
+    return found
+
+
+def delivery_of(statuses: Iterable[Mapping[str, Any]]) -> Delivered:
+    """One delivery, from its statuses in the order they were published (per channel)."""
+    seen = Delivered()
+    for status in statuses:
         if status["status"] in FINAL:
             seen.final = True
         if status["status"] == "SENT":
             seen.sent.setdefault(str(status["channel"]), status["at"])
         elif status["status"] in MAYBE_TAKEN:
             seen.maybe_taken.add(str(status["channel"]))
-    return offers
+    return seen

@@ -64,6 +64,13 @@ def plan_delivery(offer: Mapping[str, Any], contact: Contact | None) -> Delivery
     return DeliveryState(chain, contact.language, critical, in_person_reason=reason)
 
 
+def plan_withdrawal_notice(contact: Contact | None) -> DeliveryState:
+    """A withdrawal told to someone already told about the offer: the in-app inbox only, at once (it is silent, so
+    quiet hours and the opt-out of non-critical messages do not hold it back). See domain/revisions.py for why no
+    SMS or e-mail."""
+    return DeliveryState((Channel.INBOX,), contact.language if contact else Language.ZH_CN, critical=True)
+
+
 @dataclass(frozen=True)
 class Suppress:
     channel: Channel

@@ -64,7 +64,12 @@ def message_facts(offer: Mapping[str, Any], language: Language, link: str, link_
                   approved: bool, zone: dt.tzinfo) -> dict[str, Any]:
     """Everything a message template may say. No contact detail is ever among them."""
     explanation = offer.get("explanation") or {}
+    revision = offer.get("revision") or {}
     return {
+        "previous_amount": amount_text({**offer, "amount_fen": revision.get("previous_amount_fen")}, language),
+        "change_reason": str(revision.get("reason") or ""),
+        "changed_facts": [str(f) for f in revision.get("changed_facts") or []],
+        "received": bool(revision.get("received")),
         "policy": policy_name(offer, language),
         "policy_id": offer["policy_id"],
         "amount": amount_text(offer, language),

@@ -54,8 +54,8 @@ class MemoryJobs:
             self.jobs[offer_id]["ready"] = ready_at
         self.due[offer_id] = due
 
-    async def finish(self, offer_id: str, state: DeliveryState) -> None:
-        self.jobs[offer_id].update(state=state, done=True)
+    async def finish(self, offer_id: str, state: DeliveryState, told: bool = False) -> None:
+        self.jobs[offer_id].update(state=state, done=True, told=told)
         self.due.pop(offer_id, None)
 
     async def drop(self, offer_id: str) -> None:
