@@ -35,6 +35,7 @@ from services.core.kafka import commit_group_at_end, durable_producer
 from services.core.settings import PROJECT_ROOT, Settings, load_settings
 from services.core.topics import EVENTS_DLQ, MATCHING_INPUTS, OFFERS, TASKS
 from services.demo.casework_scene import caseworker_approves, contacts_of, delivered, publish_contacts, wait_for_sms
+from services.demo.console_logins import Login, console_hint, create_logins
 from services.demo.live_figures import print_live_figures
 from services.demo.report import Outputs, notification_summary, print_report
 from services.demo.watch import TopicWatch
@@ -111,6 +112,7 @@ async def run(settings: Settings, households: int, events: int, keep: bool) -> i
     notification_group = f"assist-notification-demo-{run_id}"
     await commit_group_at_end(settings.kafka_bootstrap, notification_group, NOTIFICATION_INPUTS)
     watch = await TopicWatch.at_end(settings.kafka_bootstrap, (OFFERS, TASKS, EVENTS_DLQ))
+    logins: list[Login] = []
     services = Services(run_dir, env)
     services.start("gateways", "services.notification", "dev-gateways")
     services.start("matching", "services.matching", "worker")
@@ -135,6 +137,8 @@ async def run(settings: Settings, households: int, events: int, keep: bool) -> i
         # Each run tells the story to new households: the registry and the casework view outlive a run.
         story = tuple(replace(s, household=replace(s.household, household_id=f"{s.household.household_id}-{run_id}"))
                       for s in demo_story(contract, pseudonymise, now))
+        # Console accounts in the run's staff file, which the run's casework API reads (ASSIST_DATA_DIR=run_dir).
+        logins = create_logins(run_dir, [s.household.district.code for s in story])
         population = generate_population(households, seed=int(run_id[-6:]), census_date=now.date(),
                                          person_id=pseudonymise)
         producer = durable_producer(settings.kafka_bootstrap, "assist-demo")
@@ -200,9 +204,10 @@ async def run(settings: Settings, households: int, events: int, keep: bool) -> i
     finally:
         await watch.close()
         if keep:
-            print(f"services keep running (pids {', '.join(str(p.pid) for p in services.processes)}); console: "
-                  f"http://{settings.casework_web_host}:{settings.casework_web_port}/login after "
-                  f"`python -m services.casework staff add NAME --role caseworker --districts 513433 --password-stdin`")
+            print(f"services keep running (pids {', '.join(str(p.pid) for p in services.processes)})")
+            console = f"http://{settings.casework_web_host}:{settings.casework_web_port}"
+            for line in console_hint(console, run_dir, logins):
+                print(line)
         else:
             services.stop()
     return 0
