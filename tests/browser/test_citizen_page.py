@@ -15,7 +15,9 @@ from services.notification.adapters.citizen_http import build_citizen_app
 from services.notification.domain.answers import OfferState
 from services.notification.domain.link import Signer
 from services.notification.wiring import Citizen, citizen
+from tests.browser.screenshots import screenshot_path
 from tests.integration.notification_harness import contact_record, forget_keys, offer_record, unique
+from tests.integration.test_notification_revisions import revised
 
 pytestmark = pytest.mark.integration  # the answer goes to the real broker, views live in the real Redis
 KEY = "browser-test-link-key"
@@ -80,3 +82,47 @@ async def test_a_tampered_link_shows_a_refusal_and_opens_nothing(site, chromium)
     assert "not valid" in await page.locator(".message").inner_text()
     await page.goto(f"{base}/offers")
     assert "open the link" in await page.locator(".message").inner_text()
+
+
+async def test_citizen_sees_the_revised_figure_and_a_withdrawn_offer_that_cannot_be_accepted(site, chromium,
+                                                                                          tmp_path):
+    parts, base = site
+    person = unique("p")
+    await parts.contacts.put(contact_record(person, ["SMS"], language="en"))
+    kept, gone = offer_record(person, "employment_assistance"), offer_record(person, "medical_assistance")
+    for offer in (kept, gone):
+        await parts.views.add(person, offer)
+    await parts.views.revise(person, revised(kept, 1, 234_500), add=False)
+    await parts.views.revise(person, revised(gone, 1, None, change="WITHDRAWN"), add=False)
+    signer = Signer(KEY)
+    page = await chromium.new_page(viewport={"width": 1000, "height": 900})
+
+    await page.goto(f"{base}/c/{signer.link_token(person, kept['offer_id'], dt.datetime.now(dt.UTC))}")
+    assert page.url == f"{base}/offers/{kept['offer_id']}"
+    assert await page.locator("#amount").inner_text() == "What is offered: ¥2,345.00 per month"
+    revised_text = await page.locator("#revised").inner_text()
+    assert "revised from ¥1,234.50 per month to ¥2,345.00 per month" in revised_text
+    assert "member.monthly_income_fen 1000 -> 0" in revised_text
+    assert await page.locator("#accept").count() == 1
+    await page.screenshot(path=str(screenshot_path(tmp_path, "citizen-offer-revised.png")), full_page=True)
+
+    await page.goto(f"{base}/offers/{gone['offer_id']}")
+    assert await page.locator("#state").inner_text() == "This offer was withdrawn"
+    withdrawn = await page.locator("#withdrawn").inner_text()
+    assert "no longer meet the conditions for Medical assistance" in withdrawn
+    assert "90000 < 80000" in await page.locator("ul.not-met").inner_text()
+    assert await page.locator("#accept").count() == 0
+    await page.screenshot(path=str(screenshot_path(tmp_path, "citizen-offer-withdrawn.png")), full_page=True)
+
+    # A form posted anyway (an old tab) is refused with a clear message, and nothing is recorded.
+    csrf = (await (await page.request.get(f"{base}/api/v1/session")).json())["csrf_token"]
+    refused = await page.request.post(f"{base}/offers/{gone['offer_id']}/answer?lang=en",
+                                      form={"csrf_token": csrf, "answer": "ACCEPTED"})
+    assert refused.status == 409 and "withdrawn, so it can no longer be accepted" in await refused.text()
+    view = await parts.views.get(person, gone["offer_id"])
+    assert view is not None and view.state is OfferState.OFFERED and view.withdrawn
+
+    await page.goto(f"{base}/offers")
+    listing = await page.locator("main").inner_text()
+    assert "This offer was withdrawn" in listing and "¥2,345.00 per month" in listing
+    await page.screenshot(path=str(screenshot_path(tmp_path, "citizen-offers.png")), full_page=True)

@@ -10,7 +10,9 @@ from pathlib import Path
 import pytest
 from playwright.async_api import Browser, Page, expect
 
+from tests.browser.screenshots import screenshot_path
 from tests.integration.test_casework import ALICE, PASSWORD, Desk, open_desk, task_record
+from tests.integration.test_casework_revisions import revised, settled
 
 
 @pytest.fixture
@@ -104,4 +106,51 @@ async def test_wrong_password_and_forged_forms_are_refused(chromium: Browser, de
     assert response.status == 303 and "error=csrf" in response.headers["location"]
     _, detail = await desk.call("GET", f"/api/v1/tasks/{task['task_id']}", ALICE)
     assert detail["status"] == "QUEUED"
+    await context.close()
+
+
+async def test_caseworker_sees_a_revised_task_with_both_explanations_and_a_withdrawn_one_gone(
+        chromium: Browser, desk: Desk, tmp_path: Path):
+    claimed, gone = task_record("110105", priority=80), task_record("110105", priority=75)
+    await desk.publish(claimed, gone)
+    await desk.queued(ALICE, {claimed["task_id"], gone["task_id"]})
+    status, _ = await desk.call("POST", f"/api/v1/tasks/{claimed['task_id']}/claim", ALICE)
+    assert status == 200
+    await desk.publish(revised(claimed, 1, 290_000), revised(gone, 1, 0, change="WITHDRAWN"))
+    await settled(desk, ALICE, gone, lambda p: p["status"] == "WITHDRAWN")
+    await settled(desk, ALICE, claimed, lambda p: p["change"] == "REVISED")
+
+    context = await chromium.new_context(locale="en-US", viewport={"width": 1280, "height": 900})
+    page = await context.new_page()
+    await log_in(page, desk, "alice", "en")
+    await page.locator("select[name=state]").select_option("all")
+    await page.get_by_role("button", name="Filter").click()
+    await page.wait_for_url("**state=all**")
+    row = page.locator(f"tr[data-task-id='{claimed['task_id']}']")
+    await expect(row).to_contain_text("¥2,900.00")
+    await expect(page.locator(f"tr[data-task-id='{gone['task_id']}']")).to_have_count(0)
+    await page.screenshot(path=str(screenshot_path(tmp_path, "console-queue-revised-withdrawn.png")), full_page=True)
+
+    await row.locator("a").first.click()
+    await page.wait_for_url(f"**/console/tasks/{claimed['task_id']}")
+    await expect(page.locator("#amount")).to_contain_text("¥2,900.00 per month")
+    await expect(page.locator("#status")).to_contain_text("Claimed · Claimed by alice")
+    revision = page.locator("#revisions article.revision")
+    await expect(revision.locator("h3")).to_contain_text("Amount revised")
+    await expect(revision.locator(".from-to")).to_have_text("Amount: ¥2,000.00 → ¥2,900.00")
+    await expect(revision.locator(".previous-explanation")).to_contain_text("Income below the local line.")
+    await expect(revision.locator(".previous-explanation")).to_contain_text("(145000 - 45000) * 2 members")
+    await expect(revision.locator(".current-explanation")).to_contain_text("(145000 - 0) * 2 members = 290000 fen")
+    await expect(revision.locator(".changed-facts")).to_contain_text("member.monthly_income_fen 45000 -> 0")
+    await expect(page.locator("#audit tr.action-revised")).to_contain_text("Amount revised")
+    await expect(page.locator("#audit tr.action-revised")).to_contain_text("¥2,000.00 → ¥2,900.00")
+    await page.screenshot(path=str(screenshot_path(tmp_path, "console-task-revised.png")), full_page=True)
+
+    await page.goto(str(desk.client.make_url(f"/console/tasks/{gone['task_id']}")))
+    await expect(page.locator("#withdrawn")).to_contain_text("Matching withdrew this task")
+    await expect(page.locator("#withdrawn")).to_contain_text("Withdrawn: income above the local line")
+    await expect(page.locator("#status")).to_have_text("Withdrawn")
+    await expect(page.locator("#audit tr.action-withdrawn")).to_contain_text("Withdrawn")
+    await expect(page.get_by_role("button", name="Claim", exact=True)).to_have_count(0)
+    await page.screenshot(path=str(screenshot_path(tmp_path, "console-task-withdrawn.png")), full_page=True)
     await context.close()

@@ -28,15 +28,21 @@ def revised(task: dict[str, Any], number: int, amount: int, priority: int | None
     previous_amount = offer["amount_fen"]
     previous = offer["explanation"]
     offer["amount_fen"] = None if change == "WITHDRAWN" else amount
-    offer["explanation"] = {**previous, "summary": f"Income now {amount} fen below the line.",
-                            "computation": f"(145000 - 0) * 2 members = {amount} fen",
-                            "eligible": change != "WITHDRAWN"}
+    if change == "WITHDRAWN":
+        offer["explanation"] = {**previous, "summary": "Not eligible: income 300000 is above the line 145000.",
+                                "computation": None, "eligible": False, "conditions": [
+                                    {**previous["conditions"][0], "values": "300000 < 145000", "holds": False}]}
+    else:
+        offer["explanation"] = {**previous, "summary": f"Income now {amount} fen below the line.",
+                                "computation": f"(145000 - 0) * 2 members = {amount} fen", "eligible": True}
     reason = ("Withdrawn: income above the local line" if change == "WITHDRAWN"
               else f"Amount revised from {previous_amount / 100:.2f} to {amount / 100:.2f} yuan (income 45000 -> 0).")
     offer["change"] = change
     offer["revision"] = {"number": number, "previous_amount_fen": previous_amount,
                          "previous_summary": previous["summary"], "previous_computation": previous["computation"],
-                         "reason": reason, "changed_facts": ["member.monthly_income_fen 45000 -> 0"],
+                         "reason": reason, "changed_facts": [
+                             "member.monthly_income_fen 45000 -> 300000" if change == "WITHDRAWN"
+                             else "member.monthly_income_fen 45000 -> 0"],
                          "received": False}
     again["change"] = change
     again["reason"] = reason if change == "WITHDRAWN" else f"Verify the revised amount: {reason}"

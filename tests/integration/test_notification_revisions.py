@@ -55,7 +55,8 @@ def revised(offer: dict[str, Any], number: int, amount: int | None, change: str 
                                             "holds": change != "WITHDRAWN"}]}
     again["revision"] = {
         "number": number, "previous_amount_fen": previous, "previous_summary": offer["explanation"]["summary"],
-        "previous_computation": None, "changed_facts": ["member.monthly_income_fen 1000 -> 90000"],
+        "previous_computation": None,
+        "changed_facts": [f"member.monthly_income_fen 1000 -> {90000 if change == 'WITHDRAWN' else 0}"],
         "received": received,
         "reason": ("Withdrawn: member.monthly_income_fen < standard no longer holds (90000 < 80000)"
                    if change == "WITHDRAWN" else f"Amount revised from {previous} to {amount} fen."),
