@@ -29,13 +29,13 @@ DEMO_CATALOGUE = PROJECT_ROOT / "policies" / "national-demo.yaml"
 def worker() -> None:
     import faust
 
-    from services.matching.adapters.faust_app import build_app
-    from services.matching.wiring import matching_runtime
+    from services.matching.adapters.group_coordinator import wait_before_start
+    from services.matching.wiring import matching_worker
 
     settings = load_settings()
     settings.data_dir.mkdir(parents=True, exist_ok=True)
-    runtime = matching_runtime(settings)
-    app = build_app(settings, runtime)
+    app, runtime = matching_worker(settings)
+    wait_before_start(settings.kafka_bootstrap, settings.matching_app_id)
     try:
         faust.Worker(app, loglevel="INFO").execute_from_commandline()
     except SystemExit as stopped:

@@ -26,6 +26,7 @@ from services.matching.domain.population.columns import PopulationColumns
 from services.matching.domain.population.evaluation import PopulationOutcome, changed_households, evaluate_population
 from services.matching.handler import Matcher
 from services.matching.metrics import MatchingMetrics
+from services.matching.ports import HouseholdStore
 from services.matching.versions import CatalogueVersions
 
 log = logging.getLogger(__name__)
@@ -42,13 +43,13 @@ class MatchingRuntime:
     contract: Contract
     metrics: MatchingMetrics
     feed: CatalogueFeed
+    households: HouseholdStore
+    """Where the household agent stores each household: read to rebuild the population mirror."""
     now: Callable[[], dt.datetime] = utc_now
     versions: CatalogueVersions = field(default_factory=CatalogueVersions)
     catalogue_ready: asyncio.Event = field(default_factory=asyncio.Event)
     health: Health = field(default_factory=Health)
     """What the worker's /healthz answers: failing once an agent or the catalogue feed died."""
-    households: Any = None
-    """The faust households table (set by build_app); read to rebuild the population mirror."""
     _population: PopulationColumns | None = None
     _evaluated: tuple[str, dt.date] | None = None
     """Catalogue version and day the population was last evaluated under."""
@@ -65,7 +66,7 @@ class MatchingRuntime:
     def population(self) -> PopulationColumns:
         if self._population is None:
             today = self.now().date()
-            states = [from_dict(raw["state"]) for _, raw in self.households.items() if raw]
+            states = [from_dict(raw["state"]) for raw in self.households.stored()]
             self._population = PopulationColumns.build(states, today)
         self.metrics.monitored.set(self._population.persons)
         return self._population

@@ -6,7 +6,8 @@
 
 All topics have 8 partitions and are keyed with the same partitioner, so a household's registry record,
 decisions and events meet on one partition number, and faust assigns them to one worker together with the
-tables' changelog partitions. Agents are thin: decode, call the Matcher, publish what it returns.
+tables' changelog partitions. Agents are thin: decode (adapters/messages.py), call the service (service.py, on the
+tables as ports: faust_stores.py), publish what it returns.
 
 Each agent decides per message: a message it cannot use (it does not decode, or handling it raises) goes to
 assist.matching.dlq with the reason and its position, and the agent goes on. A transient failure (Kafka not
@@ -24,8 +25,7 @@ from typing import Any, TypeVar
 import faust
 from prometheus_client import generate_latest
 
-from services.core.codec import decode_event, decode_record
-from services.core.conformance import ContractError, FieldError
+from services.core.conformance import ContractError
 from services.core.dead_letter import Reason, Source, dead_letter_headers, internal, invalid
 from services.core.kafka import is_transient
 from services.core.settings import Settings
@@ -46,24 +46,23 @@ from services.matching.adapters.agent_failures import (
     test_faults_enabled,
     worker_stops,
 )
-from services.matching.adapters.read_cache import ReadCache
-from services.matching.adapters.stored import Record, StoredHousehold, unwait, waiting_entry
-from services.matching.handler import Result
-from services.matching.metrics import priority_band
+from services.matching.adapters.faust_stores import FaustStores
+from services.matching.adapters.messages import decode_message, reevaluation_headers
+from services.matching.adapters.stored import Record, StoredHousehold
 from services.matching.runtime import MatchingRuntime
+from services.matching.service import MatchingService
 
 log = logging.getLogger(__name__)
 RAW: dict[str, Any] = {"key_type": bytes, "value_type": bytes, "key_serializer": "raw", "value_serializer": "raw"}
-KIND = "assist_kind"
-WAITING_MAX = 20  # events held per person the registry has not introduced yet; later ones are dead-lettered
 ATTEMPTS = 3  # a message whose handling raises is tried this often (a table settling at start) before dead-lettering
 RETRY_PAUSE_SECONDS = 1.0
 T = TypeVar("T")
 PROMETHEUS_TEXT = "text/plain; version=0.0.4"  # aiohttp sets the charset itself
 
 
-def build_app(settings: Settings, runtime: MatchingRuntime) -> faust.App:
-    app = faust.App(
+def faust_app(settings: Settings) -> faust.App:
+    """The worker's faust app; its tables are declared by FaustStores.declare, its agents by `attach`."""
+    return faust.App(
         settings.matching_app_id,
         broker=f"kafka://{settings.kafka_bootstrap}",
         store=settings.matching_store,
@@ -83,10 +82,14 @@ def build_app(settings: Settings, runtime: MatchingRuntime) -> faust.App:
         key_serializer="raw",
         value_serializer="json",
     )
+
+
+def attach(app: faust.App, runtime: MatchingRuntime, service: MatchingService, stores: FaustStores) -> None:
+    """Topics, agents, background duties and pages of the worker."""
     events = app.topic(EVENTS.name, **RAW)
     household_inputs = app.topic(REGISTRY.name, DECISIONS.name, MATCHING_INBOX.name, **RAW)
     inbox = app.topic(MATCHING_INBOX.name, **RAW)
-    outputs = {t.name: app.topic(t.name, **RAW) for t in (OFFERS, TASKS, MATCHING_MEMBERSHIP)}
+    outputs = {t.name: app.topic(t.name, **RAW) for t in (OFFERS, TASKS, MATCHING_MEMBERSHIP, MATCHING_INBOX)}
     dlq = app.topic(MATCHING_DLQ.name, **RAW)
     faults = test_faults_enabled()
 
@@ -123,13 +126,9 @@ def build_app(settings: Settings, runtime: MatchingRuntime) -> faust.App:
                 await asyncio.sleep(RETRY_PAUSE_SECONDS)
         return None
 
-    # Keys are raw bytes (ids); households and waiting hold JSON, memberships raw household ids.
-    households = app.Table("households", partitions=8, key_type=bytes)
-    memberships = app.Table("memberships", partitions=8, key_type=bytes, value_type=bytes)
-    waiting = app.Table("waiting", partitions=8, key_type=bytes)
-    runtime.households = households
-    # Person → household as the index agent last wrote it, so routing an event costs no table read (read_cache).
-    known_households: ReadCache[bytes, bytes | None] = ReadCache(500_000)
+    async def publish(records: list[Record]) -> None:
+        for topic_name, key, value, headers in records:
+            await outputs[topic_name].send(key=key, value=value, headers=headers)
 
     @app.agent(events, **supervised)
     async def route_events_to_households(stream: faust.StreamT[bytes]) -> AsyncIterator[None]:
@@ -138,22 +137,10 @@ def build_app(settings: Settings, runtime: MatchingRuntime) -> faust.App:
             yield None
 
     async def route(event: Any) -> None:
-        person = event.key
-        if event.value is None or not person:
-            await dead_letter(event, Reason("a change event needs the person id as its key and a value",
-                                            ("key" if not person else "value",)))
-            return
-        household = known_households.get(person, memberships.get)
-        if household:
-            await inbox.send(key=household, value=event.value, headers=_headers(event, "event"))
-            return
-        held = waiting.get(person, [])
-        if len(held) >= WAITING_MAX:
-            await dead_letter(event, Reason(f"person not in the registry after {WAITING_MAX} events; replay when it "
-                                            "is", ("key",), "unregistered"))
-        else:
-            waiting[person] = [*held, waiting_entry(event.value, event.message.headers)]
-            runtime.metrics.waiting.inc()
+        routing = service.route(event.key, event.value, event.message.headers or [])
+        if routing.refused is not None:
+            await dead_letter(event, routing.refused)
+        await publish(list(routing.records))
 
     @app.agent(outputs[MATCHING_MEMBERSHIP.name], **supervised)
     async def index_memberships(stream: faust.StreamT[bytes]) -> AsyncIterator[None]:
@@ -162,17 +149,7 @@ def build_app(settings: Settings, runtime: MatchingRuntime) -> faust.App:
             yield None
 
     async def index(event: Any) -> None:
-        person, household = event.key, event.value
-        if not person:
-            await dead_letter(event, Reason("a membership needs the person id as its key", ("key",)))
-            return
-        known_households.put(person, household or None)
-        if not household:
-            memberships.pop(person, None)
-        else:
-            memberships[person] = household
-            for value, headers in unwait(waiting.pop(person, [])):
-                await inbox.send(key=household, value=value, headers=[*headers, (KIND, b"event")])
+        await publish(service.index(event.key, event.value))
 
     @app.agent(household_inputs, **supervised)
     async def keep_household_state(stream: faust.StreamT[bytes]) -> AsyncIterator[None]:
@@ -184,30 +161,14 @@ def build_app(settings: Settings, runtime: MatchingRuntime) -> faust.App:
             records = await handled(event, household_records)
             if records is None:
                 continue
-            for topic_name, key, value, headers in records:
-                await outputs[topic_name].send(key=key, value=value, headers=headers)
+            await publish(records)
             runtime.metrics.latency.observe(time.perf_counter() - started)
             yield None
 
     async def household_records(event: Any) -> list[Record]:
-        """What a message to a household sends; its new state is stored before (see stored.py)."""
         message = event.message
-        if not event.key:
-            raise ContractError([FieldError("key", "a household message needs the household id as its key")])
-        stored = StoredHousehold.load(households.get(event.key))
-        records = stored.replayed(message)
-        if records is not None:
-            runtime.metrics.replayed.inc()
-            return records
-        kind = _kind(message)
-        result = _apply(runtime, stored, kind, event.value, message.headers)
-        if result.state is None:
-            return []
-        records = stored.outgoing(runtime.contract, result)
-        households[event.key] = stored.store(result.state, message, records)
-        runtime.population_changed(result.state)
-        _count(runtime, kind, result)
-        return records
+        decoded = decode_message(runtime.contract, message.topic, event.value, message.headers or [])
+        return service.handle(event.key, message, decoded)
 
     @app.task
     async def follow_catalogue() -> None:
@@ -234,65 +195,21 @@ def build_app(settings: Settings, runtime: MatchingRuntime) -> faust.App:
         return web_view.bytes(generate_latest(runtime.metrics.registry), content_type=PROMETHEUS_TEXT)
 
     @app.page("/explain/{person}/")
-    @app.table_route(table=memberships, match_info="person")
+    @app.table_route(table=stores.memberships.table, match_info="person")
     async def explain_person(web_view: Any, request: Any, person: str) -> Any:
-        household = memberships.get(person.encode())
-        stored = StoredHousehold.load(households.get(household)) if household else StoredHousehold(None)
+        household = stores.memberships.table.get(person.encode())
+        stored = StoredHousehold.load(stores.households.get(household)) if household else StoredHousehold(None)
         return web_view.json(runtime.explain(stored.state))
 
     app.on_partitions_revoked.connect(runtime.partitions_revoked)
-    app.on_partitions_revoked.connect(known_households.clear)
-    return app
+    app.on_partitions_revoked.connect(stores.memberships.forget_cached)
 
 
 def inbox_sender(inbox: faust.TopicT) -> Callable[[str, str], Any]:
     """Re-evaluation commands go through the household's own partition, so its state has one writer."""
     async def send(household_id: str, version: str) -> None:
-        await inbox.send(key=household_id.encode(), value=b"",
-                         headers=[(KIND, b"reevaluate"), ("assist_catalogue_version", version.encode())],
-                         force=True)
+        await inbox.send(key=household_id.encode(), value=b"", headers=reevaluation_headers(version), force=True)
     return send
-
-
-def _kind(message: Any) -> str:
-    if message.topic == REGISTRY.name:
-        return "registry"
-    if message.topic == DECISIONS.name:
-        return "decision"
-    return _header(message.headers, KIND) or "event"
-
-
-def _apply(runtime: MatchingRuntime, stored: StoredHousehold, kind: str, value: bytes,
-           headers: list[tuple[str, bytes]]) -> Result:
-    now = runtime.now()
-    catalogue = runtime.versions.active(now.date())
-    assert catalogue is not None, "the agent starts only once a catalogue decides today"
-    contract = runtime.contract
-    if kind == "registry":
-        return runtime.matcher.on_registry(stored.state, decode_record(contract, "household", value), catalogue, now)
-    if stored.state is None:
-        return Result(None)  # decisions or events for a household the registry has not introduced
-    if kind == "decision":
-        return runtime.matcher.on_decision(stored.state, decode_record(contract, "decision", value), now,
-                                           catalogue)
-    if kind == "reevaluate":
-        return runtime.matcher.on_reevaluation(stored.state, catalogue, now)
-    return runtime.matcher.on_event(stored.state, decode_event(contract, value, headers), catalogue, now)
-
-
-def _count(runtime: MatchingRuntime, kind: str, result: Result) -> None:
-    metrics = runtime.metrics
-    metrics.processed.labels(kind).inc()
-    for output in result.outputs:
-        offer = output.value.get("offer") if output.record == "caseworker_task" else output.value
-        if offer:
-            metrics.offers.labels(offer["policy_id"], offer["tier"], offer["route"]).inc()
-        if output.record == "caseworker_task":
-            metrics.tasks.labels(output.value["kind"], priority_band(output.value["priority"])).inc()
-
-
-def _headers(event: Any, kind: str) -> list[tuple[str, bytes]]:
-    return [*[(k, bytes(v)) for k, v in event.message.headers or [] if k != KIND], (KIND, kind.encode())]
 
 
 def _header(headers: Any, name: str) -> str | None:
@@ -300,5 +217,3 @@ def _header(headers: Any, name: str) -> str | None:
         if k == name:
             return bytes(v).decode()
     return None
-
-

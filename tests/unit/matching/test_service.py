@@ -1,0 +1,155 @@
+"""Matching's service on in-memory ports: typed messages, one dispatch table, routing by person, replay by position."""
+
+from __future__ import annotations
+
+import typing
+from dataclasses import dataclass
+
+import pytest
+from prometheus_client import CollectorRegistry
+
+from services.core.codec import encode_event, encode_record, header, load_contract
+from services.core.conformance import ContractError
+from services.core.settings import PROJECT_ROOT
+from services.core.topics import DECISIONS, MATCHING_INBOX, MATCHING_MEMBERSHIP, OFFERS, REGISTRY, TASKS
+from services.matching.adapters.catalogue_feed import CatalogueFeed
+from services.matching.adapters.messages import (
+    KIND,
+    decode_message,
+    event_headers,
+    reevaluation_headers,
+)
+from services.matching.domain.catalogue.policy_catalogue import load_catalogue
+from services.matching.domain.household.risk import load_risk_model
+from services.matching.domain.household.state import from_dict
+from services.matching.handler import Matcher
+from services.matching.messages import (
+    CaseworkDecision,
+    ChangeEvent,
+    Message,
+    Reevaluation,
+    RegistryRecord,
+)
+from services.matching.metrics import MatchingMetrics
+from services.matching.runtime import MatchingRuntime
+from services.matching.service import HANDLERS, WAITING_MAX, MatchingService
+from tests.unit.matching.memory_stores import MemoryHouseholds, MemoryMemberships, MemoryWaiting
+from tests.unit.matching.test_handler import NOW, job_lost, registry
+
+CONTRACT = load_contract()
+CATALOGUE = load_catalogue((PROJECT_ROOT / "policies" / "national-demo.yaml").read_text(), "demo")
+
+
+@dataclass(frozen=True)
+class At:
+    topic: str
+    partition: int
+    offset: int
+
+
+def service() -> MatchingService:
+    households = MemoryHouseholds()
+    runtime = MatchingRuntime(Matcher(load_risk_model((PROJECT_ROOT / "policies" / "risk.yaml").read_text())),
+                              CONTRACT, MatchingMetrics(CollectorRegistry()),
+                              CatalogueFeed("127.0.0.1:1", CONTRACT, "national-demo"), households, now=lambda: NOW)
+    runtime.versions.adopt(CATALOGUE)
+    return MatchingService(runtime, households, MemoryMemberships(), MemoryWaiting())
+
+
+def registry_bytes() -> bytes:
+    return encode_record(CONTRACT, "household", registry())
+
+
+def event_wire(event_id: str = "e1") -> tuple[bytes, list[tuple[str, bytes]]]:
+    value, headers = encode_event(CONTRACT, job_lost(event_id))
+    return value, event_headers(headers)
+
+
+def test_every_message_type_has_one_handler() -> None:
+    assert set(HANDLERS) >= {RegistryRecord, CaseworkDecision, ChangeEvent, Reevaluation}
+    assert set(HANDLERS) <= set(typing.get_args(Message))
+
+
+def test_each_topic_decodes_into_its_message_type() -> None:
+    value, headers = event_wire()
+    decision = {"decision_id": "d1", "task_id": None, "offer_id": "o-1", "household_id": "h1", "person_id": None,
+                "policy_id": "subsistence_allowance", "action": "ACCEPTED", "actor": "citizen", "reason": None,
+                "district": "510107", "at": NOW}
+    assert isinstance(decode_message(CONTRACT, REGISTRY.name, registry_bytes(), []), RegistryRecord)
+    assert isinstance(decode_message(CONTRACT, DECISIONS.name, encode_record(CONTRACT, "decision", decision), []),
+                      CaseworkDecision)
+    assert isinstance(decode_message(CONTRACT, MATCHING_INBOX.name, value, headers), ChangeEvent)
+    assert decode_message(CONTRACT, MATCHING_INBOX.name, b"", reevaluation_headers("v2")) == Reevaluation("v2")
+
+
+def test_an_inbox_record_without_its_kind_is_refused_naming_the_header() -> None:
+    value, headers = event_wire()
+    with pytest.raises(ContractError) as refused:
+        decode_message(CONTRACT, MATCHING_INBOX.name, value, [h for h in headers if h[0] != KIND])
+    assert [e.field for e in refused.value.errors] == [KIND]
+
+
+def test_a_registry_tombstone_is_refused_naming_the_value() -> None:
+    with pytest.raises(ContractError) as refused:
+        decode_message(CONTRACT, REGISTRY.name, None, [])
+    assert [e.field for e in refused.value.errors] == ["value"]
+
+
+def test_an_event_about_a_known_person_goes_to_the_households_inbox() -> None:
+    matching = service()
+    matching.memberships.put(b"p1", b"h1")
+    value, headers = encode_event(CONTRACT, job_lost())
+    routing = matching.route(b"p1", value, headers)
+    [(topic, key, sent, sent_headers)] = routing.records
+    assert (topic, key, sent, routing.refused) == (MATCHING_INBOX.name, b"h1", value, None)
+    assert header(sent_headers, KIND) == "event"
+
+
+def test_events_about_an_unknown_person_wait_for_the_registry_then_go_to_the_household() -> None:
+    matching = service()
+    value, headers = encode_event(CONTRACT, job_lost())
+    for _ in range(WAITING_MAX):
+        assert matching.route(b"p1", value, headers).records == ()
+    refused = matching.route(b"p1", value, headers).refused
+    assert refused is not None and refused.kind == "unregistered"
+    released = matching.index(b"p1", b"h1")
+    assert len(released) == WAITING_MAX and {(t, k) for t, k, _, _ in released} == {(MATCHING_INBOX.name, b"h1")}
+    assert matching.waiting.count(b"p1") == 0
+
+
+def test_an_event_without_its_person_is_refused_naming_the_key() -> None:
+    refused = service().route(b"", b"x", []).refused
+    assert refused is not None and refused.fields == ("key",)
+
+
+def test_a_household_message_is_stored_with_what_it_sent_and_a_replay_sends_the_same() -> None:
+    matching = service()
+    loaded = matching.handle(b"h1", At(REGISTRY.name, 0, 7), RegistryRecord(registry()))
+    assert [k for t, k, _, _ in loaded if t == MATCHING_MEMBERSHIP.name] == [b"p1", b"p2", b"p3"]
+    value, headers = event_wire()
+    message = decode_message(CONTRACT, MATCHING_INBOX.name, value, headers)
+    first = matching.handle(b"h1", At(MATCHING_INBOX.name, 0, 9), message)
+    assert {t for t, *_ in first} <= {OFFERS.name, TASKS.name} and first
+    stored = matching.households.get(b"h1")
+    assert stored is not None and "e1" in from_dict(stored["state"]).applied_event_ids()
+    assert matching.handle(b"h1", At(MATCHING_INBOX.name, 0, 9), message) == first
+
+
+def test_messages_for_a_household_the_registry_has_not_introduced_change_nothing() -> None:
+    matching = service()
+    value, headers = event_wire()
+    assert matching.handle(b"h9", At(MATCHING_INBOX.name, 0, 1),
+                           decode_message(CONTRACT, MATCHING_INBOX.name, value, headers)) == []
+    assert matching.households.get(b"h9") is None
+
+
+def test_the_population_is_rebuilt_from_the_household_store() -> None:
+    matching = service()
+    matching.handle(b"h1", At(REGISTRY.name, 0, 7), RegistryRecord(registry()))
+    population = matching.runtime.population()
+    assert list(population.household_ids()) == ["h1"] and population.persons == 3
+
+
+def test_a_message_without_its_household_key_is_refused() -> None:
+    with pytest.raises(ContractError):
+        service().handle(b"", At(REGISTRY.name, 0, 1), RegistryRecord(registry()))
