@@ -17,6 +17,7 @@ KAFKA_LIBS=$CACHE_DIR/kafka-$KAFKA_VERSION/libs
 KAFKA_HEAP=${ASSIST_KAFKA_HEAP:-512M}
 PROMETHEUS_PORT=${ASSIST_PROMETHEUS_PORT:-9090}
 LAG_EXPORTER_PORT=${ASSIST_LAG_EXPORTER_PORT:-9308}
+RAW_FORWARDER_PORT=${ASSIST_RAW_FORWARDER_PORT:-8085}  # the demo's raw forwarder serves /healthz and /metrics here
 PY=$root/.venv/bin/python
 
 say() { printf '%s\n' "stack: $*"; }
@@ -78,7 +79,8 @@ start_prometheus() {
   mkdir -p "$dir/data"
   # The services' ports as the settings in this environment give them (ASSIST_*_PORT), on loopback.
   (cd "$root" && "$PY" -m services.operations scrape-config "$dir/prometheus.yml" --prometheus-port "$PROMETHEUS_PORT" \
-    --lag-exporter-port "$LAG_EXPORTER_PORT" --rules "$root/deploy/prometheus/rules/*.yml")
+    --lag-exporter-port "$LAG_EXPORTER_PORT" --raw-forwarder-port "$RAW_FORWARDER_PORT" \
+    --rules "$root/deploy/prometheus/rules/*.yml")
   promtool check config --syntax-only "$dir/prometheus.yml" >/dev/null
   prometheus --config.file="$dir/prometheus.yml" --storage.tsdb.path="$dir/data" --storage.tsdb.retention.time=7d \
     --web.listen-address="127.0.0.1:$PROMETHEUS_PORT" --web.enable-lifecycle </dev/null > "$dir/prometheus.log" 2>&1 &
@@ -177,6 +179,9 @@ status() {
   if pid_alive "$DATA_DIR/prometheus/lag-exporter.pid" && answers "http://127.0.0.1:$LAG_EXPORTER_PORT/healthz"; then
     say "lag     up   http://127.0.0.1:$LAG_EXPORTER_PORT/metrics pid $(cat "$DATA_DIR/prometheus/lag-exporter.pid")"
   else say "lag     down"; fi
+  # The platform's processes (those the demo starts), at the ports the settings in this environment give.
+  (cd "$root" && "$PY" -m services.operations services-status --raw-forwarder-port "$RAW_FORWARDER_PORT") \
+    | sed 's/^/stack: service /' || true
   return $rc
 }
 

@@ -26,6 +26,7 @@ from services.casework.domain.scope import InvalidStaff, Staff, staff
 from services.casework.wiring import casework_parts, staff_file_path
 from services.casework.worker import run_worker
 from services.core.process import Health, health_app, serve_until_signalled, start_site, supervise
+from services.core.readiness import ConsumerProgress, Readiness, kafka_answers, redis_answers
 from services.core.settings import Settings, load_settings
 
 log = logging.getLogger("services.casework")
@@ -43,9 +44,11 @@ async def work(settings: Settings, metrics_port: int, group: str) -> int:
     """The worker's loops under supervision; /healthz on the metrics port answers 503 once one of them died."""
     async with casework_parts(settings) as parts:
         health = Health()
-        runner = await start_site(health_app(health, parts.metrics.registry), settings.casework_web_host,
-                                  metrics_port)
         consumer = tasks_consumer(settings.kafka_bootstrap, group)
+        ready = Readiness({"kafka": kafka_answers(consumer.topics), "redis": redis_answers(parts.redis),
+                           "consumer": ConsumerProgress(consumer)})
+        runner = await start_site(health_app(health, parts.metrics.registry, ready), settings.casework_web_host,
+                                  metrics_port)
         await consumer.start()
         stop = asyncio.Event()
         log.info("casework worker running; metrics on http://%s:%d/metrics", settings.casework_web_host, metrics_port)

@@ -21,6 +21,8 @@ from typing import Any
 from aiohttp import web
 from prometheus_client import CONTENT_TYPE_LATEST, CollectorRegistry, generate_latest
 
+from services.core.readiness import Readiness
+
 log = logging.getLogger(__name__)
 
 EXIT_TASK_DIED = 70  # EX_SOFTWARE: an internal error, the supervisor should restart the process
@@ -118,10 +120,14 @@ async def until_signalled(stop: asyncio.Event | None = None) -> None:
     await done.wait()
 
 
-def health_app(health: Health, registry: CollectorRegistry | None = None) -> web.Application:
-    """A worker's small HTTP endpoint: /healthz (see Health) and, given a registry, /metrics."""
+def health_app(health: Health, registry: CollectorRegistry | None = None,
+               readiness: Readiness | None = None) -> web.Application:
+    """A worker's small HTTP endpoint: /healthz (see Health), given a registry /metrics, and given readiness checks
+    /readyz (services/core/readiness.py)."""
     app = web.Application()
     app.router.add_get("/healthz", health.endpoint)
+    if readiness is not None:
+        app.router.add_get("/readyz", readiness.endpoint)
     if registry is not None:
         async def metrics(request: web.Request) -> web.Response:
             return web.Response(body=generate_latest(registry), headers={"Content-Type": CONTENT_TYPE_LATEST})

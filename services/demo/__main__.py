@@ -87,6 +87,11 @@ async def wait_for(url: str, needle: str, seconds: float = 120) -> None:
     raise RuntimeError(f"{url} did not become ready")
 
 
+def raw_forwarder_port() -> int:
+    """Where the raw forwarder serves /healthz, /readyz and /metrics (deploy/local/stack.sh scrapes the same)."""
+    return int(os.environ.get("ASSIST_RAW_FORWARDER_PORT", "8085"))
+
+
 def prometheus_port() -> int:
     """The local stack's Prometheus (deploy/local/stack.sh reads the same variable)."""
     return int(os.environ.get("ASSIST_PROMETHEUS_PORT", "9090"))
@@ -117,7 +122,7 @@ async def run(settings: Settings, households: int, events: int, keep: bool) -> i
     services.start("gateways", "services.notification", "dev-gateways")
     services.start("matching", "services.matching", "worker")
     services.start("intake", "services.intake", "serve")
-    services.start("intake-raw", "services.intake", "forward-raw")
+    services.start("intake-raw", "services.intake", "forward-raw", "--health-port", str(raw_forwarder_port()))
     services.start("notification", "services.notification", "worker", "--group", notification_group)
     services.start("citizen", "services.notification", "citizen-api")
     services.start("casework", "services.casework", "worker")

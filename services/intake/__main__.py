@@ -16,6 +16,7 @@ import sys
 
 from services.core.contract import load_contract
 from services.core.process import Health, health_app, serve_until_signalled, start_site, supervise
+from services.core.readiness import ConsumerProgress, Readiness, kafka_answers, redis_answers
 from services.core.settings import Settings, load_settings
 from services.intake.adapters.raw_forwarder import RawForwarder, raw_consumer
 from services.intake.adapters.redis_seen import pooled_redis
@@ -28,16 +29,21 @@ RAW_HEALTH_PORT = 8085
 
 async def serve(settings: Settings) -> None:
     async with intake_parts(settings) as parts:
-        await serve_until_signalled(parts.http_app(), settings.intake_host, settings.intake_port, "intake")
+        app = parts.http_app()
+        app.router.add_get("/readyz", Readiness({"kafka": kafka_answers(parts.producer.client.fetch_all_metadata),
+                                                 "redis": redis_answers(parts.redis)}).endpoint)
+        await serve_until_signalled(app, settings.intake_host, settings.intake_port, "intake")
 
 
 async def forward_raw(settings: Settings, health_port: int) -> int:
     """The raw forwarder under supervision; /healthz and /metrics on `health_port` (0: none)."""
     async with intake_parts(settings, client_id="assist-intake-raw") as parts:
         health = Health()
-        runner = await start_site(health_app(health, parts.metrics.registry), settings.intake_host,
-                                  health_port) if health_port else None
         consumer = raw_consumer(settings.kafka_bootstrap)
+        ready = Readiness({"kafka": kafka_answers(consumer.topics), "redis": redis_answers(parts.redis),
+                           "consumer": ConsumerProgress(consumer)})
+        runner = await start_site(health_app(health, parts.metrics.registry, ready), settings.intake_host,
+                                  health_port) if health_port else None
         await consumer.start()
         stop = asyncio.Event()
         forwarder = RawForwarder(consumer, parts.producer, parts.intake, parts.contract, parts.metrics,

@@ -8,6 +8,8 @@
         write deploy/k8s/71-monitoring-files.yaml: the alert rules and Grafana dashboards as ConfigMaps
     python -m services.operations kafka-acls --bootstrap HOST:9093 --command-config admin.properties
         print the commands that create the service principals and grant deploy/kafka/acls.yaml's rights
+    python -m services.operations services-status
+        whether each of the demo's processes is live and ready, at the ports the settings give
 """
 
 from __future__ import annotations
@@ -29,6 +31,7 @@ from services.operations.exporter import exporter_app
 from services.operations.kafka_acls import commands, load, principals
 from services.operations.kafka_offsets import BrokerOffsets
 from services.operations.scrape import local_scrape_config
+from services.operations.service_status import processes, status_lines
 
 LAG_EXPORTER_PORT = 9308
 
@@ -60,7 +63,13 @@ def main(argv: list[str]) -> int:
     acls = sub.add_parser("kafka-acls", help="print the commands granting deploy/kafka/acls.yaml's rights")
     acls.add_argument("--bootstrap", required=True, help="the cluster's SASL_SSL listener")
     acls.add_argument("--command-config", required=True, help="admin client properties (see deploy/kafka)")
+    status = sub.add_parser("services-status", help="whether the demo's processes are live and ready")
+    status.add_argument("--raw-forwarder-port", type=int, default=RAW_HEALTH_PORT)
     args = parser.parse_args(argv)
+    if args.command == "services-status":
+        for line in status_lines(processes(load_settings(), args.raw_forwarder_port)):
+            print(line)
+        return 0
     if args.command == "kafka-acls":
         for line in commands(principals(load(), load_contract().departments), args.bootstrap, args.command_config):
             print(line)

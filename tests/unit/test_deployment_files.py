@@ -293,3 +293,18 @@ def test_every_kubernetes_object_lives_in_the_declared_namespace() -> None:
     for file, doc in k8s():
         if doc["kind"] != "Namespace":
             assert doc["metadata"]["namespace"] == namespace["metadata"]["name"], f"{file}: {doc['kind']}"
+
+
+def test_every_compose_platform_service_has_a_healthcheck_on_a_port_and_path_it_serves() -> None:
+    for name, service in compose()["services"].items():
+        command = command_of(service.get("command"))
+        if not command or command == ("services.core", "create-topics"):
+            continue
+        test = " ".join(service["healthcheck"]["test"])
+        found = re.search(r"http://127\.0\.0\.1:(\d+)(/[a-z]+)", test)
+        assert found, f"docker-compose.yml:{name} healthcheck asks no local URL"
+        port, path = found.groups()
+        declared = [str(p).split(":")[-1] for p in service.get("ports", []) + service.get("expose", [])]
+        assert port in declared, f"docker-compose.yml:{name} checks port {port}, declares {declared}"
+        served = package_sources(command[0]) + package_sources("services.core")
+        assert f'"{path}"' in served, f"docker-compose.yml:{name}: {command[0]} serves no {path}"

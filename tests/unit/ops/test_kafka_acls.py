@@ -62,8 +62,9 @@ def test_every_deployed_service_has_its_own_principal() -> None:
                                      "services.casework"])
 def test_a_service_may_read_and_write_only_the_topics_its_code_uses(package: str) -> None:
     principal = of_package(package)
-    granted = set(principal.read) | set(principal.write)
-    assert granted == topics_used_by(package), f"{principal.name}: ACL and code differ"
+    granted, used = set(principal.read) | set(principal.write), topics_used_by(package)
+    assert granted == used, (f"deploy/kafka/acls.yaml and {package} differ for {principal.name}: the code uses "
+                             f"{sorted(used - granted)} without a grant, grants {sorted(granted - used)} go unused")
 
 
 def test_acls_name_only_declared_topics() -> None:

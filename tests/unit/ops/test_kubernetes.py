@@ -47,10 +47,11 @@ def platform_workloads() -> list[dict[str, Any]]:
 
 
 def sources_of(container: dict[str, Any]) -> str:
+    """The code of the container's service and of services/core (whose health app serves /healthz, /readyz)."""
     match = re.search(r"services\.[a-z_]+", " ".join(container.get("command", [])))
     assert match, container["name"]
-    return "\n".join(p.read_text(encoding="utf-8")
-                     for p in (REPO / match.group(0).replace(".", "/")).rglob("*.py"))
+    return "\n".join(p.read_text(encoding="utf-8") for package in (match.group(0), "services.core")
+                     for p in (REPO / package.replace(".", "/")).rglob("*.py"))
 
 
 @pytest.mark.parametrize(("where", "doc"), [d for d in documents() if d[1]["kind"] != "ScaledObject"],
@@ -209,3 +210,18 @@ def test_every_secret_a_pod_reads_is_in_the_templates_and_holds_only_a_placehold
                     assert (ref["name"], ref["key"]) in secrets, f"{workload['metadata']['name']}: {ref}"
     configmaps = " ".join(yaml.safe_dump(m["data"]) for m in of_kind("ConfigMap"))
     assert not re.search(r"(?i)(password|secret|_key)\s*[:=]\s*\S", configmaps)
+
+
+READY = {"intake": "http", "intake-raw": "health", "casework-worker": "metrics"}
+"""The workloads that answer /readyz (services/core/readiness.py) and their probe ports."""
+
+
+def test_processes_with_readiness_checks_are_probed_for_readiness_and_the_rest_for_life() -> None:
+    for workload in platform_workloads():
+        (container,) = workload["spec"]["template"]["spec"]["containers"]
+        name = workload["metadata"]["name"]
+        expected = "/readyz" if name in READY else "/healthz"
+        assert container["readinessProbe"]["httpGet"]["path"] == expected, name
+        assert container["livenessProbe"]["httpGet"]["path"] == "/healthz", name
+        if name in READY:
+            assert container["readinessProbe"]["httpGet"]["port"] == READY[name], name
