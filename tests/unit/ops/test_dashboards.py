@@ -10,6 +10,7 @@ from typing import Any
 import pytest
 import yaml
 
+from services.demo.live_figures import FIGURES
 from services.operations.bundles import MANIFEST, configmaps, sources
 from tests.unit.ops.promql import REPO, exported, metric_names, promtool
 
@@ -97,3 +98,13 @@ def test_the_kubernetes_config_maps_hold_the_rules_and_dashboards_as_they_are_in
     assert set(data["grafana-dashboards"]) == {p.name for p in DASHBOARDS}
     pipeline = GRAFANA / "dashboards" / "pipeline.json"
     assert json.loads(data["grafana-dashboards"]["pipeline.json"]) == dashboard(pipeline)
+
+
+def test_the_demos_live_figures_are_promql_promtool_accepts_on_exported_metrics(tmp_path: Path) -> None:
+    for name, expr in FIGURES.items():
+        assert metric_names(expr) and metric_names(expr) <= exported(), name
+    path = tmp_path / "figures.yml"
+    path.write_text(yaml.safe_dump({"groups": [{"name": "demo", "rules": [
+        {"record": f"demo:{name}", "expr": expr} for name, expr in FIGURES.items()]}]}), encoding="utf-8")
+    done = promtool("check", "rules", str(path))
+    assert done.returncode == 0, done.stdout + done.stderr

@@ -52,12 +52,12 @@ def test_instant_query_answers_become_samples_and_a_refusal_is_an_error() -> Non
 
 def test_the_demo_prints_each_figure_with_its_labels_and_only_its_own_groups() -> None:
     lines = describe(Figures("http://127.0.0.1:9090", {
-        "events_accepted": [({}, 500.0)], "peak_events_per_second": [({}, 42.5)],
+        "events_written": [({}, 500.0)], "peak_events_per_second": [({}, 42.5)],
         "offers_by_tier": [({"tier": "special"}, 3.0), ({"tier": "basic"}, 7.0)],
         "lag_by_group": [({"group": "assist-matching-demo-1"}, 5.0), ({"group": "assist-casework-x"}, 9.0)],
     }), "demo-1")
     text = "\n".join(lines)
-    assert "events accepted (HTTP and Kafka): 500; peak 42.5 a second" in text
+    assert "events onto assist.events in the last 5 minutes (HTTP and Kafka): 500; peak 42.5 a second" in text
     assert "offers by tier: basic 7, special 3" in text
     assert "assist-matching-demo-1 5" in text and "assist-casework-x" not in text
     assert "http://127.0.0.1:9090/alerts" in text
