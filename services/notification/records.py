@@ -1,5 +1,6 @@
 """What the worker does with each record it consumes (assist.contacts, assist.offers, assist.tasks,
-assist.decisions). Every handler is idempotent: a record read twice changes nothing the second time."""
+assist.decisions, assist.applications.answers). Every handler is idempotent: a record read twice changes nothing the
+second time."""
 
 from __future__ import annotations
 
@@ -8,6 +9,7 @@ import logging
 from collections.abc import Callable, Mapping
 from typing import Any
 
+from services.notification.applications import ApplicationStore
 from services.notification.domain.answers import Answer
 from services.notification.domain.revisions import NEW, Amended, change_of
 from services.notification.ports import CitizenViews, ContactBook, DeliveryJobs, OfferChains, OfferMemory
@@ -24,9 +26,10 @@ def recipient_of(offer: Mapping[str, Any], person_id: str | None = None) -> str:
 
 class InboundRecords:
     def __init__(self, contacts: ContactBook, memory: OfferMemory, jobs: DeliveryJobs, views: CitizenViews,
-                 chains: OfferChains, clock: Callable[[], dt.datetime] = lambda: dt.datetime.now(dt.UTC)):
+                 chains: OfferChains, applications: ApplicationStore,
+                 clock: Callable[[], dt.datetime] = lambda: dt.datetime.now(dt.UTC)):
         self._contacts, self._memory, self._jobs, self._views = contacts, memory, jobs, views
-        self._chains = chains
+        self._chains, self._applications = chains, applications
         self._clock = clock
 
     async def contact(self, person_id: str, record: Mapping[str, Any] | None) -> None:
@@ -59,6 +62,10 @@ class InboundRecords:
             await self._notify(offer, approved_for, approved=True)
         else:
             await self._amend(offer, approved_for)
+
+    async def application_answer(self, answer: Mapping[str, Any]) -> None:
+        """Matching's answer to an application: shown in the applicant's "my applications"."""
+        await self._applications.answered(str(answer["person_id"]), answer)
 
     async def decision(self, decision: Mapping[str, Any]) -> None:
         action, offer_id = decision.get("action"), decision.get("offer_id")

@@ -16,6 +16,7 @@ from redis.asyncio import Redis
 from services.core.codec import Contract, load_contract
 from services.core.kafka import durable_producer
 from services.core.settings import Settings
+from services.notification.adapters.kafka_applications import CatalogueProgrammes, KafkaApplicationLog
 from services.notification.adapters.kafka_inbound import (
     GROUP,
     InboundConsumer,
@@ -24,6 +25,7 @@ from services.notification.adapters.kafka_inbound import (
 )
 from services.notification.adapters.kafka_outbound import KafkaRecords
 from services.notification.adapters.rebuild import Rebuilder, StoreMarker
+from services.notification.adapters.redis_applications import RedisApplications
 from services.notification.adapters.redis_chains import RedisOfferChains
 from services.notification.adapters.redis_citizen import RedisCitizenViews, RedisInbox, citizen_redis
 from services.notification.adapters.redis_contacts import RedisContactBook
@@ -31,6 +33,7 @@ from services.notification.adapters.redis_jobs import RedisDeliveryJobs
 from services.notification.adapters.redis_offers import RedisOfferMemory
 from services.notification.adapters.sms_gateway import SmsGateway
 from services.notification.adapters.smtp_mail import SmtpMail
+from services.notification.applications import ApplicationDesk
 from services.notification.citizen import CitizenDesk
 from services.notification.delivery import SEND_TIMEOUT_SECONDS, Delivery
 from services.notification.domain.link import Signer
@@ -71,9 +74,10 @@ class Worker:
 @asynccontextmanager
 async def worker(settings: Settings, group: str = GROUP, prefix: str = KEY_PREFIX, concurrency: int = 32,
                  registry: CollectorRegistry | None = None,
-                 send_timeout_seconds: float = SEND_TIMEOUT_SECONDS) -> AsyncIterator[Worker]:
+                 send_timeout_seconds: float = SEND_TIMEOUT_SECONDS, contract: Contract | None = None
+                 ) -> AsyncIterator[Worker]:
     """Connect to Kafka, Redis and the providers; disconnect on exit."""
-    contract = load_contract()
+    contract = contract or load_contract()
     metrics = NotificationMetrics(registry or CollectorRegistry())
     producer = durable_producer(settings.kafka_bootstrap, "assist-notification",
                                 request_timeout_ms=int(settings.publish_timeout_seconds * 1000))
@@ -97,13 +101,13 @@ async def worker(settings: Settings, group: str = GROUP, prefix: str = KEY_PREFI
                             settings.notification_max_attempts, settings.notification_retry_base_seconds,
                             send_timeout_seconds)
         records = InboundRecords(contacts, RedisOfferMemory(redis, contract, prefix), jobs, views,
-                                 RedisOfferChains(redis, contract, prefix))
+                                 RedisOfferChains(redis, contract, prefix), RedisApplications(redis, prefix))
         marker = StoreMarker(redis, prefix)
         inbound = InboundConsumer(consumer, records, contract, metrics, inbound_dead_letters(producer, metrics),
                                   ready=marker.check_built)
         scheduler = Scheduler(delivery, jobs, metrics, concurrency)
         rebuilder = Rebuilder(redis, prefix, contract, settings.kafka_bootstrap, inbound, delivery, jobs, contacts,
-                              inbox)
+                              inbox, RedisApplications(redis, prefix))
         recovery = Recovery(rebuilder, scheduler)
         await recovery.start(consumer)
         yield Worker(inbound, scheduler, delivery, records, jobs, metrics, contract, redis, recovery, rebuilder)
@@ -123,13 +127,16 @@ class Citizen:
     inbox: RedisInbox
     contacts: RedisContactBook
     redis: Redis
+    applications: ApplicationDesk
+    application_store: RedisApplications
 
 
 @asynccontextmanager
-async def citizen(settings: Settings, prefix: str = KEY_PREFIX,
-                  registry: CollectorRegistry | None = None) -> AsyncIterator[Citizen]:
-    """The citizen API's parts: Redis for views and inbox, a producer for assist.decisions."""
-    contract = load_contract()
+async def citizen(settings: Settings, prefix: str = KEY_PREFIX, registry: CollectorRegistry | None = None,
+                  contract: Contract | None = None) -> AsyncIterator[Citizen]:
+    """The citizen API's parts: Redis for views, inbox and applications, a producer for assist.decisions and for
+    applications onto assist.events, the programme list from assist.policies."""
+    contract = contract or load_contract()
     metrics = NotificationMetrics(registry or CollectorRegistry())
     producer: AIOKafkaProducer = durable_producer(settings.kafka_bootstrap, "assist-citizen-api",
                                                   request_timeout_ms=int(settings.publish_timeout_seconds * 1000))
@@ -140,7 +147,11 @@ async def citizen(settings: Settings, prefix: str = KEY_PREFIX,
         contacts = RedisContactBook(redis, prefix)
         desk = CitizenDesk(views, inbox, contacts, KafkaRecords(producer, contract, settings.publish_timeout_seconds),
                            Signer(settings.link_signing_key), metrics, StoreMarker(redis, prefix).check_usable)
-        yield Citizen(desk, metrics, views, inbox, contacts, redis)
+        store = RedisApplications(redis, prefix)
+        applications = ApplicationDesk(
+            CatalogueProgrammes(settings.kafka_bootstrap, contract, settings.matching_catalogue),
+            KafkaApplicationLog(producer, contract, settings.publish_timeout_seconds), store)
+        yield Citizen(desk, metrics, views, inbox, contacts, redis, applications, store)
     finally:
         await producer.stop()
         await redis.aclose()

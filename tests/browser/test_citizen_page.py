@@ -27,7 +27,8 @@ KEY = "browser-test-link-key"
 async def site() -> AsyncIterator[tuple[Citizen, str]]:
     prefix = unique("test:notification:")
     async with citizen(replace(load_settings(), link_signing_key=KEY), prefix) as parts:
-        server = TestServer(build_citizen_app(parts.desk, parts.metrics, secure_cookies=False), host="127.0.0.1")
+        server = TestServer(build_citizen_app(parts.desk, parts.metrics, secure_cookies=False,
+                                              applications=parts.applications), host="127.0.0.1")
         await server.start_server()
         try:
             yield parts, str(server.make_url("")).rstrip("/")

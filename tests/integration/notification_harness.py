@@ -20,10 +20,10 @@ from aiosmtpd import smtp as aiosmtpd_smtp
 from prometheus_client import CollectorRegistry
 from redis.asyncio import Redis
 
-from services.core.codec import decode_record, encode_record, load_contract
+from services.core.codec import Contract, decode_record, encode_record, load_contract
 from services.core.kafka import commit_group_at_end, durable_producer
 from services.core.settings import Settings
-from services.core.topics import CONTACTS, DECISIONS, OFFERS, TASKS
+from services.core.topics import APPLICATION_ANSWERS, CONTACTS, DECISIONS, OFFERS, TASKS
 from services.notification.adapters.kafka_inbound import TOPICS
 from services.notification.adapters.redis_contacts import RedisContactBook
 from services.notification.wiring import Worker, worker
@@ -192,7 +192,8 @@ def decision(offer: dict[str, Any], action: str, actor: str = "cw-1", **fields: 
 async def publish(settings: Settings, items: list[tuple[str, dict[str, Any]]]) -> None:
     """Publish (topic, record) pairs in order, keyed as the platform keys them."""
     schemas = {CONTACTS.name: ("contact", "person_id"), OFFERS.name: ("offer", "household_id"),
-               TASKS.name: ("caseworker_task", "household_id"), DECISIONS.name: ("decision", "household_id")}
+               TASKS.name: ("caseworker_task", "household_id"), DECISIONS.name: ("decision", "household_id"),
+               APPLICATION_ANSWERS.name: ("application_answer", "household_id")}
     producer = durable_producer(settings.kafka_bootstrap, "test-notification")
     await producer.start()
     try:
@@ -208,10 +209,11 @@ def status_of(record: Any) -> dict[str, Any]:
 
 
 @asynccontextmanager
-async def running_worker(settings: Settings, prefix: str, group: str) -> AsyncIterator[Worker]:
+async def running_worker(settings: Settings, prefix: str, group: str, contract: Contract | None = None
+                         ) -> AsyncIterator[Worker]:
     """A worker in this event loop, reading only what is published after it was created."""
     await commit_group_at_end(settings.kafka_bootstrap, group, TOPICS)
-    async with worker(settings, group, prefix, registry=CollectorRegistry()) as parts:
+    async with worker(settings, group, prefix, registry=CollectorRegistry(), contract=contract) as parts:
         stop = asyncio.Event()
         task = asyncio.create_task(parts.run(stop))
         try:

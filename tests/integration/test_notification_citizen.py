@@ -50,7 +50,8 @@ async def open_site(settings: Settings, rate_limit: RateLimiter | None = None) -
     """The citizen API of one test on a free port, with its own Redis key prefix (removed afterwards)."""
     prefix = unique("test:notification:")
     async with citizen(replace(settings, link_signing_key=KEY), prefix) as parts:
-        app = build_citizen_app(parts.desk, parts.metrics, secure_cookies=False, rate_limit=rate_limit)
+        app = build_citizen_app(parts.desk, parts.metrics, secure_cookies=False, rate_limit=rate_limit,
+                                applications=parts.applications)
         async with TestClient(TestServer(app, host="127.0.0.1")) as client:
             try:
                 yield Site(parts, client, Signer(KEY))

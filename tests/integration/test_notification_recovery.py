@@ -127,7 +127,8 @@ async def test_citizen_api_answers_503_with_retry_after_while_the_state_is_rebui
     offer = offer_record(person)
     async with citizen(replace(settings, link_signing_key="test-link-key"), prefix) as parts:
         await parts.views.add(person, offer)
-        app = build_citizen_app(parts.desk, parts.metrics, secure_cookies=False)
+        app = build_citizen_app(parts.desk, parts.metrics, secure_cookies=False,
+                                applications=parts.applications)
         async with TestClient(TestServer(app, host="127.0.0.1")) as client:
             try:
                 link = parts.desk.signer.link_token(person, offer["offer_id"], offer["created_at"])

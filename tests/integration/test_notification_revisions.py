@@ -150,7 +150,8 @@ async def test_a_withdrawal_after_the_citizen_was_told_goes_to_the_inbox_and_the
         assert len(texts_to(gateway, phone)) == 1  # no SMS for a withdrawal
 
         async with citizen(config, prefix) as site:
-            app = build_citizen_app(site.desk, site.metrics, secure_cookies=False)
+            app = build_citizen_app(site.desk, site.metrics, secure_cookies=False,
+                                    applications=site.applications)
             async with TestClient(TestServer(app, host="127.0.0.1")) as client:
                 token = site.desk.signer.link_token(person, offer["offer_id"], dt.datetime.now(dt.UTC))
                 assert (await client.get(f"/c/{token}?lang=en", allow_redirects=False)).status == 303

@@ -9,12 +9,14 @@ from __future__ import annotations
 import asyncio
 import datetime as dt
 import os
+import tempfile
 import threading
 import uuid
 from collections import Counter
 from collections.abc import AsyncIterator, Callable, Iterator
 from contextlib import AbstractAsyncContextManager, asynccontextmanager
 from dataclasses import dataclass, field, replace
+from pathlib import Path
 from typing import Any
 
 import pytest
@@ -37,6 +39,7 @@ from services.notification.adapters.citizen_http import build_citizen_app
 from services.notification.adapters.citizen_openapi import OPENAPI as CITIZEN_OPENAPI
 from services.notification.domain.link import Signer
 from services.notification.wiring import citizen
+from tests.integration.applications_harness import application_contract, publish_catalogue
 from tests.integration.notification_harness import forget_keys, offer_record, unique
 from tests.integration.test_casework import CASEWORK_DB, task_record
 
@@ -127,7 +130,10 @@ async def casework_site(live: Live) -> AsyncIterator[web.Application]:
 @asynccontextmanager
 async def citizen_site(live: Live) -> AsyncIterator[web.Application]:
     prefix = unique("test:schemathesis:")
-    async with citizen(replace(load_settings(), link_signing_key=LINK_KEY), prefix) as parts:
+    catalogue = await publish_catalogue(load_settings())  # so applying is answered, never a 503 for want of one
+    contract = application_contract(Path(tempfile.mkdtemp(prefix="schemathesis-schemas-")))
+    async with citizen(replace(load_settings(), link_signing_key=LINK_KEY, matching_catalogue=catalogue), prefix,
+                       contract=contract) as parts:
         person = unique("p")
         offers = [offer_record(person) for _ in range(3)]
         for offer in offers:
@@ -139,7 +145,8 @@ async def citizen_site(live: Live) -> AsyncIterator[web.Application]:
         live.seeds.update(offer_ids=[o["offer_id"] for o in offers], cookie=cookie, csrf=signer.csrf_token(session),
                           link=signer.link_token(person, offers[0]["offer_id"], dt.datetime.now(dt.UTC)))
         try:
-            yield build_citizen_app(parts.desk, parts.metrics, secure_cookies=False, rate_limit=GENEROUS)
+            yield build_citizen_app(parts.desk, parts.metrics, secure_cookies=False, rate_limit=GENEROUS,
+                                    applications=parts.applications)
         finally:
             await forget_keys(parts.redis, prefix)
 

@@ -21,6 +21,7 @@ from services.core.rate_limit import RateLimiter, retry_after
 from services.core.settings import load_settings
 from services.notification.adapters.citizen_openapi import OPENAPI
 from services.notification.adapters.citizen_pages import Pages, inbox_model, offer_model
+from services.notification.applications import ApplicationDesk
 from services.notification.citizen import Answered, CitizenDesk
 from services.notification.domain.answers import Answer
 from services.notification.domain.contact import Language
@@ -55,9 +56,11 @@ _HEADERS = {
 
 def build_citizen_app(desk: CitizenDesk, metrics: NotificationMetrics, secure_cookies: bool,
                       rate_limit: RateLimiter | None = None,
-                      clock: Callable[[], float] = time.monotonic) -> web.Application:
+                      clock: Callable[[], float] = time.monotonic, *,
+                      applications: ApplicationDesk) -> web.Application:
     """`secure_cookies`: mark cookies Secure (the site is served over https). `rate_limit`: requests per signed-in
-    person (default: ASSIST_CITIZEN_RATE_PER_SECOND and ASSIST_CITIZEN_RATE_BURST)."""
+    person (default: ASSIST_CITIZEN_RATE_PER_SECOND and ASSIST_CITIZEN_RATE_BURST). `applications`: my
+    applications and applying (adapters/citizen_applications.py)."""
     if rate_limit is None:
         settings = load_settings()
         rate_limit = RateLimiter(settings.citizen_rate_per_second, settings.citizen_rate_burst)
@@ -76,6 +79,9 @@ def build_citizen_app(desk: CitizenDesk, metrics: NotificationMetrics, secure_co
     app.router.add_get("/api/v1/offers/{offer_id}", api_offer)
     app.router.add_post("/api/v1/offers/{offer_id}/answer", api_answer)
     app.router.add_get("/api/v1/inbox", api_inbox)
+    # Imported here: the application routes are built on this module's session, page and problem helpers.
+    from services.notification.adapters.citizen_applications import add_application_routes
+    add_application_routes(app, applications)
     app.router.add_get("/static/citizen.css", stylesheet)
     app.router.add_get("/openapi.json", openapi)
     app.router.add_get("/healthz", healthz)

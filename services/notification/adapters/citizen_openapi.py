@@ -37,6 +37,21 @@ _OFFER = {
                     "items": {"type": "object"}},
     },
 }
+_APPLICATION = {"type": "object", "required": ["application_id", "policy_id", "policy", "applied_by", "outcome",
+                                               "answer"], "properties": {
+    "application_id": {"type": "string", "description": "The id of the application.submitted event."},
+    "policy_id": {"type": "string"}, "policy": {"type": "string"},
+    "applied_by": {"type": "string", "description": "'citizen', or the caseworker who applied on one's behalf."},
+    "outcome": {"enum": ["WAITING", "OFFERED", "VERIFICATION_OPENED", "ALREADY_PENDING", "ALREADY_RECEIVING",
+                         "NOT_ELIGIBLE", "UNKNOWN_POLICY", "UNKNOWN_PERSON"]},
+    "submitted_at": {"type": ["string", "null"]},
+    "answer": {"type": "string", "description": "Matching's answer in plain words (not eligible, because ...)."},
+    "offer_id": {"type": ["string", "null"]}, "reasons": {"type": "array", "items": {"type": "string"}}}}
+_APPLICATIONS = {"type": "object", "required": ["programmes", "applications"], "properties": {
+    "programmes": {"type": "array", "description": "What one may apply for (empty while no catalogue was read).",
+                   "items": {"type": "object", "properties": {"policy_id": {"type": "string"},
+                                                              "name": {"type": "string"}}}},
+    "applications": {"type": "array", "items": _APPLICATION}}}
 _INBOX_ITEM = {"type": "object", "required": ["notification_id", "subject", "body", "at"], "properties": {
     "notification_id": {"type": "string"}, "offer_id": {"type": ["string", "null"]}, "subject": {"type": "string"},
     "body": {"type": "string"}, "at": {"type": "string"}}}
@@ -75,7 +90,8 @@ def _see_other(description: str) -> dict[str, Any]:
 _LIMITED = ("More requests than the person's rate limit (ASSIST_CITIZEN_RATE_PER_SECOND, burst "
             "ASSIST_CITIZEN_RATE_BURST; all their sessions together).")
 _UNAVAILABLE = ("Redis or the decision log does not answer (or every connection stayed busy past "
-                "ASSIST_CITIZEN_REDIS_WAIT_SECONDS); nothing was recorded, try again after Retry-After.")
+                "ASSIST_CITIZEN_REDIS_WAIT_SECONDS), or no policy catalogue was read yet to apply against; nothing "
+                "was recorded, try again after Retry-After.")
 
 
 def _api(**by_status: dict[str, Any]) -> dict[str, Any]:
@@ -150,6 +166,40 @@ OPENAPI: dict[str, Any] = {
             "responses": _api(**{"200": _json({"type": "object", "required": ["items"], "properties": {
                 "items": {"type": "array", "items": _INBOX_ITEM}}}, "Inbox"), "400": _BAD_QUERY}),
         }},
+        "/api/v1/applications": {
+            "get": {"summary": "My applications with matching's answers, and the programmes one may apply for",
+                    "parameters": [_LANG],
+                    "responses": _api(**{"200": _json(_APPLICATIONS, "Applications"), "400": _BAD_QUERY})},
+            "post": {
+                "summary": "Apply for a programme: an application.submitted event on assist.events (its id the "
+                           "application id); matching answers on assist.applications.answers",
+                "parameters": [{"name": "X-CSRF-Token", "in": "header", "required": True, "schema": {"type": "string"},
+                                "description": "csrf_token from /api/v1/session"}],
+                "requestBody": {"required": True, "content": {"application/json": {"schema": {
+                    "type": "object", "required": ["policy_id"],
+                    "properties": {"policy_id": {"type": "string", "pattern": "^[a-z0-9_]{1,64}$"}}}}}},
+                "responses": _api(**{
+                    "201": _json(_APPLICATION, "Submitted"),
+                    "400": _problem("The body is not JSON, or policy_id is missing or not a policy id (the title "
+                                    "names the field)."),
+                    "404": _problem("policy_id is not a programme of the current catalogue (the title says which "
+                                    "catalogue version)."),
+                    "403": _problem("Missing or wrong CSRF token, or a cross-site request."),
+                    "413": _problem("The body is larger than 64 KiB.")})}},
+        "/applications": {
+            "get": {"summary": "My applications and the form to apply (HTML)", "parameters": [_PAGE_LANG],
+                    "responses": _pages(**{"200": _page("Page"), "401": _page("No session")})},
+            "post": {"summary": "Apply form (HTML): policy_id and csrf_token", "parameters": [_PAGE_LANG],
+                     "requestBody": {"required": True, "content": {"application/x-www-form-urlencoded": {"schema": {
+                         "type": "object", "required": ["policy_id", "csrf_token"],
+                         "properties": {"policy_id": {"type": "string", "pattern": "^[a-z0-9_]{1,64}$"},
+                                        "csrf_token": {"type": "string"}}}}}},
+                     "responses": _pages(**{
+                         "303": _see_other("Submitted; back to my applications."),
+                         "400": _page("Not a policy id"), "401": _page("No session"),
+                         "404": _page("Not a programme of the current catalogue"),
+                         "403": _page("CSRF check failed, or a cross-site request"),
+                         "413": _page("The body is larger than 64 KiB", _TEXT)})}},
         "/": {"get": {"summary": "Home: my offers when signed in, else how to sign in (HTML)", "security": [],
                       "parameters": [_PAGE_LANG],
                       "responses": _pages(**{"200": _page("How to sign in."),

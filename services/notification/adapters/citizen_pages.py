@@ -8,6 +8,7 @@ from typing import Any
 import jinja2
 
 from services.notification.domain.answers import OfferView
+from services.notification.domain.applications import Application, answer_words
 from services.notification.domain.contact import Language
 from services.notification.domain.wording import amount_text, policy_name
 from services.notification.ports import InboxItem
@@ -34,6 +35,14 @@ TEXT: dict[Language, dict[str, str]] = {
         "already": "This offer was already answered.",
         "unavailable": "Your answer could not be recorded just now. Please try again in a minute.",
         "state_WITHDRAWN": "This offer was withdrawn",
+        "applications": "My applications", "apply": "Apply", "apply_for": "Apply for a programme",
+        "programme": "Programme", "apply_note": "You do not need documents to apply: departments' information is "
+                                                "checked for you and you get an answer here.",
+        "no_catalogue": "The list of programmes is not available at the moment; please try again later.",
+        "no_applications": "You have not applied for anything yet.", "submitted": "Submitted",
+        "answer": "Answer", "applied_by_caseworker": "Applied for you by a caseworker",
+        "see_offer": "See the offer", "applied": "Your application was submitted.",
+        "bad_programme": "Please choose a programme from the list.",
         "withdrawn_lead": "This offer was withdrawn: with the latest information government departments hold, you "
                           "no longer meet the conditions for {policy}. Nothing needs to be done. If you think this "
                           "is wrong, contact your local civil affairs office.",
@@ -61,6 +70,11 @@ TEXT: dict[Language, dict[str, str]] = {
         "already": "此事项已答复。",
         "unavailable": "暂时无法记录您的答复，请稍后再试。",
         "state_WITHDRAWN": "此事项已撤回",
+        "applications": "我的申请", "apply": "申请", "apply_for": "申请救助项目", "programme": "救助项目",
+        "apply_note": "申请无需提交材料：系统将为您核对各部门已掌握的信息，并在此给出答复。",
+        "no_catalogue": "暂时无法获取救助项目目录，请稍后再试。", "no_applications": "您还没有提交申请。",
+        "submitted": "提交时间", "answer": "答复", "applied_by_caseworker": "由工作人员代为申请",
+        "see_offer": "查看救助事项", "applied": "您的申请已提交。", "bad_programme": "请从列表中选择救助项目。",
         "withdrawn_lead": "此救助事项已撤回：根据政府部门掌握的最新信息，您已不再符合{policy}的条件。"
                           "您无需办理任何手续。如有疑问，请联系当地民政部门。",
         "withdrawn_refused": "此事项已撤回，不能再接受或放弃。",
@@ -120,6 +134,18 @@ def offer_model(view: OfferView, language: Language) -> dict[str, Any]:
         "computation": explanation.get("computation"), "legal_basis": explanation.get("legal_basis"),
         "created_at": offer.get("created_at"),
     }
+
+
+def application_model(application: Application, language: Language) -> dict[str, Any]:
+    """What "my applications" shows of one application: the programme, when, by whom, the answer in words."""
+    answer = application.answer or {}
+    return {"application_id": application.application_id, "policy_id": application.policy_id,
+            "policy": policy_name({"policy_id": application.policy_id,
+                                   "policy_name": answer.get("policy_name") or application.policy_id}, language),
+            "applied_by": application.applied_by, "outcome": application.outcome,
+            "submitted_at": application.submitted_at.isoformat() if application.submitted_at else None,
+            "answer": answer_words(application, language), "offer_id": answer.get("offer_id"),
+            "reasons": [str(r) for r in answer.get("reasons") or []]}
 
 
 def inbox_model(item: InboxItem) -> dict[str, Any]:

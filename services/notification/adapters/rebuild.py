@@ -26,13 +26,17 @@ from aiokafka import ConsumerRecord, TopicPartition
 from redis.asyncio import Redis
 from redis.exceptions import ConnectionError as RedisConnectionError
 
-from services.core.codec import Contract, decode_record
+from services.core.codec import Contract, decode_event, decode_record, header
+from services.core.conformance import ContractError
 from services.core.history import HistoryReader, RebuildLock, clear_view
-from services.core.topics import CONTACTS, DECISIONS, NOTIFICATIONS, OFFERS, TASKS
+from services.core.resident_applications import APPLICATION_SUBMITTED, CITIZEN_PAGE_SOURCE
+from services.core.topics import APPLICATION_ANSWERS, CONTACTS, DECISIONS, EVENTS, NOTIFICATIONS, OFFERS, TASKS
 from services.notification.adapters.kafka_inbound import SCHEMAS, InboundConsumer
+from services.notification.adapters.redis_applications import RedisApplications
 from services.notification.adapters.redis_citizen import RedisInbox
 from services.notification.adapters.redis_jobs import RedisDeliveryJobs
 from services.notification.delivery import Delivery
+from services.notification.domain.applications import Application
 from services.notification.domain.contact import Channel
 from services.notification.domain.delivered import by_notification, delivery_of
 from services.notification.domain.ids import notification_id
@@ -41,7 +45,7 @@ from services.notification.ports import ContactBook
 
 log = logging.getLogger(__name__)
 LOCK_SECONDS = 120
-REPLAYED = (CONTACTS, OFFERS, TASKS, DECISIONS)
+REPLAYED = (CONTACTS, OFFERS, TASKS, DECISIONS, APPLICATION_ANSWERS)
 """In this order: contacts before the offers that need them, offers and tasks before the decisions on them."""
 
 
@@ -99,10 +103,11 @@ class StoreMarker:
 
 class Rebuilder:
     def __init__(self, redis: Redis, prefix: str, contract: Contract, bootstrap: str, inbound: InboundConsumer,
-                 delivery: Delivery, jobs: RedisDeliveryJobs, contacts: ContactBook, inbox: RedisInbox):
+                 delivery: Delivery, jobs: RedisDeliveryJobs, contacts: ContactBook, inbox: RedisInbox,
+                 applications: RedisApplications):
         self._redis, self._prefix, self._contract, self._bootstrap = redis, prefix, contract, bootstrap
         self._inbound, self._delivery, self._jobs = inbound, delivery, jobs
-        self._contacts, self._inbox = contacts, inbox
+        self._contacts, self._inbox, self._applications = contacts, inbox, applications
         self.marker = StoreMarker(redis, prefix)
 
     async def rebuild(self, since: dict[TopicPartition, int], settle_seconds: float = 0.0) -> RebuildReport:
@@ -115,8 +120,8 @@ class Rebuilder:
         try:
             await self._redis.delete(self.marker.built)
             await asyncio.sleep(settle_seconds)
-            async with HistoryReader(self._bootstrap, (*REPLAYED, NOTIFICATIONS), "assist-notification-rebuild"
-                                     ) as reader:
+            async with HistoryReader(self._bootstrap, (*REPLAYED, NOTIFICATIONS, EVENTS),
+                                     "assist-notification-rebuild") as reader:
                 statuses = await self._statuses(reader)
                 await self._clear()
                 records = finished = inbox_items = 0
@@ -128,6 +133,7 @@ class Rebuilder:
                         if offer_id is not None:
                             done, items = await self._finish_delivered(offer_id, statuses)
                             finished, inbox_items = finished + done, inbox_items + items
+                records += await self._submitted_applications(reader, since)
             await self.marker.declare(since)
         finally:
             await lock.release()
@@ -144,6 +150,22 @@ class Rebuilder:
             except Exception:
                 continue
         return by_notification(statuses)
+
+    async def _submitted_applications(self, reader: HistoryReader, since: dict[TopicPartition, int]) -> int:
+        """Applications made on the citizen page, from assist.events (the page kept them as it published them)."""
+        found = 0
+        async for record in reader.records(EVENTS, since):
+            if header(record.headers, "ce_type") != APPLICATION_SUBMITTED or \
+                    header(record.headers, "ce_source") != CITIZEN_PAGE_SOURCE:
+                continue
+            try:
+                event = decode_event(self._contract, record.value, record.headers)
+            except ContractError:
+                continue
+            await self._applications.submitted(event.subject, Application(
+                event.id, str(event.data["policy_id"]), str(event.data["applied_by"]), event.time))
+            found += 1
+        return found
 
     def _offer_of(self, record: ConsumerRecord[bytes, bytes]) -> str | None:
         """The offer a replayed offer, task or decision is about (None when it is about none, or unreadable)."""
