@@ -21,11 +21,12 @@ from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
 from typing import Protocol
 
-from aiokafka import AIOKafkaProducer, ConsumerRecord
+from aiokafka import ConsumerRecord
 from aiokafka.errors import KafkaError, KafkaTimeoutError, MessageSizeTooLargeError
 
 from services.core.conformance import ContractError
 from services.core.personal_data import labelled
+from services.core.producer import Producer
 
 log = logging.getLogger(__name__)
 
@@ -105,7 +106,7 @@ class DeadLetters:
     """A service's dead-letter topic. `keep_value(topic)` says whether records of a source topic may be copied
     (contact details, for one, never leave their topic); `counted(source_topic, reason)` feeds the service's metrics."""
 
-    def __init__(self, producer: AIOKafkaProducer, topic: str, *, keep_value: Callable[[str], bool] = lambda _: True,
+    def __init__(self, producer: Producer, topic: str, *, keep_value: Callable[[str], bool] = lambda _: True,
                  counted: Callable[[str, Reason], None] = lambda topic, reason: None, timeout_seconds: float = 10.0,
                  clock: Callable[[], dt.datetime] = lambda: dt.datetime.now(dt.UTC)):
         self.topic = topic

@@ -12,13 +12,23 @@ from aiokafka.errors import CommitFailedError, KafkaError, KafkaTimeoutError
 from aiokafka.structs import OffsetAndMetadata
 
 from services.core.dead_letter import DeadLetterSink, internal
+from services.core.producer import RenewingProducer
 from services.core.topics import ALL_TOPICS, Topic
 
 log = logging.getLogger(__name__)
 
 
-def durable_producer(bootstrap: str, client_id: str, request_timeout_ms: int = 10_000) -> AIOKafkaProducer:
-    """A producer whose acknowledged sends are on every in-sync replica and never duplicated by its retries."""
+def durable_producer(bootstrap: str, client_id: str, request_timeout_ms: int = 10_000, *,
+                     renewed: Callable[[str], None] = lambda reason: None) -> RenewingProducer:
+    """The services' producer: acknowledged sends are on every in-sync replica and never duplicated by its retries,
+    and it renews itself when aiokafka's idempotent producer cannot recover (services/core/producer.py);
+    `renewed(reason)` is told of each renewal. Start it before use, stop it after."""
+    return RenewingProducer(lambda: kafka_producer(bootstrap, client_id, request_timeout_ms),
+                            start_timeout_seconds=max(request_timeout_ms / 1000, 5.0), renewed=renewed, what=client_id)
+
+
+def kafka_producer(bootstrap: str, client_id: str, request_timeout_ms: int = 10_000) -> AIOKafkaProducer:
+    """One aiokafka producer, acks=all and idempotent: what durable_producer renews."""
     return AIOKafkaProducer(
         bootstrap_servers=bootstrap,
         client_id=client_id,

@@ -7,13 +7,13 @@ from contextlib import asynccontextmanager
 from dataclasses import dataclass
 
 from aiohttp import web
-from aiokafka import AIOKafkaProducer
 from prometheus_client import CollectorRegistry
 from redis.asyncio import Redis
 
 from services.core.codec import Contract, load_contract
 from services.core.identity import Pseudonymiser
 from services.core.kafka import durable_producer
+from services.core.producer import RenewingProducer
 from services.core.settings import Settings
 from services.intake.adapters.http import build_app
 from services.intake.adapters.kafka_log import KafkaEventLog
@@ -28,7 +28,7 @@ from services.intake.service import Intake
 @dataclass
 class IntakeParts:
     intake: Intake
-    producer: AIOKafkaProducer
+    producer: RenewingProducer
     """For records other than events (the raw forwarder's dead letters); events go through the event log."""
     redis: Redis
     tokens: TokenFile
@@ -52,9 +52,9 @@ async def intake_parts(settings: Settings, client_id: str = "assist-intake") -> 
     metrics = IntakeMetrics(CollectorRegistry())
     timeout_ms = int(settings.publish_timeout_seconds * 1000)
     producer = durable_producer(settings.kafka_bootstrap, client_id, request_timeout_ms=timeout_ms)
-    event_log = KafkaEventLog(lambda: durable_producer(settings.kafka_bootstrap, f"{client_id}-events",
-                                                       request_timeout_ms=timeout_ms),
-                              contract, settings.publish_timeout_seconds, metrics)
+    event_log = KafkaEventLog(durable_producer(settings.kafka_bootstrap, f"{client_id}-events", timeout_ms,
+                                               renewed=metrics.producer_renewed),
+                              contract, settings.publish_timeout_seconds)
     redis = pooled_redis(settings.redis_url, settings.intake_redis_connections, settings.intake_redis_wait_seconds)
     window = WindowRebuilder(redis, settings.idempotency_window_seconds, settings.kafka_bootstrap)
     await producer.start()
