@@ -34,3 +34,13 @@ class AuditLog(Protocol):
 
     async def record(self, disclosure: Disclosure) -> None:
         """Return only once the record is durable: nothing is shown before it is."""
+
+
+class DisclosureTally(Protocol):
+    """Who was shown what lately, for the supervisor's figures (the audit topic stays the record)."""
+
+    async def note(self, disclosure: Disclosure) -> None:
+        """Count a disclosure just recorded."""
+
+    async def since(self, at_ms: int, actors: Iterable[str] | None = None) -> list[Disclosure]:
+        """Disclosures counted at or after `at_ms` (of `actors`, or everyone's), without their person ids."""

@@ -3,13 +3,20 @@
 from __future__ import annotations
 
 import datetime as dt
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass
 from typing import Any
 
-from services.vault.domain.disclosure import Disclosure, DisclosureRequest, Refused, decide
+from services.vault.domain.disclosure import (
+    Disclosure,
+    DisclosureRequest,
+    Refused,
+    StaffFigures,
+    decide,
+    staff_figures,
+)
 from services.vault.domain.sealing import Keyring
-from services.vault.ports import AuditLog, SealedStore
+from services.vault.ports import AuditLog, DisclosureTally, SealedStore
 
 SEALED_FIELDS = ("name", "address", "phone")
 
@@ -28,9 +35,9 @@ class Revealed:
 
 
 class Vault:
-    def __init__(self, store: SealedStore, audit: AuditLog, keyring: Keyring,
+    def __init__(self, store: SealedStore, audit: AuditLog, tally: DisclosureTally, keyring: Keyring,
                  clock: Callable[[], dt.datetime] = lambda: dt.datetime.now(dt.UTC)):
-        self._store, self._audit, self._keyring, self._clock = store, audit, keyring, clock
+        self._store, self._audit, self._tally, self._keyring, self._clock = store, audit, tally, keyring, clock
 
     async def take_in(self, identity: Mapping[str, Any]) -> bool:
         """Seal and store a PersonIdentity record; False when a newer version is already stored."""
@@ -51,10 +58,16 @@ class Vault:
         if isinstance(decided, Refused):
             return decided
         await self._audit.record(decided)
+        await self._tally.note(decided)
         sealed = await self._store.sealed(decided.person_ids, decided.fields)
         return Revealed(decided, {person_id: {f: self._keyring.open(value, context(person_id, f))
                                               for f, value in fields.items()}
                                   for person_id, fields in sealed.items()})
+
+    async def figures(self, days: int = 30, actors: Iterable[str] | None = None) -> dict[str, StaffFigures]:
+        """Per member of staff (of `actors`, or everyone), what they were shown in the last `days` days."""
+        since = self._clock() - dt.timedelta(days=days)
+        return staff_figures(await self._tally.since(int(since.timestamp() * 1000), actors))
 
     async def reseal(self, batch: int = 500) -> int:
         """Re-seal every value sealed by an older key with the sealing key; the number of persons re-sealed."""

@@ -13,7 +13,7 @@ from services.core.codec import Contract, load_contract
 from services.core.kafka import durable_producer
 from services.core.settings import Settings
 from services.vault.adapters.kafka_audit import KafkaAuditLog
-from services.vault.adapters.redis_store import PREFIX, RedisSealedStore
+from services.vault.adapters.redis_store import PREFIX, RedisDisclosureTally, RedisSealedStore
 from services.vault.domain.sealing import Keyring
 from services.vault.service import Vault
 
@@ -37,8 +37,9 @@ async def vault_parts(settings: Settings, prefix: str = PREFIX) -> AsyncIterator
     await producer.start()
     try:
         store = RedisSealedStore(redis, prefix)
-        yield VaultParts(Vault(store, KafkaAuditLog(producer, contract, settings.publish_timeout_seconds), keyring),
-                         store, producer, contract, redis)
+        audit = KafkaAuditLog(producer, contract, settings.publish_timeout_seconds)
+        yield VaultParts(Vault(store, audit, RedisDisclosureTally(redis, prefix), keyring), store, producer, contract,
+                         redis)
     finally:
         await producer.stop()
         await redis.aclose()

@@ -111,6 +111,10 @@ async def test_details_are_sealed_shown_by_the_rules_audited_first_and_survive_a
     async with vault_parts(only_new, prefix) as parts:
         again = await parts.vault.disclose(DisclosureRequest("sv-1", "SUPERVISOR", task, "VERIFY"))
         assert isinstance(again, Revealed) and again.persons[father] == {"name": "杨建国", "phone": "13812345678"}
+        figures = await parts.vault.figures(days=1)
+        assert {a: (f.disclosures, set(f.households)) for a, f in figures.items()} == {
+            "cw-1": (1, {household}), "sv-1": (1, {household})}
+        assert figures["sv-1"].actor_role == "SUPERVISOR" and not figures["cw-1"].browsing([])
         assert Keyring.parse(settings.vault_keys).sealing_key_id == "dev1"
     for key in await raw.keys(f"{prefix}:*"):
         await raw.delete(key)

@@ -2,9 +2,13 @@
 
 from __future__ import annotations
 
+import datetime as dt
 from collections.abc import AsyncIterator, Iterable, Mapping
+from typing import cast
 
 from redis.asyncio import Redis
+
+from services.vault.domain.disclosure import FIELDS, Disclosure, Purpose
 
 PREFIX = "assist:vault"
 # One script per write, so the version check and the move between households are atomic.
@@ -80,3 +84,39 @@ class RedisSealedStore:
                 yield [_text(m) for m in found]
             if cursor == 0:
                 return
+
+
+TALLY_DAYS = 90
+"""How long the tally keeps a disclosure (the audit topic keeps it three years)."""
+
+
+class RedisDisclosureTally:
+    """A sorted set per member of staff: one member per disclosure (id|household|purpose|role), scored by time."""
+
+    def __init__(self, redis: Redis, prefix: str = PREFIX):
+        self._redis, self._prefix = redis, prefix
+
+    def _key(self, actor: str) -> str:
+        return f"{self._prefix}:tally:{actor}"
+
+    async def note(self, disclosure: Disclosure) -> None:
+        at_ms = int(disclosure.at.timestamp() * 1000)
+        member = "|".join((disclosure.disclosure_id, disclosure.household_id, disclosure.purpose.value,
+                           disclosure.actor_role, disclosure.district, disclosure.task_id))
+        async with self._redis.pipeline(transaction=True) as pipe:
+            pipe.zadd(self._key(disclosure.actor), {member: at_ms})
+            pipe.zremrangebyscore(self._key(disclosure.actor), "-inf", at_ms - TALLY_DAYS * 86_400_000)
+            pipe.sadd(f"{self._prefix}:tally-actors", disclosure.actor)
+            await pipe.execute()
+
+    async def since(self, at_ms: int, actors: Iterable[str] | None = None) -> list[Disclosure]:
+        names = sorted(map(_text, await self._redis.smembers(f"{self._prefix}:tally-actors"))) if actors is None \
+            else list(actors)
+        found = []
+        for actor in names:
+            rows = await self._redis.zrangebyscore(self._key(actor), at_ms, "+inf", withscores=True)
+            for member, score in cast(list[tuple[bytes, float]], rows):
+                disclosure_id, household, purpose, role, district, task = _text(member).split("|")
+                found.append(Disclosure(disclosure_id, actor, role, district, task, household, (), Purpose(purpose),
+                                        FIELDS[Purpose(purpose)], dt.datetime.fromtimestamp(score / 1000, dt.UTC)))
+        return found

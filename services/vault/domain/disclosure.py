@@ -106,6 +106,40 @@ def decide(request: DisclosureRequest, person_ids: Iterable[str], at: dt.datetim
                       task.household_id, members, purpose, FIELDS[purpose], at)
 
 
+@dataclass(frozen=True)
+class StaffFigures:
+    """What one member of staff was shown over a period, for the supervisor's overview."""
+
+    actor: str
+    actor_role: str
+    disclosures: int
+    households: frozenset[str]
+    """Distinct households whose details they saw."""
+    by_purpose: dict[Purpose, int]
+
+    def browsing(self, explained_households: Iterable[str]) -> bool:
+        """Whether they opened far more households than their work explains: at least BROWSING_MIN_HOUSEHOLDS,
+        more than BROWSING_SHARE of them without a decision or a held task of theirs."""
+        return (len(self.households) >= BROWSING_MIN_HOUSEHOLDS
+                and unexplained_share(self.households, explained_households) > BROWSING_SHARE)
+
+
+BROWSING_MIN_HOUSEHOLDS = 10
+BROWSING_SHARE = 0.5
+
+
+def staff_figures(disclosures: Iterable[Disclosure]) -> dict[str, StaffFigures]:
+    """The figures per member of staff of `disclosures`."""
+    counts: dict[str, tuple[str, int, set[str], dict[Purpose, int]]] = {}
+    for d in disclosures:
+        role, n, households, by_purpose = counts.setdefault(d.actor, (d.actor_role, 0, set(), {}))
+        households.add(d.household_id)
+        by_purpose[d.purpose] = by_purpose.get(d.purpose, 0) + 1
+        counts[d.actor] = (role, n + 1, households, by_purpose)
+    return {actor: StaffFigures(actor, role, n, frozenset(households), by_purpose)
+            for actor, (role, n, households, by_purpose) in counts.items()}
+
+
 def unexplained_share(opened_households: Iterable[str], task_households: Iterable[str]) -> float:
     """The share of the distinct households a person opened that none of their tasks names (0.0 to 1.0)."""
     opened = set(opened_households)

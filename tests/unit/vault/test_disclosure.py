@@ -7,12 +7,14 @@ import datetime as dt
 import pytest
 
 from services.vault.domain.disclosure import (
+    BROWSING_MIN_HOUSEHOLDS,
     Disclosure,
     DisclosureRequest,
     Purpose,
     Refused,
     TaskInScope,
     decide,
+    staff_figures,
     unexplained_share,
 )
 
@@ -77,3 +79,25 @@ def test_the_unexplained_share_counts_opened_households_no_task_names():
     assert unexplained_share(["h-1", "h-1", "h-2"], ["h-1"]) == 0.5
     assert unexplained_share(["h-1"], ["h-1", "h-9"]) == 0.0
     assert all(Purpose(p.value) is p for p in Purpose)
+
+
+def test_staff_figures_count_disclosures_households_and_purposes_per_member_of_staff():
+    made = [decide(request(task=TaskInScope(f"t-{i}", f"h-{i % 3}", "513433", True, "cw-1"),
+                           purpose="VISIT" if i % 2 else "VERIFY"), ["p-1"], AT + dt.timedelta(seconds=i))
+            for i in range(6)]
+    made.append(decide(request(actor="sv-1", role="SUPERVISOR"), ["p-1"], AT))
+    figures = staff_figures(d for d in made if isinstance(d, Disclosure))
+    assert figures["cw-1"].disclosures == 6 and figures["cw-1"].households == {"h-0", "h-1", "h-2"}
+    assert figures["cw-1"].by_purpose == {Purpose.VISIT: 3, Purpose.VERIFY: 3}
+    assert figures["sv-1"].actor_role == "SUPERVISOR" and figures["sv-1"].disclosures == 1
+
+
+def test_opening_many_households_the_work_does_not_explain_is_browsing():
+    opened = [decide(request(task=TaskInScope(f"t-{i}", f"h-{i}", "513433", True, "cw-1")), ["p-1"], AT)
+              for i in range(BROWSING_MIN_HOUSEHOLDS)]
+    figures = staff_figures(d for d in opened if isinstance(d, Disclosure))["cw-1"]
+    decided = [f"h-{i}" for i in range(BROWSING_MIN_HOUSEHOLDS // 2)]
+    assert figures.browsing(decided[:-1])
+    assert not figures.browsing(decided)  # half explained: not more than half unexplained
+    few = staff_figures(d for d in opened[:BROWSING_MIN_HOUSEHOLDS - 1] if isinstance(d, Disclosure))["cw-1"]
+    assert not few.browsing([])
