@@ -48,6 +48,10 @@ install_prometheus() {
   local sudo=""; [ "$(id -u)" = 0 ] || sudo=sudo
   { $sudo apt-get update -qq && DEBIAN_FRONTEND=noninteractive $sudo apt-get install -y -qq --no-install-recommends \
       prometheus >/dev/null; } || say "prometheus could not be installed; the stack runs without it"
+  # The package may start its own daemon on 9090 with the system's configuration; the stack runs its own instead.
+  if command -v systemctl >/dev/null && systemctl is-active --quiet prometheus 2>/dev/null; then
+    $sudo systemctl disable --now prometheus >/dev/null 2>&1 && say "stopped and disabled the packaged prometheus service"
+  fi
 }
 
 answers() { curl -fsS -m 2 -o /dev/null "$1" 2>/dev/null; }

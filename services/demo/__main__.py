@@ -205,7 +205,7 @@ async def run(settings: Settings, households: int, events: int, keep: bool) -> i
         else:
             print("   no SMS reached the family within 30 s (see notification.log)")
         (run_dir / "summary.json").write_text(json.dumps(outputs.totals(), indent=2))
-        await print_live_figures(prometheus_port(), run_id)
+        await print_live_figures(prometheus_port(), run_id, settings.data_dir)
     finally:
         await watch.close()
         if keep:

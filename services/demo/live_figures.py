@@ -5,11 +5,13 @@ from __future__ import annotations
 
 import asyncio
 import json
+import os
 import time
 import urllib.parse
 import urllib.request
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
+from pathlib import Path
 from typing import Any
 
 FIGURES: Mapping[str, str] = {
@@ -70,6 +72,13 @@ def describe(figures: Figures, groups_of_run: str) -> list[str]:
     ]
 
 
+def started_by_the_stack(config_file: str, stack_folder: Path) -> bool:
+    """Whether a Prometheus reading `config_file` is the local stack's, whose configuration lives in its data folder
+    (pure: paths compared as text, relative ones from the project folder where ./run starts both)."""
+    config, folder = os.path.abspath(config_file), os.path.abspath(stack_folder)
+    return bool(config_file) and os.path.commonpath([config, folder]) == folder
+
+
 class PrometheusApi:
     """Instant queries against one Prometheus (loopback only)."""
 
@@ -89,6 +98,15 @@ class PrometheusApi:
             return True
         except OSError:
             return False
+
+    async def config_file(self) -> str:
+        """The configuration file this Prometheus was started with (its /api/v1/status/flags)."""
+        flags = await asyncio.to_thread(self._get_json, "/api/v1/status/flags")
+        return str(flags.get("data", {}).get("config.file", ""))
+
+    def _get_json(self, path: str) -> Any:
+        with urllib.request.urlopen(self.url + path, timeout=self._timeout) as answer:
+            return json.loads(answer.read().decode())
 
     async def query(self, promql: str) -> list[Sample]:
         return samples(await asyncio.to_thread(self._get, "/api/v1/query", promql))
@@ -111,13 +129,19 @@ async def read_figures(api: PrometheusApi, finished_at: float) -> Figures:
     return Figures(api.url, results)
 
 
-async def print_live_figures(port: int, groups_of_run: str) -> None:
-    """Print the figures, or say why there are none; never fails the demo."""
+async def print_live_figures(port: int, groups_of_run: str, stack_folder: Path) -> None:
+    """Print the figures, or say why there are none; never fails the demo. Only the local stack's Prometheus
+    (started with a configuration in `stack_folder`) scrapes the demo's services."""
     api = PrometheusApi(port)
     if not await api.ready():
         print(f"Prometheus does not answer on {api.url}: no live figures (`./run stack up` starts it)")
         return
     try:
+        config = await api.config_file()
+        if not started_by_the_stack(config, stack_folder):
+            print(f"the Prometheus on {api.url} is not the local stack's (it reads {config or 'another file'}): no "
+                  "live figures; give the stack another ASSIST_PROMETHEUS_PORT")
+            return
         figures = await read_figures(api, time.time())
     except (OSError, ValueError, KeyError) as exc:
         print(f"live figures could not be read from {api.url} ({type(exc).__name__})")

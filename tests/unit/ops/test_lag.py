@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from services.demo.live_figures import Figures, describe, samples
+from services.demo.live_figures import Figures, describe, samples, started_by_the_stack
 from services.operations.exporter import OffsetsReading
 from services.operations.lag import GroupPosition, Offsets, positions, watched
 
@@ -61,3 +61,9 @@ def test_the_demo_prints_each_figure_with_its_labels_and_only_its_own_groups() -
     assert "offers by tier: basic 7, special 3" in text
     assert "assist-matching-demo-1 5" in text and "assist-casework-x" not in text
     assert "http://127.0.0.1:9090/alerts" in text
+
+
+def test_only_the_stacks_own_prometheus_gives_the_demo_its_figures(tmp_path) -> None:
+    assert started_by_the_stack(str(tmp_path / "prometheus" / "prometheus.yml"), tmp_path)
+    assert not started_by_the_stack("/etc/prometheus/prometheus.yml", tmp_path)
+    assert not started_by_the_stack("", tmp_path)
