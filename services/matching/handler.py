@@ -13,6 +13,8 @@ from dataclasses import dataclass, field, replace
 from typing import Any
 
 from services.core.codec import Event
+from services.matching.answers import answer_output, answered_again, kept
+from services.matching.domain.applications import Outcome, decide, remember_answer
 from services.matching.domain.catalogue.policy_catalogue import PolicyCatalogue
 from services.matching.domain.evaluation import PolicyOutcome, evaluate_event, evaluate_followed, evaluate_household
 from services.matching.domain.household import facts as f
@@ -21,6 +23,7 @@ from services.matching.domain.household.follow_up import Step, StepKind, follow_
 from services.matching.domain.household.risk import RiskModel, assess
 from services.matching.domain.household.state import HouseholdState, from_registry, prune
 from services.matching.domain.household.vocabulary import REEVALUATION, REGISTRY
+from services.matching.messages import Application
 from services.matching.offers import (
     Output,
     absent_outcome,
@@ -109,6 +112,31 @@ class Matcher:
         outcomes = evaluate_followed(catalogue, f.household_facts(updated, today), f.member_facts(updated, today),
                                      today)
         return self._follow(updated, catalogue, outcomes, now, None, (), followed=True)
+
+    def on_application(self, state: HouseholdState | None, application: Application, catalogue: PolicyCatalogue,
+                       now: dt.datetime) -> Result:
+        """An application for one programme (domain/applications.py): the same offer or verification task as the
+        proactive path, or why not, and one ApplicationAnswer. An application id answered before is answered
+        the same again, and nothing new is offered."""
+        application_id, person = application.application_id, application.person_id
+        if state is not None and application_id in state.answers:
+            return Result(state, (answered_again(state.answers[application_id]),), replayed=True)
+        decision = decide(state, catalogue, person, application.policy_id, now.date())
+        outputs: list[Output] = []
+        offer_id = task_id = None
+        if state is not None and decision.key is not None and decision.evaluation is not None \
+                and decision.outcome in (Outcome.OFFERED, Outcome.VERIFICATION_OPENED):
+            step = Step(StepKind.OFFER, decision.key, application.policy_id, decision.evaluation)
+            state, output = _take(state, catalogue, step, now, application_id, (application_id,), person)
+            assert output is not None
+            outputs.append(output)
+            offer_id = _offer_id(output)
+            task_id = output.id if output.record == "caseworker_task" else None
+        answer = answer_output(application, state.household_id if state is not None else None, decision, catalogue,
+                               now, offer_id, task_id)
+        if state is not None:
+            state = remember_answer(state, application_id, kept(answer))
+        return Result(state, (*outputs, answer))
 
     def on_reevaluation(self, state: HouseholdState, catalogue: PolicyCatalogue, now: dt.datetime) -> Result:
         outcomes = _state_outcomes(catalogue, state, now.date(), REEVALUATION)

@@ -24,6 +24,8 @@ class MatchingMetrics:
         self.replayed = Counter("assist_matching_replayed_total",
                                 "Messages seen again after a crash whose recorded outputs were sent again.",
                                 registry=registry)
+        self.applications = Counter("assist_matching_applications_answered_total",
+                                    "Applications answered, by outcome.", ["outcome"], registry=registry)
         self.waiting = Counter("assist_matching_events_waiting_for_registry_total",
                                "Events held until the registry introduces their person.", registry=registry)
         self.latency = Histogram("assist_matching_processing_seconds", "Time to apply one message and evaluate.",

@@ -39,7 +39,7 @@ class Output:
 
     @property
     def id(self) -> str:
-        return str(self.value.get("offer_id") or self.value.get("task_id"))
+        return str(self.value.get("application_id") or self.value.get("offer_id") or self.value.get("task_id"))
 
 
 stable_id = derived_id

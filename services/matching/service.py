@@ -16,16 +16,21 @@ from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass
 from typing import Any, Protocol
 
+from services.core.codec import header
 from services.core.conformance import ContractError, FieldError
 from services.core.dead_letter import Reason
 from services.core.topics import MATCHING_INBOX
-from services.matching.adapters.messages import event_headers
+from services.matching.adapters.messages import decode_event_message, event_headers
 from services.matching.adapters.stored import Record, StoredHousehold
+from services.matching.answers import answer_output
+from services.matching.domain.applications import Decision, Outcome, decide
 from services.matching.domain.catalogue.policy_catalogue import PolicyCatalogue
+from services.matching.domain.household.event_kinds import EVENT_KINDS, Change
 from services.matching.domain.household.state import HouseholdState
 from services.matching.handler import Matcher, Result
 from services.matching.messages import (
     LABELS,
+    Application,
     CaseworkDecision,
     ChangeEvent,
     Message,
@@ -36,6 +41,7 @@ from services.matching.metrics import priority_band
 from services.matching.ports import HouseholdStore, Memberships, WaitingEvents
 from services.matching.runtime import MatchingRuntime
 
+REQUEST_TYPES = frozenset(t for t, k in EVENT_KINDS.items() if k.change == Change.REQUEST)
 WAITING_MAX = 20
 """Events held per person the registry has not introduced yet; later ones are dead-lettered."""
 
@@ -75,6 +81,11 @@ def _event(matcher: Matcher, state: HouseholdState | None, message: ChangeEvent,
     return Result(None) if state is None else matcher.on_event(state, message.event, catalogue, now)
 
 
+def _application(matcher: Matcher, state: HouseholdState | None, message: Application,
+                 catalogue: PolicyCatalogue, now: dt.datetime) -> Result:
+    return matcher.on_application(state, message, catalogue, now)
+
+
 def _reevaluation(matcher: Matcher, state: HouseholdState | None, message: Reevaluation,
                   catalogue: PolicyCatalogue, now: dt.datetime) -> Result:
     return Result(None) if state is None else matcher.on_reevaluation(state, catalogue, now)
@@ -85,9 +96,10 @@ HANDLERS: Mapping[type[Any], Handler] = {
     CaseworkDecision: _decision,
     ChangeEvent: _event,
     Reevaluation: _reevaluation,
+    Application: _application,
 }
 """Message type → what the household does with it. A household the registry has not introduced takes only its
-registry record: anything else for it changes nothing."""
+registry record: anything else for it changes nothing (an application is answered UNKNOWN_PERSON)."""
 
 
 @dataclass
@@ -107,12 +119,29 @@ class MatchingService:
         listed = list(headers)
         if household:
             return Routing(((MATCHING_INBOX.name, household, value, event_headers(listed)),))
+        if header(listed, "ce_type") in REQUEST_TYPES:
+            return Routing(self._unknown_applicant(value, listed))
         if self.waiting.count(person) >= WAITING_MAX:
             return Routing(refused=Reason(f"person not in the registry after {WAITING_MAX} events; replay when it "
                                           "is", ("key",), "unregistered"))
         self.waiting.hold(person, value, [(k, v) for k, v in listed if v is not None])
         self.runtime.metrics.waiting.inc()
         return Routing()
+
+    def _unknown_applicant(self, value: bytes, headers: list[tuple[str, bytes | None]]) -> tuple[Record, ...]:
+        """An application by a person the registry has not introduced is answered at once (UNKNOWN_PERSON),
+        not held: the applicant is waiting for an answer."""
+        runtime = self.runtime
+        message = decode_event_message(runtime.contract, value, headers)
+        if not isinstance(message, Application):
+            return ()
+        now = runtime.now()
+        catalogue = runtime.versions.active(now.date())
+        decision = decide(None, catalogue, message.person_id, message.policy_id, now.date()) \
+            if catalogue is not None else Decision(Outcome.UNKNOWN_PERSON)
+        result = Result(None, (answer_output(message, None, decision, catalogue, now),))
+        self._count(LABELS[Application], result)
+        return tuple(StoredHousehold(None).outgoing(runtime.contract, result))
 
     def index(self, person: bytes | None, household: bytes | None) -> list[Record]:
         """A membership change (household None: the person left); the events that waited for the person go to
@@ -152,7 +181,9 @@ class MatchingService:
         metrics.processed.labels(label).inc()
         for output in result.outputs:
             offer = output.value.get("offer") if output.record == "caseworker_task" else output.value
-            if output.record in ("offer", "caseworker_task") and offer:
+            if output.record == "application_answer":
+                metrics.applications.labels(output.value["outcome"]).inc()
+            elif offer:
                 metrics.offers.labels(offer["policy_id"], offer["tier"], offer["route"]).inc()
             if output.record == "caseworker_task":
                 metrics.tasks.labels(output.value["kind"], priority_band(output.value["priority"])).inc()

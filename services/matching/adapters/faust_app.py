@@ -2,7 +2,8 @@
 
     assist.events (by person) ──route_events_to_households──▶ assist.matching.households (by household)
     assist.registry ──keep_household_state──▶ assist.matching.membership (person → household)
-    assist.registry, assist.decisions, assist.matching.households ──keep_household_state──▶ offers, tasks
+    assist.registry, assist.decisions, assist.matching.households ──keep_household_state──▶ offers, tasks,
+                                                                                         application answers
 
 All topics have 8 partitions and are keyed with the same partitioner, so a household's registry record,
 decisions and events meet on one partition number, and faust assigns them to one worker together with the
@@ -30,6 +31,7 @@ from services.core.dead_letter import Reason, Source, dead_letter_headers, inter
 from services.core.kafka import is_transient
 from services.core.settings import Settings
 from services.core.topics import (
+    APPLICATION_ANSWERS,
     DECISIONS,
     EVENTS,
     MATCHING_DLQ,
@@ -89,7 +91,8 @@ def attach(app: faust.App, runtime: MatchingRuntime, service: MatchingService, s
     events = app.topic(EVENTS.name, **RAW)
     household_inputs = app.topic(REGISTRY.name, DECISIONS.name, MATCHING_INBOX.name, **RAW)
     inbox = app.topic(MATCHING_INBOX.name, **RAW)
-    outputs = {t.name: app.topic(t.name, **RAW) for t in (OFFERS, TASKS, MATCHING_MEMBERSHIP, MATCHING_INBOX)}
+    outputs = {t.name: app.topic(t.name, **RAW)
+               for t in (OFFERS, TASKS, APPLICATION_ANSWERS, MATCHING_MEMBERSHIP, MATCHING_INBOX)}
     dlq = app.topic(MATCHING_DLQ.name, **RAW)
     faults = test_faults_enabled()
 

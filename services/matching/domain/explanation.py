@@ -72,3 +72,49 @@ def summary(policy: Policy, holds: list[bool], amount_fen: int | None, condition
     reason = first.meaning or str(conditions[failed[0]]["values"])
     more = f" (and {len(failed) - 1} more condition{'s' if len(failed) > 2 else ''})" if len(failed) > 1 else ""
     return f"Not eligible for {policy.name}: it is not the case that {reason}{more}."
+
+
+# ---- "not eligible, because ..." --------------------------------------------------------------------------------
+
+NOT_ELIGIBLE_BECAUSE = "not eligible, because "
+
+_NEGATED_VERBS = {
+    "is": "is not", "are": "are not", "was": "was not", "were": "were not",
+    "has": "does not have", "have": "do not have", "receives": "does not receive", "lives": "does not live",
+    "earns": "does not earn", "exceeds": "does not exceed", "exceed": "do not exceed", "remains": "does not remain",
+    "qualifies": "does not qualify", "lost": "did not lose", "paid": "did not pay", "struck": "did not strike",
+}
+"""Verbs a condition's meaning may use, and how each reads negated."""
+
+
+def negated(meaning: str) -> str:
+    """A condition's meaning (a statement that holds when the condition does) said the other way round.
+
+    The rule, in order: a meaning opening with "no one" opens with "someone" instead; a meaning with exactly one
+    verb of _NEGATED_VERBS has that verb negated ("is below" → "is not below", "has a" → "does not have a", and
+    "has no" → "has some"); any other meaning (several verbs, e.g. "receives or qualifies", or none) is read as
+    "it is not the case that <meaning>", which is always right though less plain.
+    """
+    text = meaning.strip().rstrip(".")
+    if text.startswith("no one "):
+        return "someone " + text.removeprefix("no one ")
+    words = text.split(" ")
+    verbs = [i for i, word in enumerate(words) if word.strip(",;") in _NEGATED_VERBS]
+    if len(verbs) != 1:
+        return f"it is not the case that {text}"
+    at = verbs[0]
+    verb = words[at].strip(",;")
+    if verb == "has" and at + 1 < len(words) and words[at + 1] == "no":
+        return " ".join([*words[:at], "has", "some", *words[at + 2:]])
+    return " ".join([*words[:at], words[at].replace(verb, _NEGATED_VERBS[verb]), *words[at + 1:]])
+
+
+def reasons_not_met(policy: Policy, explanation: Explanation) -> list[str]:
+    """One plain-word reason per condition the explanation shows not holding: "not eligible, because " and the
+    condition's meaning negated, or, for a condition without a meaning, its expression with the values read."""
+    reasons = []
+    for condition, shown in zip(policy.conditions, explanation["conditions"], strict=True):
+        if not shown["holds"]:
+            said = negated(condition.meaning) if condition.meaning else f"it is not the case that {shown['values']}"
+            reasons.append(NOT_ELIGIBLE_BECAUSE + said)
+    return reasons

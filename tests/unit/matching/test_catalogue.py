@@ -14,7 +14,7 @@ import pytest
 from services.matching.domain.catalogue.charities import load_charity_programmes, programmes_for
 from services.matching.domain.catalogue.policy_catalogue import CatalogueError, PolicyCatalogue, load_catalogue
 from services.matching.domain.evaluation import evaluate_event
-from services.matching.domain.household.vocabulary import EVENT_FIELDS
+from services.matching.domain.household.vocabulary import DEFAULT_VOCABULARY, EVENT_FIELDS, STATE_TRIGGERS
 
 ROOT = Path(__file__).resolve().parents[3]
 
@@ -165,7 +165,7 @@ def test_parameters_resolve_per_row_for_string_and_integer_region_codes() -> Non
 # ---- index -------------------------------------------------------------------------------------------------------
 
 def _synthetic(policies_per_other_type: int, on_job_loss: int) -> PolicyCatalogue:
-    others = sorted(t for t in EVENT_FIELDS if t != "job.lost")
+    others = sorted(t for t in DEFAULT_VOCABULARY.triggers() - STATE_TRIGGERS if t != "job.lost")  # event triggers
     blocks = [policy(f"job_{i}", triggers="job.lost") for i in range(on_job_loss)]
     # Evaluating any of these would fail (a district code is not a number): the index must never reach them.
     blocks += [policy(f"other_{t.replace('.', '_')}_{i}", triggers=t, condition="household.district < 5")

@@ -10,12 +10,12 @@ from services.matching.domain.household.event_kinds import BY_CODE, EVENT_KINDS,
 from services.matching.domain.household.facts import household_facts
 from services.matching.domain.household.risk import SIGNAL_KEYS
 from services.matching.domain.household.state import FORMAT, from_dict, to_dict
-from services.matching.domain.household.vocabulary import EVENT_FIELDS, HOUSEHOLD_FACTS
+from services.matching.domain.household.vocabulary import DEFAULT_VOCABULARY, EVENT_FIELDS, HOUSEHOLD_FACTS
 
 CODES_GIVEN = {
     "hospitalisation.admitted": 1, "hospitalisation.discharged": 2, "medical_expense.settled": 3, "job.lost": 4,
     "income.changed": 5, "disability.certified": 6, "death.registered": 7, "age.milestone_reached": 8,
-    "emergency.occurred": 9, "school.enrolled": 10, "housing.lost": 11,
+    "emergency.occurred": 9, "school.enrolled": 10, "housing.lost": 11, "application.submitted": 12,
 }
 """Every code given so far. Codes are append-only: this list only ever grows, and no entry changes."""
 
@@ -63,7 +63,13 @@ def test_each_risk_signal_is_one_the_risk_model_knows() -> None:
 def test_event_fields_policies_may_read_come_from_the_schemas() -> None:
     for event_type, fields in EVENT_FIELDS.items():
         assert fields == set(_fields(event_type))
-    assert set(EVENT_FIELDS) == {t for t, k in EVENT_KINDS.items() if k.change != Change.REQUEST}
+    assert set(EVENT_FIELDS) == set(EVENT_KINDS)
+
+
+def test_a_request_is_no_trigger_a_policy_may_name() -> None:
+    requests = {t for t, k in EVENT_KINDS.items() if k.change == Change.REQUEST}
+    assert requests == {"application.submitted"}
+    assert not requests & DEFAULT_VOCABULARY.triggers()
 
 
 # A household state as the table stored it before event kinds had codes (FORMAT 2): the type of each recorded

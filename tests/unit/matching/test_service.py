@@ -8,10 +8,18 @@ from dataclasses import dataclass
 import pytest
 from prometheus_client import CollectorRegistry
 
-from services.core.codec import encode_event, encode_record, header, load_contract
+from services.core.codec import decode_record, encode_event, encode_record, header, load_contract
 from services.core.conformance import ContractError
 from services.core.settings import PROJECT_ROOT
-from services.core.topics import DECISIONS, MATCHING_INBOX, MATCHING_MEMBERSHIP, OFFERS, REGISTRY, TASKS
+from services.core.topics import (
+    APPLICATION_ANSWERS,
+    DECISIONS,
+    MATCHING_INBOX,
+    MATCHING_MEMBERSHIP,
+    OFFERS,
+    REGISTRY,
+    TASKS,
+)
 from services.matching.adapters.catalogue_feed import CatalogueFeed
 from services.matching.adapters.messages import (
     KIND,
@@ -24,6 +32,7 @@ from services.matching.domain.household.risk import load_risk_model
 from services.matching.domain.household.state import from_dict
 from services.matching.handler import Matcher
 from services.matching.messages import (
+    Application,
     CaseworkDecision,
     ChangeEvent,
     Message,
@@ -66,8 +75,7 @@ def event_wire(event_id: str = "e1") -> tuple[bytes, list[tuple[str, bytes]]]:
 
 
 def test_every_message_type_has_one_handler() -> None:
-    assert set(HANDLERS) >= {RegistryRecord, CaseworkDecision, ChangeEvent, Reevaluation}
-    assert set(HANDLERS) <= set(typing.get_args(Message))
+    assert set(HANDLERS) == set(typing.get_args(Message))
 
 
 def test_each_topic_decodes_into_its_message_type() -> None:
@@ -153,3 +161,31 @@ def test_the_population_is_rebuilt_from_the_household_store() -> None:
 def test_a_message_without_its_household_key_is_refused() -> None:
     with pytest.raises(ContractError):
         service().handle(b"", At(REGISTRY.name, 0, 1), RegistryRecord(registry()))
+
+
+def application_wire(person: str, application_id: str = "a-1") -> tuple[bytes, list[tuple[str, bytes]]]:
+    from tests.unit.matching.test_applications import application
+
+    return encode_event(CONTRACT, application(person=person, application_id=application_id).event)
+
+
+def test_an_application_by_a_person_the_registry_does_not_know_is_answered_at_once_not_held() -> None:
+    matching = service()
+    value, headers = application_wire("p-unknown")
+    routing = matching.route(b"p-unknown", value, headers)
+    [(topic, key, answer, _)] = routing.records
+    assert (topic, key) == (APPLICATION_ANSWERS.name, b"p-unknown")
+    assert decode_record(CONTRACT, "application_answer", answer)["outcome"] == "UNKNOWN_PERSON"
+    assert matching.waiting.count(b"p-unknown") == 0
+
+
+def test_an_application_reaches_the_household_as_a_typed_message_and_is_answered() -> None:
+    matching = service()
+    matching.handle(b"h1", At(REGISTRY.name, 0, 7), RegistryRecord(registry()))
+    value, headers = application_wire("p1")
+    message = decode_message(CONTRACT, MATCHING_INBOX.name, value, event_headers(headers))
+    assert isinstance(message, Application)
+    records = matching.handle(b"h1", At(MATCHING_INBOX.name, 0, 8), message)
+    answers = [decode_record(CONTRACT, "application_answer", v) for t, _, v, _ in records
+               if t == APPLICATION_ANSWERS.name]
+    assert [a["outcome"] for a in answers] == ["NOT_ELIGIBLE"]

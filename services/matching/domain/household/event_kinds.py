@@ -77,6 +77,7 @@ _KINDS = (
     EventKind("school.enrolled", 10, "enrolled_on", Change.SPENDING, amount_field="term_fees_fen",
               spending=EDUCATION),
     EventKind("housing.lost", 11, "lost_on", Change.RECORDED, detail_field="reason"),
+    EventKind("application.submitted", 12, None, Change.REQUEST),
 )
 
 EVENT_KINDS: Mapping[str, EventKind] = MappingProxyType({k.type: k for k in _KINDS})

@@ -57,6 +57,9 @@ class HouseholdState:
     """Benefit key → the offer last sent for it (pending or received)."""
     reviews: Mapping[str, Review] = field(default_factory=dict)
     """Benefit key → the exit review raised for it."""
+    answers: Mapping[str, Mapping[str, Any]] = field(default_factory=dict)
+    """Application id → the answer given (an ApplicationAnswer record, answered_at in epoch milliseconds), so an
+    application delivered again is answered the same (domain/applications.py keeps the newest)."""
 
     def applied_event_ids(self) -> frozenset[str]:
         """Ids of the events already applied (within the kept history)."""
@@ -111,6 +114,7 @@ def from_registry(record: Mapping[str, Any], previous: HouseholdState | None = N
         declined=previous.declined,
         items=previous.items,
         reviews=previous.reviews,
+        answers=previous.answers,
         expenditures=previous.expenditures,
         last_emergency=previous.last_emergency,
         recent_events=previous.recent_events,
@@ -211,6 +215,7 @@ def to_dict(state: HouseholdState) -> dict[str, Any]:
         "e": [_event_row(e) for e in state.recent_events],
         "i": {k: item_row(i) for k, i in state.items.items()},
         "rv": {k: review_row(r) for k, r in state.reviews.items()},
+        "ap": {k: dict(a) for k, a in state.answers.items()},
     }
     out.update({k: v for k, v in optional.items() if v})
     if state.last_emergency is not None:
@@ -276,6 +281,7 @@ def from_dict(data: Mapping[str, Any]) -> HouseholdState:
         registry_as_of=None if data.get("t") is None else _date(int(data["t"])),
         items={k: item_of(row) for k, row in data.get("i", {}).items()},
         reviews={k: review_of(row) for k, row in data.get("rv", {}).items()},
+        answers={str(k): dict(a) for k, a in data.get("ap", {}).items()},
     )
     if data.get("f") in (BENEFIT_KEYS_FORMAT, FORMAT):
         return state

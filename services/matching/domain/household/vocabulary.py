@@ -52,9 +52,7 @@ EVENT_COMMON = frozenset({"event.type", "event.id", "event.subject"})
 def _event_fields() -> Mapping[str, frozenset[str]]:
     contract = load_contract()
     out: dict[str, frozenset[str]] = {}
-    for event_type, kind in EVENT_KINDS.items():
-        if kind.change == Change.REQUEST:
-            continue  # answered, never a policy's trigger
+    for event_type in EVENT_KINDS:
         et = contract.event_types.get(event_type)
         if et is None:
             raise LookupError(f"event kind {event_type} has no schema in schemas/events/")
@@ -63,8 +61,8 @@ def _event_fields() -> Mapping[str, frozenset[str]]:
 
 
 EVENT_FIELDS = _event_fields()
-"""The data fields of each change event type (CloudEvents type -> Avro field names), read from the contract's
-schemas/events/*.avsc for every kind of event_kinds that changes facts."""
+"""The data fields of each event type (CloudEvents type -> Avro field names), read from the contract's
+schemas/events/*.avsc for every kind of event_kinds."""
 
 REGISTRY = "registry"
 REEVALUATION = "reevaluation"
@@ -81,7 +79,10 @@ class Vocabulary:
     event_fields: Mapping[str, frozenset[str]] = field(default_factory=lambda: EVENT_FIELDS)
 
     def triggers(self) -> frozenset[str]:
-        return frozenset(self.event_fields) | STATE_TRIGGERS
+        """What a policy may name as its trigger: the event types that change facts (a request such as an
+        application is answered by evaluating the one policy it names, never triggers policies), and the state
+        triggers."""
+        return frozenset(t for t in self.event_fields if not _requests(t)) | STATE_TRIGGERS
 
     def is_fact(self, name: str) -> bool:
         if name.startswith("event."):
@@ -92,6 +93,11 @@ class Vocabulary:
     def event_carries(self, event_type: str, name: str) -> bool:
         """Whether events of `event_type` provide the event fact `name`."""
         return name in EVENT_COMMON or name.removeprefix("event.") in self.event_fields.get(event_type, ())
+
+
+def _requests(event_type: str) -> bool:
+    kind = EVENT_KINDS.get(event_type)
+    return kind is not None and kind.change == Change.REQUEST
 
 
 DEFAULT_VOCABULARY = Vocabulary()
