@@ -35,7 +35,7 @@ log = logging.getLogger("services.casework")
 async def serve_api(settings: Settings) -> None:
     async with casework_parts(settings, kafka=False) as parts:
         app = build_app(parts.casework, parts.tokens, parts.staff, parts.metrics, settings.staff_token_key,
-                        parts.redis.ping)
+                        parts.redis.ping, applying=parts.applying)
         await serve_until_signalled(app, settings.casework_web_host, settings.casework_web_port,
                                     "casework API and console")
 

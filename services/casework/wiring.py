@@ -12,6 +12,7 @@ from aiokafka import AIOKafkaProducer
 from prometheus_client import CollectorRegistry
 from redis.asyncio import BlockingConnectionPool, Redis
 
+from services.casework.adapters.kafka_applications import KafkaApplicationLog
 from services.casework.adapters.outbox import OutboxPublisher
 from services.casework.adapters.rebuild import Rebuilder
 from services.casework.adapters.redis_board import RedisTaskBoard
@@ -19,10 +20,13 @@ from services.casework.adapters.redis_layout import DEFAULT_PREFIX, Keys
 from services.casework.adapters.redis_views import RedisTaskViews
 from services.casework.adapters.staff_file import StaffFile
 from services.casework.adapters.tokens import StaffTokens
+from services.casework.applying import Applying
 from services.casework.metrics import CaseworkMetrics
 from services.casework.service import Casework
+from services.core.application_views import RedisApplications
 from services.core.codec import Contract, load_contract
 from services.core.kafka import durable_producer
+from services.core.resident_applications import CatalogueProgrammes
 from services.core.settings import Settings
 
 
@@ -49,7 +53,9 @@ class CaseworkParts:
     staff: StaffFile
     tokens: StaffTokens
     producer: AIOKafkaProducer | None
-    """None when built without Kafka (the API process needs none)."""
+    """None when built without Kafka (then no application can be made)."""
+    applying: Applying
+    applications: RedisApplications
 
     def publisher(self) -> OutboxPublisher:
         assert self.producer is not None, "built without Kafka"
@@ -63,9 +69,9 @@ class CaseworkParts:
 async def casework_parts(settings: Settings, *, kafka: bool = True, prefix: str = DEFAULT_PREFIX,
                          staff_file: Path | None = None, clock: Callable[[], float] = time.time,
                          client_id: str = "assist-casework", max_connections: int | None = None,
-                         ) -> AsyncIterator[CaseworkParts]:
-    """Connect to Redis (and Kafka, for the worker and rebuild); close both on exit."""
-    contract = load_contract()
+                         contract: Contract | None = None) -> AsyncIterator[CaseworkParts]:
+    """Connect to Redis (and Kafka: the worker publishes decisions, the API applications); close both on exit."""
+    contract = contract or load_contract()
     metrics = CaseworkMetrics(CollectorRegistry())
     keys = Keys(prefix)
     redis = waiting_redis(settings.redis_url, max_connections or settings.casework_redis_connections,
@@ -75,12 +81,17 @@ async def casework_parts(settings: Settings, *, kafka: bool = True, prefix: str 
     staff = StaffFile(staff_file or staff_file_path(settings))
     board = RedisTaskBoard(redis, keys)
     casework = Casework(board, RedisTaskViews(redis, keys), staff, metrics, settings.lease_seconds, clock)
+    applications = RedisApplications(redis, prefix)
+    log = KafkaApplicationLog(settings.kafka_bootstrap, contract, settings.publish_timeout_seconds, producer)
+    applying = Applying(casework, CatalogueProgrammes(settings.kafka_bootstrap, contract, settings.matching_catalogue,
+                                                      "assist-casework-catalogue"), log, applications, clock)
     if producer is not None:
         await producer.start()
     try:
         yield CaseworkParts(casework, board, redis, keys, contract, metrics, staff,
-                            StaffTokens(settings.staff_token_key), producer)
+                            StaffTokens(settings.staff_token_key), producer, applying, applications)
     finally:
+        await log.close()
         if producer is not None:
             await producer.stop()
         await redis.aclose()

@@ -28,7 +28,7 @@ async def run_worker(parts: CaseworkParts, consumer: AIOKafkaConsumer, bootstrap
     await rebuilder.ensure_built()
     assert parts.producer is not None, "the worker publishes"
     feed = TaskFeed(consumer, parts.board, parts.contract, parts.metrics,
-                    task_dead_letters(parts.producer, parts.metrics))
+                    task_dead_letters(parts.producer, parts.metrics), parts.applications)
     publisher: OutboxPublisher = parts.publisher()
     await asyncio.gather(feed.run(stop), publisher.run(stop), timers(parts.casework, rebuilder, stop, tick_seconds))
 

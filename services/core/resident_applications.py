@@ -7,9 +7,11 @@ compacted assist.policies topic. Matching answers on assist.applications.answers
 
 from __future__ import annotations
 
+import asyncio
 import datetime as dt
 import logging
 import re
+import time
 import uuid
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
@@ -17,6 +19,7 @@ from typing import Any
 
 import yaml
 from aiokafka import AIOKafkaProducer
+from aiokafka.errors import KafkaError
 
 from services.core.codec import Contract, Event, check_event, decode_record, encode_event
 from services.core.history import HistoryReader
@@ -30,6 +33,7 @@ CITIZEN = "citizen"
 _APPLIED_BY = re.compile(r"[A-Za-z0-9_.@-]{1,64}")
 _POLICY_ID = re.compile(r"[a-z0-9_]{1,64}")
 _PERSON_ID = re.compile(r"[A-Za-z0-9_.:-]{1,256}")
+READ_TIMEOUT_SECONDS = 10.0
 
 
 class ApplicationRefused(ValueError):
@@ -109,6 +113,30 @@ async def read_programmes(bootstrap: str, contract: Contract, catalogue: str, to
                 log.info("policy catalogue record skipped (%s)", type(exc).__name__)
     chosen = current_version(versions, catalogue, today)
     return programmes_of(chosen) if chosen is not None else None
+
+
+class CatalogueProgrammes:
+    """The programmes of the current version of one catalogue on assist.policies, read again when older than `ttl`
+    (a catalogue that cannot be read keeps the last one read)."""
+
+    def __init__(self, bootstrap: str, contract: Contract, catalogue: str, client_id: str, ttl_seconds: float = 60.0):
+        self._bootstrap, self._contract, self._catalogue = bootstrap, contract, catalogue
+        self._client_id, self._ttl = client_id, ttl_seconds
+        self._read_at = -ttl_seconds
+        self._programmes: Programmes | None = None
+        self._lock = asyncio.Lock()
+
+    async def current(self) -> Programmes | None:
+        async with self._lock:
+            if time.monotonic() - self._read_at >= self._ttl:
+                try:
+                    async with asyncio.timeout(READ_TIMEOUT_SECONDS):
+                        self._programmes = await read_programmes(self._bootstrap, self._contract, self._catalogue,
+                                                                 dt.date.today(), self._client_id)
+                    self._read_at = time.monotonic()
+                except (KafkaError, TimeoutError, OSError) as exc:
+                    log.warning("policy catalogue not read (%s); keeping the last one read", type(exc).__name__)
+            return self._programmes
 
 
 async def publish_application(producer: AIOKafkaProducer, contract: Contract, event: Event) -> None:

@@ -5,33 +5,17 @@ id), kept in the person's list, where matching's answer appears when it arrives.
 from __future__ import annotations
 
 import datetime as dt
-from collections.abc import Callable, Mapping
-from typing import Any, Protocol
+from collections.abc import Callable
+from typing import Protocol
 
+from services.core.application_views import Application, ApplicationStore, ProgrammeSource
 from services.core.codec import Event
 from services.core.resident_applications import CITIZEN, ApplicationRefused, Programmes, application_event
-from services.notification.domain.applications import Application
-
-
-class ProgrammeSource(Protocol):
-    async def current(self) -> Programmes | None:
-        """The programmes of the current catalogue version; None when no catalogue was read."""
 
 
 class ApplicationLog(Protocol):
     async def submit(self, event: Event) -> None:
         """Publish the application event durably; raises ports.Unavailable when the log does not acknowledge it."""
-
-
-class ApplicationStore(Protocol):
-    async def submitted(self, person_id: str, application: Application) -> None:
-        """Keep an application made on the citizen page (the same id again changes nothing)."""
-
-    async def answered(self, person_id: str, answer: Mapping[str, Any]) -> None:
-        """Keep matching's answer to one of the person's applications (the same answer again changes nothing)."""
-
-    async def all(self, person_id: str) -> list[Application]:
-        """The person's applications, newest first."""
 
 
 class ApplicationDesk:
@@ -48,12 +32,12 @@ class ApplicationDesk:
         event = application_event(person_id, policy_id, await self._programmes.current(), "CITIZEN_PAGE", CITIZEN,
                                   now)
         await self._log.submit(event)
-        application = Application(event.id, policy_id, CITIZEN, now)
-        await self._store.submitted(person_id, application)
+        application = Application(event.id, person_id, policy_id, CITIZEN, int(now.timestamp() * 1000))
+        await self._store.submitted(application)
         return application
 
     async def applications(self, person_id: str) -> list[Application]:
-        return await self._store.all(person_id)
+        return await self._store.of_person(person_id)
 
 
 __all__ = ["ApplicationDesk", "ApplicationRefused"]

@@ -9,7 +9,7 @@ import logging
 from collections.abc import Callable, Mapping
 from typing import Any
 
-from services.notification.applications import ApplicationStore
+from services.core.application_views import ApplicationStore
 from services.notification.domain.answers import Answer
 from services.notification.domain.revisions import NEW, Amended, change_of
 from services.notification.ports import CitizenViews, ContactBook, DeliveryJobs, OfferChains, OfferMemory
@@ -65,7 +65,7 @@ class InboundRecords:
 
     async def application_answer(self, answer: Mapping[str, Any]) -> None:
         """Matching's answer to an application: shown in the applicant's "my applications"."""
-        await self._applications.answered(str(answer["person_id"]), answer)
+        await self._applications.answered(answer)
 
     async def decision(self, decision: Mapping[str, Any]) -> None:
         action, offer_id = decision.get("action"), decision.get("offer_id")

@@ -13,10 +13,12 @@ from aiokafka import AIOKafkaProducer
 from prometheus_client import CollectorRegistry
 from redis.asyncio import Redis
 
+from services.core.application_views import RedisApplications
 from services.core.codec import Contract, load_contract
 from services.core.kafka import durable_producer
+from services.core.resident_applications import CatalogueProgrammes
 from services.core.settings import Settings
-from services.notification.adapters.kafka_applications import CatalogueProgrammes, KafkaApplicationLog
+from services.notification.adapters.kafka_applications import KafkaApplicationLog
 from services.notification.adapters.kafka_inbound import (
     GROUP,
     InboundConsumer,
@@ -25,7 +27,6 @@ from services.notification.adapters.kafka_inbound import (
 )
 from services.notification.adapters.kafka_outbound import KafkaRecords
 from services.notification.adapters.rebuild import Rebuilder, StoreMarker
-from services.notification.adapters.redis_applications import RedisApplications
 from services.notification.adapters.redis_chains import RedisOfferChains
 from services.notification.adapters.redis_citizen import RedisCitizenViews, RedisInbox, citizen_redis
 from services.notification.adapters.redis_contacts import RedisContactBook
@@ -149,7 +150,8 @@ async def citizen(settings: Settings, prefix: str = KEY_PREFIX, registry: Collec
                            Signer(settings.link_signing_key), metrics, StoreMarker(redis, prefix).check_usable)
         store = RedisApplications(redis, prefix)
         applications = ApplicationDesk(
-            CatalogueProgrammes(settings.kafka_bootstrap, contract, settings.matching_catalogue),
+            CatalogueProgrammes(settings.kafka_bootstrap, contract, settings.matching_catalogue,
+                                "assist-citizen-catalogue"),
             KafkaApplicationLog(producer, contract, settings.publish_timeout_seconds), store)
         yield Citizen(desk, metrics, views, inbox, contacts, redis, applications, store)
     finally:

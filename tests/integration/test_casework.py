@@ -26,10 +26,10 @@ from services.casework.adapters.web import build_app
 from services.casework.domain.scope import Staff, staff
 from services.casework.wiring import CaseworkParts, casework_parts
 from services.casework.worker import timers
-from services.core.codec import decode_record, encode_record
+from services.core.codec import Contract, decode_record, encode_record
 from services.core.kafka import commit_group_at_end
 from services.core.settings import Settings, load_settings
-from services.core.topics import DECISIONS, TASKS
+from services.core.topics import APPLICATION_ANSWERS, DECISIONS, TASKS
 
 CASEWORK_DB = urlunsplit(urlsplit(load_settings().redis_url)._replace(path="/11"))
 """The stack's Redis (ASSIST_REDIS_URL), database 11."""
@@ -126,11 +126,16 @@ class Desk:
 
 @asynccontextmanager
 async def open_desk(tmp_path: Path, lease_seconds: int = 30, publishing: bool = True, tick: float = 0.2,
-                    clock: Callable[[], float] | None = None) -> AsyncIterator[Desk]:
+                    clock: Callable[[], float] | None = None, catalogue: str | None = None,
+                    contract: Contract | None = None) -> AsyncIterator[Desk]:
     settings = replace(load_settings(), redis_url=CASEWORK_DB, lease_seconds=lease_seconds, data_dir=tmp_path)
+    if catalogue is not None:
+        settings = replace(settings, matching_catalogue=catalogue)
     group = f"assist-casework-test-{uuid.uuid4().hex[:8]}"
-    await commit_group_at_end(settings.kafka_bootstrap, group, (TASKS,))
+    await commit_group_at_end(settings.kafka_bootstrap, group, (TASKS, APPLICATION_ANSWERS))
     options: dict[str, Any] = {"clock": clock} if clock else {}
+    if contract is not None:
+        options["contract"] = contract
     async with casework_parts(settings, staff_file=tmp_path / "staff.json", **options) as parts:
         await parts.redis.flushdb()
         await declare_built(parts.redis, parts.keys)
@@ -139,12 +144,13 @@ async def open_desk(tmp_path: Path, lease_seconds: int = 30, publishing: bool = 
         consumer = tasks_consumer(settings.kafka_bootstrap, group)
         await consumer.start()
         stop = asyncio.Event()
-        loops = [asyncio.create_task(TaskFeed(consumer, parts.board, parts.contract, parts.metrics).run(stop)),
+        feed = TaskFeed(consumer, parts.board, parts.contract, parts.metrics, answers=parts.applications)
+        loops = [asyncio.create_task(feed.run(stop)),
                  asyncio.create_task(timers(parts.casework, parts.rebuilder(settings.kafka_bootstrap), stop, tick))]
         if publishing:
             loops.append(asyncio.create_task(parts.publisher().run(stop, block_ms=100)))
         app = build_app(parts.casework, parts.tokens, parts.staff, parts.metrics, settings.staff_token_key,
-                        parts.redis.ping)
+                        parts.redis.ping, applying=parts.applying)
         try:
             async with TestClient(TestServer(app, host="127.0.0.1")) as client:
                 desk = Desk(parts, settings, client, stop, loops)

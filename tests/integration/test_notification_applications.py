@@ -16,11 +16,11 @@ from pathlib import Path
 from aiohttp.test_utils import TestClient, TestServer
 from redis.asyncio import Redis
 
+from services.core.application_views import RedisApplications
 from services.core.codec import Contract, decode_event
 from services.core.settings import Settings
 from services.core.topics import EVENTS
 from services.notification.adapters.citizen_http import CSRF_HEADER, build_citizen_app
-from services.notification.adapters.redis_applications import RedisApplications
 from services.notification.wiring import Citizen, citizen
 from tests.integration.applications_harness import (
     answer_record,
@@ -150,7 +150,8 @@ async def test_answers_on_the_topic_show_in_my_applications_in_plain_words_and_s
             store = RedisApplications(page.parts.redis, page.prefix)
 
             async def answered() -> bool:
-                return all(a.answer for a in await store.all(page.person)) and len(await store.all(page.person)) == 2
+                found = await store.of_person(page.person)
+                return len(found) == 2 and all(a.answer for a in found)
             await until(answered, 30, "both answers")
             html = await (await page.client.get("/applications?lang=en")).text()
             assert ("Not eligible, because the household&#39;s monthly income per person (150000 fen) is not below "

@@ -108,9 +108,11 @@ class Live:
 
 @asynccontextmanager
 async def casework_site(live: Live) -> AsyncIterator[web.Application]:
-    settings = replace(load_settings(), redis_url=CASEWORK_DB)
+    catalogue = await publish_catalogue(load_settings())  # so applying is answered, never a 503 for want of one
+    settings = replace(load_settings(), redis_url=CASEWORK_DB, matching_catalogue=catalogue)
     prefix = f"test:schemathesis:{uuid.uuid4().hex[:8]}"
-    async with casework_parts(settings, kafka=False, prefix=prefix,
+    contract = application_contract(Path(tempfile.mkdtemp(prefix="schemathesis-schemas-")))
+    async with casework_parts(settings, kafka=False, prefix=prefix, contract=contract,
                               staff_file=settings.data_dir / f"schemathesis-staff-{prefix[-8:]}.json") as parts:
         await declare_built(parts.redis, parts.keys)
         parts.staff.add(CASEWORKER, "a long schemathesis password")
@@ -120,7 +122,7 @@ async def casework_site(live: Live) -> AsyncIterator[web.Application]:
                           tokens=[parts.tokens.issue(CASEWORKER), parts.tokens.issue(SUPERVISOR)])
         try:
             yield build_app(parts.casework, parts.tokens, parts.staff, parts.metrics, settings.staff_token_key,
-                            parts.redis.ping, GENEROUS)
+                            parts.redis.ping, GENEROUS, applying=parts.applying)
         finally:
             async for key in parts.redis.scan_iter(match=f"{prefix}:*", count=1000):
                 await parts.redis.delete(key)

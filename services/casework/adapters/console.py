@@ -18,6 +18,7 @@ from jinja2 import Environment, FileSystemLoader, StrictUndefined, select_autoes
 
 from services.casework.adapters.console_text import LANGUAGES, language, money, text, when
 from services.casework.adapters.tokens import SESSION_SECONDS
+from services.casework.adapters.web_applications import applying_of, for_page
 from services.casework.adapters.web_auth import (
     CASEWORK,
     CSRF_FIELD,
@@ -45,7 +46,7 @@ TEMPLATES = Path(__file__).parent / "templates"
 JINJA = web.AppKey("jinja", Environment)
 LANG = web.RequestKey("casework.lang", str)
 LOGIN_TOKEN = re.compile(r"[A-Za-z0-9_-]{16,64}")
-_DONE = {"claim": "claimed", "unclaim": "unclaimed", "reassign": "reassigned"}
+_DONE = {"claim": "claimed", "unclaim": "unclaimed", "reassign": "reassigned", "apply": "applied"}
 
 
 def jinja_environment() -> Environment:
@@ -65,7 +66,7 @@ def add_routes(app: web.Application) -> None:
     app.router.add_post("/console/next", claim_next)
     app.router.add_get("/console/overview", overview_page)
     app.router.add_get("/console/tasks/{task_id}", task_page)
-    app.router.add_post("/console/tasks/{task_id}/{command:claim|unclaim|decide|reassign}", task_command)
+    app.router.add_post("/console/tasks/{task_id}/{command:claim|unclaim|decide|reassign|apply}", task_command)
     app.router.add_get("/console/static/console.css", stylesheet)
     app.router.add_get("/favicon.ico", no_icon)
 
@@ -183,7 +184,8 @@ async def task_page(request: web.Request) -> web.Response:
     review = record.get("review")
     explanation = (offer or {}).get("explanation") or (review or {}).get("explanation")
     return render(request, "task.html", page=page, record=record, offer=offer, review=review,
-                  explanation=explanation, band=band_of(page.task.priority).value, sla=sla)
+                  explanation=explanation, band=band_of(page.task.priority).value, sla=sla,
+                  **await for_page(request, page.task.person_id))
 
 
 async def overview_page(request: web.Request) -> web.Response:
@@ -218,6 +220,8 @@ async def task_command(request: web.Request) -> web.Response:
             await casework.claim(member, task_id)
         elif command == "unclaim":
             await casework.unclaim(member, task_id)
+        elif command == "apply":
+            await applying_of(request).apply(member, task_id, field.get("policy_id", ""))
         elif command == "reassign":
             await casework.reassign(member, task_id, field.get("district") or None, field.get("caseworker") or None,
                                     field.get("reason"))

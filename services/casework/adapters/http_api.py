@@ -12,6 +12,7 @@ from typing import Any
 
 from aiohttp import web
 
+from services.casework.adapters.web_applications import application_json, applying_of, for_page
 from services.casework.adapters.web_auth import CASEWORK, CSRF_HEADER, csrf_valid, who
 from services.casework.adapters.web_forms import queue_query, verdict_of
 from services.casework.domain.ordering import sla_state
@@ -33,6 +34,7 @@ def add_routes(app: web.Application) -> None:
     app.router.add_post("/api/v1/tasks/{task_id}/unclaim", unclaim)
     app.router.add_post("/api/v1/tasks/{task_id}/decide", decide)
     app.router.add_post("/api/v1/tasks/{task_id}/reassign", reassign)
+    app.router.add_post("/api/v1/tasks/{task_id}/applications", apply)
     app.router.add_get("/api/v1/overview", overview)
 
 
@@ -216,7 +218,18 @@ async def list_tasks(request: web.Request) -> web.Response:
 async def task_detail(request: web.Request) -> web.Response:
     casework = request.app[CASEWORK]
     page = await casework.task(who(request), request.match_info["task_id"])
-    return web.json_response(page_json(page, casework.now_ms()))
+    shown = await for_page(request, page.task.person_id)
+    return web.json_response({**page_json(page, casework.now_ms()),
+                              "applications": [application_json(a) for a in shown["applications"]]})
+
+
+async def apply(request: web.Request) -> web.Response:
+    """Apply for a programme on behalf of the resident the task names."""
+    policy_id = _text(await _body(request), "policy_id")
+    if not policy_id:
+        raise Invalid("policy_id: the policy id of a programme is required", "policy")
+    application = await applying_of(request).apply(who(request), request.match_info["task_id"], policy_id)
+    return web.json_response(application_json(application), status=201)
 
 
 async def claim(request: web.Request) -> web.Response:

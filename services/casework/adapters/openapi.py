@@ -38,6 +38,16 @@ _AUDIT = {"type": "object", "required": ["seq", "action", "actor"], "properties"
     "actor": {"type": "string"}, "at": _TIME,
     "district": {"type": "string"}, "reason": _NULLABLE_TEXT, "assignee": _NULLABLE_TEXT, "lease_until": _TIME,
     "decision_id": _NULLABLE_TEXT, "revision": _REVISION}}
+_APPLICATION = {"type": "object", "required": ["application_id", "person_id", "policy_id", "applied_by", "outcome"],
+                "description": "An application for the resident and matching's answer (outcome WAITING until it "
+                               "comes; reasons for NOT_ELIGIBLE).",
+                "properties": {
+                    "application_id": {"type": "string"}, "person_id": {"type": "string"},
+                    "policy_id": {"type": "string"}, "applied_by": {"type": "string"},
+                    "outcome": {"enum": ["WAITING", "OFFERED", "VERIFICATION_OPENED", "ALREADY_PENDING",
+                                         "ALREADY_RECEIVING", "NOT_ELIGIBLE", "UNKNOWN_POLICY", "UNKNOWN_PERSON"]},
+                    "reasons": {"type": "array", "items": {"type": "string"}}, "offer_id": _NULLABLE_TEXT,
+                    "task_id": _NULLABLE_TEXT, "policy_name": _NULLABLE_TEXT}}
 _TASK = {"type": "object", "description": "A task with its progress, the offer and its explanation (conditions "
          "with values and outcome, amount computation, legal basis), the evidence event ids and the audit trail.",
          "required": ["task_id", "kind", "household_id", "status", "audit"],
@@ -52,6 +62,8 @@ _TASK = {"type": "object", "description": "A task with its progress, the offer a
                                    "received (policy, amount), the evaluation on the current facts and what "
                                    "changed."},
                         "revisions": {"type": "array", "items": _REVISION},
+                        "applications": {"type": "array", "items": _APPLICATION,
+                                         "description": "The resident's applications and their answers."},
                         "audit": {"type": "array", "items": _AUDIT}}}
 _TRANSITIONS = {"type": "object", "required": ["task_id", "transitions"], "properties": {
     "task_id": {"type": "string"}, "lease_until": _TIME,
@@ -90,8 +102,9 @@ UNAUTHENTICATED = _problem("No valid staff token (missing, forged, expired, unsi
 TOO_MANY = _problem("More requests than the member of staff's rate limit (ASSIST_CASEWORK_RATE_PER_SECOND, burst "
                     "ASSIST_CASEWORK_RATE_BURST; all their tokens and sessions together).", _RETRY_AFTER)
 UNAVAILABLE = _problem("The queues are being rebuilt, or Redis does not answer (or every connection stayed busy "
-                       "past ASSIST_CASEWORK_REDIS_WAIT_SECONDS). Nothing was changed unless the title says it "
-                       "may have been; retry after Retry-After.", _RETRY_AFTER)
+                       "past ASSIST_CASEWORK_REDIS_WAIT_SECONDS); for an application, no policy catalogue was read "
+                       "yet (code no_catalogue) or the event log did not acknowledge it. Nothing was changed unless "
+                       "the title says it may have been; retry after Retry-After.", _RETRY_AFTER)
 NO_CSRF = _problem("Authenticated by the console's session cookie without its X-CSRF-Token header.")
 NOT_JSON = _problem("The body is not a JSON object, or a field is not text (code body).")
 TOO_LARGE = _problem("The body is larger than 256 KiB (code too_large).")
@@ -202,6 +215,22 @@ OPENAPI: dict[str, Any] = {
                                "region, or a body that is not a JSON object."),
                "403": _problem("Not a supervisor, or the session cookie without its X-CSRF-Token header."),
                "409": _problem("Decided, or withdrawn (code withdrawn)."), "413": TOO_LARGE}),
+        "/api/v1/tasks/{task_id}/applications": {"post": {
+            "summary": "Apply for a programme on behalf of the resident the task names: an application.submitted "
+                       "event on assist.events (applied_by you, source /civil_affairs/casework-console); matching's "
+                       "answer appears in the task's applications",
+            "parameters": [_TASK_ID],
+            "requestBody": {"required": True, "content": {"application/json": {"schema": {
+                "type": "object", "required": ["policy_id"],
+                "properties": {"policy_id": {"type": "string", "pattern": "^[a-z0-9_]{1,64}$"}}}}}},
+            "responses": _answers(**{
+                "201": _json("Submitted.", _APPLICATION),
+                "400": _problem("policy_id missing or not a policy id (code policy), the task names no resident "
+                                "(code no_person), or a body that is not a JSON object (code body)."),
+                "403": NO_CSRF,
+                "404": _problem("No such task in your scope, or policy_id is not a programme of the current "
+                                "catalogue (code unknown_policy)."),
+                "413": TOO_LARGE})}},
         "/api/v1/overview": {"get": {
             "summary": "Queue depth by district and priority band, and escalated tasks, in your region",
             "responses": _answers(**{"200": _json("Overview.", _OVERVIEW),

@@ -28,14 +28,17 @@ from services.casework.adapters.redis_layout import (
     revision_entry,
     task_fields,
 )
-from services.casework.adapters.task_feed import readable_tasks
+from services.casework.adapters.task_feed import readable_answer, readable_tasks
 from services.casework.domain.ordering import queue_score
 from services.casework.domain.replay import Replayed, replay_task, transitions_by_task
 from services.casework.domain.revisions import Publications, fold_one, withdrawn
 from services.casework.domain.tasks import Status, Transition
+from services.core.application_views import RedisApplications, submissions
 from services.core.codec import Contract, decode_record
+from services.core.dead_letter import Reason
 from services.core.history import RELEASE, HistoryReader, clear_view
-from services.core.topics import DECISIONS, TASKS
+from services.core.resident_applications import CASEWORK_CONSOLE_SOURCE
+from services.core.topics import APPLICATION_ANSWERS, DECISIONS, EVENTS, TASKS
 
 log = logging.getLogger(__name__)
 LOCK_SECONDS = 120
@@ -97,7 +100,8 @@ class Rebuilder:
                              time.monotonic() - started)
 
     async def _rebuild(self, drained: int) -> RebuildReport:
-        async with HistoryReader(self._bootstrap, (DECISIONS, TASKS), "assist-casework-rebuild") as reader:
+        async with HistoryReader(self._bootstrap, (DECISIONS, TASKS, APPLICATION_ANSWERS, EVENTS),
+                                 "assist-casework-rebuild") as reader:
             decisions: list[tuple[str, Transition]] = []
             async for record in reader.records(DECISIONS):
                 value = decode_record(self._contract, "decision", record.value or b"")
@@ -120,10 +124,21 @@ class Rebuilder:
                     await self._write(batch)
                     batch = []
             await self._write(batch)
+            await self._applications(reader)
         await self._redis.set(self._keys.built, dt.datetime.now(dt.UTC).isoformat())
         if inconsistent:
             log.error("%d tasks have gaps in their transitions; their consistent history was applied", inconsistent)
         return RebuildReport(len(folded), len(decisions), drained, inconsistent, 0.0)
+
+    async def _applications(self, reader: HistoryReader) -> None:
+        """Applications made from the console (assist.events, source the console) and every answer."""
+        store = RedisApplications(self._redis, self._keys.prefix)
+        async for application in submissions(reader, self._contract, CASEWORK_CONSOLE_SOURCE):
+            await store.submitted(application)
+        async for record in reader.records(APPLICATION_ANSWERS):
+            answer = readable_answer(self._contract, record)
+            if not isinstance(answer, Reason):
+                await store.answered(answer)
 
     async def _take_publisher(self) -> None:
         """Wait for the running publisher to stand down (it does at its next turn), then hold its lease."""

@@ -1,11 +1,14 @@
-"""Takes task records from assist.tasks into the queues. Offsets are committed only after the batch is in Redis;
-a record read twice is taken in once (by task id); a record that is not a task goes to assist.casework.dlq."""
+"""Takes task records from assist.tasks into the queues, and matching's answers to applications from
+assist.applications.answers to the residents they concern. Offsets are committed only after the batch is in Redis;
+a record read twice is taken in once (by task id, by application id); a record that is neither goes to
+assist.casework.dlq."""
 
 from __future__ import annotations
 
 import asyncio
 import logging
 from collections.abc import Sequence
+from typing import Any
 
 from aiokafka import AIOKafkaConsumer, AIOKafkaProducer, ConsumerRecord, TopicPartition
 from redis.exceptions import ResponseError
@@ -14,10 +17,11 @@ from services.casework.adapters.records import task_from_record
 from services.casework.domain.tasks import CaseworkerTask
 from services.casework.metrics import CaseworkMetrics
 from services.casework.service import TaskBoard, Unavailable
+from services.core.application_views import ApplicationStore
 from services.core.codec import Contract, decode_record
 from services.core.dead_letter import DeadLetters, DeadLetterSink, Reason
 from services.core.kafka import consume_batches
-from services.core.topics import CASEWORK_DLQ, TASKS
+from services.core.topics import APPLICATION_ANSWERS, CASEWORK_DLQ, TASKS
 from services.core.unavailable import REDIS_UNAVAILABLE
 
 log = logging.getLogger(__name__)
@@ -25,7 +29,8 @@ GROUP = "assist-casework"
 
 
 def tasks_consumer(bootstrap: str, group: str = GROUP) -> AIOKafkaConsumer:
-    return AIOKafkaConsumer(TASKS.name, bootstrap_servers=bootstrap, group_id=group, client_id="assist-casework",
+    return AIOKafkaConsumer(TASKS.name, APPLICATION_ANSWERS.name, bootstrap_servers=bootstrap, group_id=group,
+                            client_id="assist-casework",
                             enable_auto_commit=False, auto_offset_reset="earliest", isolation_level="read_committed")
 
 
@@ -64,14 +69,23 @@ class Unreadable(Exception):
     """A task record that can never be taken in, read by a feed without a dead-letter topic."""
 
 
+def readable_answer(contract: Contract, record: ConsumerRecord[bytes, bytes]) -> dict[str, Any] | Reason:
+    """The ApplicationAnswer of `record`, or why it can never be used."""
+    try:
+        return decode_record(contract, "application_answer", record.value or b"")
+    except Exception as exc:  # fastavro raises several types on garbled bodies; never quote the payload
+        return Reason(f"not an application_answer record ({type(exc).__name__})", ("value",))
+
+
 class TaskFeed:
     def __init__(self, consumer: AIOKafkaConsumer, board: TaskBoard, contract: Contract, metrics: CaseworkMetrics,
-                 dead_letters: DeadLetterSink | None = None):
+                 dead_letters: DeadLetterSink | None = None, answers: ApplicationStore | None = None):
         self._consumer = consumer
         self._board = board
         self._contract = contract
         self._metrics = metrics
         self._dead_letters = dead_letters
+        self._answers = answers
 
     async def run(self, stop: asyncio.Event) -> None:
         """Take tasks in until `stop` is set; a batch that cannot be written is read again after a pause, a record
@@ -82,6 +96,9 @@ class TaskFeed:
     async def take_in(self, batch: dict[TopicPartition, list[ConsumerRecord[bytes, bytes]]]) -> None:
         tasks = []
         for record in (r for rs in batch.values() for r in rs):
+            if record.topic == APPLICATION_ANSWERS.name:
+                await self._answer(record)
+                continue
             judged = readable_task(self._contract, record)
             if isinstance(judged, Reason):
                 if self._dead_letters is None:
@@ -98,3 +115,12 @@ class TaskFeed:
             raise
         self._metrics.taken_in("new", sum(new))
         self._metrics.taken_in("duplicate", len(new) - sum(new))
+
+    async def _answer(self, record: ConsumerRecord[bytes, bytes]) -> None:
+        answer = readable_answer(self._contract, record)
+        if isinstance(answer, Reason):
+            if self._dead_letters is None:
+                raise Unreadable(answer.text)
+            await self._dead_letters.send(record, answer)
+        elif self._answers is not None:
+            await self._answers.answered(answer)

@@ -15,6 +15,7 @@ from services.casework.adapters import console, http_api
 from services.casework.adapters.openapi import OPENAPI
 from services.casework.adapters.staff_file import StaffFile
 from services.casework.adapters.tokens import StaffTokens
+from services.casework.adapters.web_applications import APPLYING
 from services.casework.adapters.web_auth import (
     CASEWORK,
     CSRF_KEY,
@@ -27,6 +28,7 @@ from services.casework.adapters.web_auth import (
     csrf_key,
     identify,
 )
+from services.casework.applying import Applying
 from services.casework.domain.ordering import PriorityBand
 from services.casework.metrics import CaseworkMetrics
 from services.casework.service import Casework
@@ -54,8 +56,9 @@ SECURITY_HEADERS = {
 
 def build_app(casework: Casework, tokens: StaffTokens, staff: StaffFile, metrics: CaseworkMetrics,
               staff_token_key: str, health: Callable[[], Awaitable[bool]], rate_limit: RateLimiter | None = None,
-              clock: Callable[[], float] = time.monotonic) -> web.Application:
-    """`rate_limit`: requests per member of staff (default: ASSIST_CASEWORK_RATE_PER_SECOND and _BURST)."""
+              clock: Callable[[], float] = time.monotonic, applying: Applying | None = None) -> web.Application:
+    """`rate_limit`: requests per member of staff (default: ASSIST_CASEWORK_RATE_PER_SECOND and _BURST).
+    `applying`: applications on residents' behalf (without it, applying answers 503)."""
     if rate_limit is None:
         settings = load_settings()
         rate_limit = RateLimiter(settings.casework_rate_per_second, settings.casework_rate_burst)
@@ -65,6 +68,8 @@ def build_app(casework: Casework, tokens: StaffTokens, staff: StaffFile, metrics
     app[CASEWORK], app[TOKENS], app[STAFF], app[METRICS] = casework, tokens, staff, metrics
     app[CSRF_KEY], app[THROTTLE], app[HEALTH] = csrf_key(staff_token_key), LoginThrottle(), health
     app[RATE_LIMIT], app[CLOCK] = rate_limit, clock
+    if applying is not None:
+        app[APPLYING] = applying
     http_api.add_routes(app)
     console.add_routes(app)
     app.router.add_get("/healthz", healthz)

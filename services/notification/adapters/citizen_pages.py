@@ -7,8 +7,9 @@ from typing import Any
 
 import jinja2
 
+from services.core.application_views import Application
 from services.notification.domain.answers import OfferView
-from services.notification.domain.applications import Application, answer_words
+from services.notification.domain.applications import answer_words
 from services.notification.domain.contact import Language
 from services.notification.domain.wording import amount_text, policy_name
 from services.notification.ports import InboxItem
@@ -143,7 +144,8 @@ def application_model(application: Application, language: Language) -> dict[str,
             "policy": policy_name({"policy_id": application.policy_id,
                                    "policy_name": answer.get("policy_name") or application.policy_id}, language),
             "applied_by": application.applied_by, "outcome": application.outcome,
-            "submitted_at": application.submitted_at.isoformat() if application.submitted_at else None,
+            "submitted_at": dt.datetime.fromtimestamp(application.submitted_at_ms / 1000, dt.UTC).isoformat()
+            if application.submitted_at_ms else None,
             "answer": answer_words(application, language), "offer_id": answer.get("offer_id"),
             "reasons": [str(r) for r in answer.get("reasons") or []]}
 

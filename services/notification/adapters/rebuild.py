@@ -26,17 +26,15 @@ from aiokafka import ConsumerRecord, TopicPartition
 from redis.asyncio import Redis
 from redis.exceptions import ConnectionError as RedisConnectionError
 
-from services.core.codec import Contract, decode_event, decode_record, header
-from services.core.conformance import ContractError
+from services.core.application_views import RedisApplications, submissions
+from services.core.codec import Contract, decode_record
 from services.core.history import HistoryReader, RebuildLock, clear_view
-from services.core.resident_applications import APPLICATION_SUBMITTED, CITIZEN_PAGE_SOURCE
+from services.core.resident_applications import CITIZEN_PAGE_SOURCE
 from services.core.topics import APPLICATION_ANSWERS, CONTACTS, DECISIONS, EVENTS, NOTIFICATIONS, OFFERS, TASKS
 from services.notification.adapters.kafka_inbound import SCHEMAS, InboundConsumer
-from services.notification.adapters.redis_applications import RedisApplications
 from services.notification.adapters.redis_citizen import RedisInbox
 from services.notification.adapters.redis_jobs import RedisDeliveryJobs
 from services.notification.delivery import Delivery
-from services.notification.domain.applications import Application
 from services.notification.domain.contact import Channel
 from services.notification.domain.delivered import by_notification, delivery_of
 from services.notification.domain.ids import notification_id
@@ -154,16 +152,8 @@ class Rebuilder:
     async def _submitted_applications(self, reader: HistoryReader, since: dict[TopicPartition, int]) -> int:
         """Applications made on the citizen page, from assist.events (the page kept them as it published them)."""
         found = 0
-        async for record in reader.records(EVENTS, since):
-            if header(record.headers, "ce_type") != APPLICATION_SUBMITTED or \
-                    header(record.headers, "ce_source") != CITIZEN_PAGE_SOURCE:
-                continue
-            try:
-                event = decode_event(self._contract, record.value, record.headers)
-            except ContractError:
-                continue
-            await self._applications.submitted(event.subject, Application(
-                event.id, str(event.data["policy_id"]), str(event.data["applied_by"]), event.time))
+        async for application in submissions(reader, self._contract, CITIZEN_PAGE_SOURCE, since):
+            await self._applications.submitted(application)
             found += 1
         return found
 

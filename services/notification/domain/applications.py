@@ -1,13 +1,9 @@
-"""A resident's applications as the citizen page shows them: what was applied for, when, by whom, and matching's
-answer (schemas/records/application_answer.avsc) in plain words."""
+"""Matching's answer to a resident's application (schemas/records/application_answer.avsc) in plain words, as the
+citizen page shows it."""
 
 from __future__ import annotations
 
-import datetime as dt
-from collections.abc import Mapping
-from dataclasses import dataclass
-from typing import Any
-
+from services.core.application_views import Application
 from services.notification.domain.contact import Language
 
 _WORDS: dict[Language, dict[str, str]] = {
@@ -33,22 +29,6 @@ _WORDS: dict[Language, dict[str, str]] = {
         "UNKNOWN_PERSON": "民政登记中暂无您的家庭信息，请联系当地民政部门。",
     },
 }
-
-
-@dataclass(frozen=True)
-class Application:
-    """One application of a person: submitted on the citizen page (submitted_at set), or known by its answer only
-    (made by a caseworker on the person's behalf)."""
-
-    application_id: str
-    policy_id: str
-    applied_by: str
-    submitted_at: dt.datetime | None = None
-    answer: Mapping[str, Any] | None = None
-
-    @property
-    def outcome(self) -> str:
-        return str(self.answer["outcome"]) if self.answer else "WAITING"
 
 
 def answer_words(application: Application, language: Language) -> str:
