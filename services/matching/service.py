@@ -16,16 +16,14 @@ from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass
 from typing import Any, Protocol
 
-from services.core.codec import header
 from services.core.conformance import ContractError, FieldError
 from services.core.dead_letter import Reason
 from services.core.topics import MATCHING_INBOX
-from services.matching.adapters.messages import decode_event_message, event_headers
+from services.matching.adapters.messages import decode_event_message, event_headers, names_a_request
 from services.matching.adapters.stored import Record, StoredHousehold
 from services.matching.answers import answer_output
-from services.matching.domain.applications import Decision, Outcome, decide
+from services.matching.domain.applications import NOT_KNOWN, Decision, Outcome, decide
 from services.matching.domain.catalogue.policy_catalogue import PolicyCatalogue
-from services.matching.domain.household.event_kinds import EVENT_KINDS, Change
 from services.matching.domain.household.state import HouseholdState
 from services.matching.handler import Matcher, Result
 from services.matching.messages import (
@@ -41,7 +39,6 @@ from services.matching.metrics import priority_band
 from services.matching.ports import HouseholdStore, Memberships, WaitingEvents
 from services.matching.runtime import MatchingRuntime
 
-REQUEST_TYPES = frozenset(t for t, k in EVENT_KINDS.items() if k.change == Change.REQUEST)
 WAITING_MAX = 20
 """Events held per person the registry has not introduced yet; later ones are dead-lettered."""
 
@@ -119,7 +116,7 @@ class MatchingService:
         listed = list(headers)
         if household:
             return Routing(((MATCHING_INBOX.name, household, value, event_headers(listed)),))
-        if header(listed, "ce_type") in REQUEST_TYPES:
+        if names_a_request(listed):
             return Routing(self._unknown_applicant(value, listed))
         if self.waiting.count(person) >= WAITING_MAX:
             return Routing(refused=Reason(f"person not in the registry after {WAITING_MAX} events; replay when it "
@@ -138,7 +135,7 @@ class MatchingService:
         now = runtime.now()
         catalogue = runtime.versions.active(now.date())
         decision = decide(None, catalogue, message.person_id, message.policy_id, now.date()) \
-            if catalogue is not None else Decision(Outcome.UNKNOWN_PERSON)
+            if catalogue is not None else Decision(Outcome.UNKNOWN_PERSON, reasons=(NOT_KNOWN,))
         result = Result(None, (answer_output(message, None, decision, catalogue, now),))
         self._count(LABELS[Application], result)
         return tuple(StoredHousehold(None).outgoing(runtime.contract, result))

@@ -17,7 +17,7 @@ from collections.abc import Callable, Iterable, Mapping, Sequence
 from services.core.codec import Contract, decode_event, decode_record, header
 from services.core.conformance import ContractError, FieldError
 from services.core.topics import DECISIONS, MATCHING_INBOX, REGISTRY
-from services.matching.domain.household.event_kinds import Change, kind_of
+from services.matching.domain.household.event_kinds import EVENT_KINDS, Change, kind_of
 from services.matching.messages import (
     Application,
     CaseworkDecision,
@@ -33,6 +33,7 @@ VERSION = "assist_catalogue_version"
 EVENT = "event"
 REEVALUATE = "reevaluate"
 RawHeaders = Sequence[tuple[str, bytes | None]]
+REQUEST_TYPES = frozenset(t for t, k in EVENT_KINDS.items() if k.change == Change.REQUEST)
 
 
 def decode_message(contract: Contract, topic: str, value: bytes | None, headers: RawHeaders) -> Message:
@@ -50,6 +51,12 @@ def decode_event_message(contract: Contract, value: bytes | None, headers: RawHe
     if kind is not None and kind.change == Change.REQUEST:
         return Application(event)
     return ChangeEvent(event)
+
+
+def names_a_request(headers: RawHeaders) -> bool:
+    """Whether a CloudEvent's headers name a request kind (an application), before its body is decoded: the
+    route to a household decodes only those when the person is not known."""
+    return header(headers, "ce_type") in REQUEST_TYPES
 
 
 def _registry(contract: Contract, value: bytes | None, headers: RawHeaders) -> Message:

@@ -32,6 +32,7 @@ from services.matching.domain.household.state import HouseholdState
 ANSWERS_KEPT = 64
 """Answers a household keeps to answer a redelivered application the same; the oldest go first."""
 VERIFY = "VERIFY_ELIGIBILITY"
+NOT_KNOWN = "the applicant is not known to the civil registry as a living member of a household"
 
 
 class Outcome(StrEnum):
@@ -67,8 +68,7 @@ def decide(state: HouseholdState | None, catalogue: PolicyCatalogue, person_id: 
         return Decision(Outcome.UNKNOWN_POLICY, reasons=(
             f"{policy_id} is not a programme of catalogue {catalogue.name} version {catalogue.version}",))
     if state is None or person_id not in state.members:
-        return Decision(Outcome.UNKNOWN_PERSON, reasons=(
-            "the applicant is not known to the civil registry as a living member of a household",))
+        return Decision(Outcome.UNKNOWN_PERSON, reasons=(NOT_KNOWN,))
     policy = catalogue.policy(policy_id)
     key = benefit_key(policy_id, person_id if policy.scope == Scope.MEMBER else None)
     received = state.benefit_keys()
