@@ -16,6 +16,7 @@ from services.notification.domain.answers import OfferState
 from services.notification.domain.link import Signer
 from services.notification.wiring import Citizen, citizen
 from tests.browser.screenshots import screenshot_path
+from tests.integration.applications_harness import answer_record, application_contract, publish_catalogue
 from tests.integration.notification_harness import contact_record, forget_keys, offer_record, unique
 from tests.integration.test_notification_revisions import revised
 
@@ -127,3 +128,46 @@ async def test_citizen_sees_the_revised_figure_and_a_withdrawn_offer_that_cannot
     listing = await page.locator("main").inner_text()
     assert "This offer was withdrawn" in listing and "¥2,345.00 per month" in listing
     await page.screenshot(path=str(screenshot_path(tmp_path, "citizen-offers.png")), full_page=True)
+
+
+async def test_resident_applies_for_a_programme_and_reads_the_answer_in_plain_words(chromium, tmp_path):
+    settings = load_settings()
+    catalogue = await publish_catalogue(settings)
+    contract = application_contract(tmp_path)
+    prefix = unique("test:notification:")
+    config = replace(settings, link_signing_key=KEY, matching_catalogue=catalogue)
+    async with citizen(config, prefix, contract=contract) as parts:
+        server = TestServer(build_citizen_app(parts.desk, parts.metrics, secure_cookies=False,
+                                              applications=parts.applications), host="127.0.0.1")
+        await server.start_server()
+        try:
+            base = str(server.make_url("")).rstrip("/")
+            person = unique("p")
+            offer = offer_record(person)
+            await parts.contacts.put(contact_record(person, ["SMS"], language="en"))
+            await parts.views.add(person, offer)
+            page = await chromium.new_page(viewport={"width": 1000, "height": 900})
+            await page.goto(f"{base}/c/{Signer(KEY).link_token(person, offer['offer_id'], dt.datetime.now(dt.UTC))}")
+            await page.click("text=My applications")
+            await page.select_option("#policy_id", "subsistence_allowance")
+            async with page.expect_navigation():
+                await page.click("#apply")
+            assert page.url.endswith("/applications?lang=en")
+            assert "Submitted; the answer comes in a moment." in await page.locator(".application .answer").inner_text()
+            [applied] = await parts.applications.applications(person)
+            await parts.application_store.answered(answer_record(
+                applied.application_id, person, offer["household_id"], "NOT_ELIGIBLE", reasons=[
+                    "the household's monthly income per person (150000 fen) is not below the local subsistence "
+                    "standard (145000 fen)"]))
+            await parts.application_store.answered(answer_record(
+                "a-by-caseworker", person, offer["household_id"], "OFFERED", applied_by="cw-dora",
+                policy_id="medical_assistance", policy_name="Medical assistance", offer_id=offer["offer_id"]))
+            await page.reload()
+            answers = await page.locator(".application").all_inner_texts()
+            assert any("Not eligible, because the household's monthly income per person (150000 fen) is not below "
+                       "the local subsistence standard (145000 fen)." in a for a in answers)
+            assert any("Applied for you by a caseworker" in a and "See the offer" in a for a in answers)
+            await page.screenshot(path=str(screenshot_path(tmp_path, "citizen-applications.png")), full_page=True)
+        finally:
+            await server.close()
+            await forget_keys(parts.redis, prefix)

@@ -3,6 +3,7 @@ approve; the task leaves the queue. Runs against the real Redis and Kafka like t
 
 from __future__ import annotations
 
+import asyncio
 import datetime as dt
 from collections.abc import AsyncIterator
 from pathlib import Path
@@ -10,7 +11,14 @@ from pathlib import Path
 import pytest
 from playwright.async_api import Browser, Page, expect
 
+from services.core.settings import load_settings
 from tests.browser.screenshots import screenshot_path
+from tests.integration.applications_harness import (
+    answer_record,
+    application_contract,
+    publish_answers,
+    publish_catalogue,
+)
 from tests.integration.test_casework import ALICE, PASSWORD, Desk, open_desk, task_record
 from tests.integration.test_casework_revisions import revised, settled
 
@@ -154,3 +162,37 @@ async def test_caseworker_sees_a_revised_task_with_both_explanations_and_a_withd
     await expect(page.get_by_role("button", name="Claim", exact=True)).to_have_count(0)
     await page.screenshot(path=str(screenshot_path(tmp_path, "console-task-withdrawn.png")), full_page=True)
     await context.close()
+
+
+async def test_caseworker_applies_on_the_residents_behalf_and_reads_the_answer(chromium: Browser, tmp_path: Path):
+    settings = load_settings()
+    catalogue = await publish_catalogue(settings)
+    async with open_desk(tmp_path, catalogue=catalogue, contract=application_contract(tmp_path)) as desk:
+        task = task_record("110105")
+        await desk.publish(task)
+        await desk.queued(ALICE, {task["task_id"]})
+        context = await chromium.new_context(locale="en-US", viewport={"width": 1280, "height": 900})
+        page = await context.new_page()
+        await log_in(page, desk, "alice", "en")
+        await page.goto(str(desk.client.make_url(f"/console/tasks/{task['task_id']}")))
+        await page.locator("#policy_id").select_option("medical_assistance")
+        await page.locator("#apply").click()
+        await expect(page.get_by_role("status")).to_have_text("Application submitted on the resident's behalf")
+        row = page.locator("#applications table tbody tr")
+        await expect(row).to_contain_text("medical_assistance")
+        await expect(row).to_contain_text("Submitted; waiting for the answer")
+        application_id = await row.get_attribute("data-application-id")
+        assert application_id
+        await publish_answers(settings, answer_record(
+            application_id, task["person_id"], task["household_id"], "NOT_ELIGIBLE", applied_by="alice",
+            policy_id="medical_assistance", reasons=["no medical expense was settled in the last 12 months"]))
+        for _ in range(100):  # the worker takes the answer in within moments
+            await page.reload()
+            if await row.filter(has_text="Not eligible").count():
+                break
+            await asyncio.sleep(0.2)
+        await expect(row).to_contain_text("Not eligible, because: no medical expense was settled in the last 12 months")
+        await expect(row).to_contain_text("alice")
+        await page.locator("#applications").screenshot(
+            path=str(screenshot_path(tmp_path, "console-task-applications.png")))
+        await context.close()

@@ -33,5 +33,5 @@ _WORDS: dict[Language, dict[str, str]] = {
 
 def answer_words(application: Application, language: Language) -> str:
     """Matching's answer in a sentence the applicant can read."""
-    reasons = "; ".join(str(r) for r in (application.answer or {}).get("reasons") or []) or "—"
-    return _WORDS[language][application.outcome].format(reasons=reasons.rstrip("."))
+    reasons = "; ".join(str(r).rstrip(". ") for r in application.reasons) or "—"
+    return _WORDS[language][application.outcome].format(reasons=reasons)
