@@ -31,7 +31,7 @@ class CaseworkMetrics:
                                 "Commands refused, by reason (conflict, not_found, invalid, forbidden).", ["reason"],
                                 registry=registry)
         self._taken_in = Counter("assist_casework_tasks_taken_in_total",
-                                 "Task records read from assist.tasks, by outcome (new, duplicate, invalid).",
+                                 "Task records read from assist.tasks, by outcome (new, revised, duplicate, invalid).",
                                  ["outcome"], registry=registry)
         self._published = Counter("assist_casework_outbox_published_total",
                                   "Decisions acknowledged by Kafka and removed from the outbox.", registry=registry)

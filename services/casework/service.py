@@ -7,6 +7,7 @@ atomic step by the board; this layer checks commands, maps refusals to errors an
 
 from __future__ import annotations
 
+import enum
 import time
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
@@ -42,12 +43,21 @@ class Answer:
         return str((self.details or {}).get(name) or "")
 
 
+class TakenIn(enum.Enum):
+    """What a publication of a task did: a new task, a revision or withdrawal applied, or nothing (known or older)."""
+
+    NEW = "new"
+    REVISED = "revised"
+    DUPLICATE = "duplicate"
+
+
 class TaskBoard(Protocol):
     """Atomic transitions of tasks. Each call records its transitions (audit trail and outbox) atomically.
     `scope` is Staff.scope_token(); `now_ms` the caller's clock."""
 
-    async def take_in(self, tasks: Sequence[CaseworkerTask]) -> list[bool]:
-        """Queue tasks not seen before; per task, whether it was new."""
+    async def take_in(self, tasks: Sequence[CaseworkerTask]) -> list[TakenIn]:
+        """Queue tasks not seen before and apply revisions and withdrawals newer than the stored one; per task,
+        what it did."""
 
     async def claim(self, task_id: str, actor: str, scope: str, lease_ms: int, now_ms: int) -> Answer: ...
 

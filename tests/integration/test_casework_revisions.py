@@ -185,6 +185,9 @@ async def test_older_and_repeated_publications_never_regress_a_task(board):
     assert [e["action"] for e in body["audit"]] == ["RECEIVED", "REVISED"]
     withdrawn = await page(desk, dora, other)
     assert withdrawn["status"] == "WITHDRAWN" and [r["change"] for r in withdrawn["revisions"]] == ["WITHDRAWN"]
+    counted = {outcome: desk.parts.metrics.registry.get_sample_value(
+        "assist_casework_tasks_taken_in_total", {"outcome": outcome}) for outcome in ("new", "revised", "duplicate")}
+    assert counted == {"new": 2, "revised": 2, "duplicate": 5}, counted
 
 
 async def test_review_task_shows_the_benefit_under_review_and_what_changed(board):

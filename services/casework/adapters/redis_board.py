@@ -21,9 +21,10 @@ from services.casework.adapters.redis_layout import (
 )
 from services.casework.domain.revisions import next_number, withdrawn
 from services.casework.domain.tasks import CaseworkerTask, received
-from services.casework.service import Answer, Emitted
+from services.casework.service import Answer, Emitted, TakenIn
 
 LUA = Path(__file__).parent / "lua"
+_TAKEN_IN = {0: TakenIn.DUPLICATE, 1: TakenIn.NEW, 2: TakenIn.REVISED}
 SCRIPTS = ("ingest", "claim", "claim_next", "unclaim", "decide", "reassign", "reap", "escalate")
 
 
@@ -65,7 +66,7 @@ class RedisTaskBoard:
         raw = await self._scripts[name](keys=keys, args=[self._keys.prefix, now_ms, *args])
         return _answer(raw)
 
-    async def take_in(self, tasks: Sequence[CaseworkerTask]) -> list[bool]:
+    async def take_in(self, tasks: Sequence[CaseworkerTask]) -> list[TakenIn]:
         if not tasks:
             return []
         pipe = self._redis.pipeline(transaction=False)
@@ -74,7 +75,7 @@ class RedisTaskBoard:
                 keys=[self._keys.task(task.task_id), self._keys.audit(task.task_id),
                       self._keys.revisions(task.task_id)],
                 args=[self._keys.prefix, 0, json.dumps(_publication(task), ensure_ascii=False)], client=pipe)
-        return [bool(r) for r in await pipe.execute()]
+        return [_TAKEN_IN[int(r)] for r in await pipe.execute()]
 
     async def claim(self, task_id: str, actor: str, scope: str, lease_ms: int, now_ms: int) -> Answer:
         return await self._run("claim", [self._keys.task(task_id)], now_ms, task_id, actor, scope, lease_ms)

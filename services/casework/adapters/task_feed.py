@@ -16,7 +16,7 @@ from redis.exceptions import ResponseError
 from services.casework.adapters.records import task_from_record
 from services.casework.domain.tasks import CaseworkerTask
 from services.casework.metrics import CaseworkMetrics
-from services.casework.service import TaskBoard, Unavailable
+from services.casework.service import TakenIn, TaskBoard, Unavailable
 from services.core.application_views import ApplicationStore
 from services.core.codec import Contract, decode_record
 from services.core.dead_letter import DeadLetters, DeadLetterSink, Reason
@@ -113,8 +113,8 @@ class TaskFeed:
             if "UNAVAILABLE" in str(exc):  # the view is being rebuilt: read the batch again later
                 raise Unavailable("the view is being rebuilt") from None
             raise
-        self._metrics.taken_in("new", sum(new))
-        self._metrics.taken_in("duplicate", len(new) - sum(new))
+        for outcome in TakenIn:
+            self._metrics.taken_in(outcome.value, sum(1 for n in new if n is outcome))
 
     async def _answer(self, record: ConsumerRecord[bytes, bytes]) -> None:
         answer = readable_answer(self._contract, record)

@@ -1,7 +1,7 @@
 -- Take in one publication of a task: KEYS[1] task hash, KEYS[2] audit stream, KEYS[3] revisions stream.
 -- ARGV[3] JSON {fields = task and progress fields, receipt = receipt entry fields, revision = revision entry fields
 -- or null, number = offer.revision.number (-1 when a withdrawal carries none), revised = the fields a revision
--- replaces}. Returns 1 when the publication changed something, 0 when it was known or older
+-- replaces}. Returns 1 for a new task, 2 for a revision or withdrawal applied, 0 when it was known or older
 -- (domain/revisions.py next_number is the same rule).
 if unavailable() then return redis.error_reply('UNAVAILABLE the view is being rebuilt') end
 local d = cjson.decode(ARGV[3])
@@ -46,10 +46,10 @@ if entry.change == 'WITHDRAWN' then
     redis.call('ZREM', DUE, id)
     redis.call('HSET', KEYS[1], 'status', 'WITHDRAWN', 'holder', '', 'lease_until', '0', 'claimed_at', '0')
   end
-  return 1
+  return 2
 end
 -- A revision keeps the task where its new priority and deadline put it, claimed or queued, escalated or not.
 if t.status == 'QUEUED' then redis.call('ZADD', queue_key(t.queue), d.fields.score, id)
 elseif t.status == 'CLAIMED' then redis.call('ZADD', held_key(t.queue), d.fields.score, id) end
 if open and t.escalated ~= '1' then redis.call('ZADD', DUE, d.fields.due, id) end
-return 1
+return 2
