@@ -11,6 +11,7 @@ import copy
 import datetime as dt
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
+from functools import partial
 from typing import Any
 
 from aiohttp.test_utils import TestClient, TestServer
@@ -268,3 +269,43 @@ async def test_rebuild_from_the_topics_gives_the_same_state_and_sends_nothing_ag
         assert gateway.requests == sent_before
         assert before[offer_a["offer_id"]][1][b"notice"] == b"revised"
         assert before[offer_b["offer_id"]][1][b"notice"] == b"withdrawn"
+
+
+async def test_a_revision_or_withdrawal_arriving_while_the_offer_is_being_sent_is_told_as_a_change(settings):
+    group, prefix = unique("test-notification-"), unique("test:notification:")
+    redis = Redis.from_url(settings.redis_url)
+    try:
+        async with providers() as (gateway, mail):
+            gateway.delay = 1.0  # the gateway takes the message, then answers a second later
+            config = notification_settings(settings, gateway, mail)
+            async with worker(config, group, prefix) as parts:  # its loops do not run: each step is taken here
+                revised_person, withdrawn_person = unique("p"), unique("p")
+                contacts = {p: contact_record(p, ["SMS"]) for p in (revised_person, withdrawn_person)}
+                for record in contacts.values():
+                    await parts.records.contact(str(record["person_id"]), record)
+                first, other = offer_record(revised_person), offer_record(withdrawn_person)
+                for offer, change in ((first, revised(first, 1, 333_300)),
+                                      (other, revised(other, 1, None, change="WITHDRAWN"))):
+                    await parts.records.offer(offer)
+                    sending = asyncio.create_task(parts.delivery.step(offer["offer_id"]))
+                    await until(partial(_taken, gateway, offer), 10, "the gateway to take the message")
+                    await parts.records.offer(change)  # while the provider call is under way
+                    await sending
+                for job_id in await parts.jobs.claim_due(dt.datetime.now(dt.UTC), 50, 60):
+                    await parts.delivery.step(job_id)
+
+                told, notice = texts_to(gateway, str(contacts[revised_person]["phone"]))
+                assert "1,234.50" in told["text"]
+                assert "3,333.00" in notice["text"] and "调整" in notice["text"]  # news of a change, not the offer
+                assert notice["idempotency_key"] == notification_id(delivery_id(first["offer_id"], 1), "SMS")
+                assert len(texts_to(gateway, str(contacts[withdrawn_person]["phone"]))) == 1
+                [item] = await RedisInbox(redis, prefix).items(withdrawn_person)
+                assert "已撤回" in item.subject
+                assert await parts.jobs.pending() == 0
+    finally:
+        await forget_keys(redis, prefix)
+        await redis.aclose()
+
+
+async def _taken(gateway: SmsGatewayStub, offer: dict[str, Any]) -> bool:
+    return any(r["idempotency_key"] == notification_id(offer["offer_id"], "SMS") for r in gateway.requests)
