@@ -1,16 +1,23 @@
-"""The state stores matching's service needs, as ports. The worker passes faust tables in
-(adapters/faust_stores.py); unit tests pass the in-memory ones. Keys are the raw ids the topics are keyed by."""
+"""What matching's service needs from outside, as ports: the state stores (faust tables in the worker,
+adapters/faust_stores.py; in-memory ones in unit tests), the reading of change events off the wire
+(adapters/messages.py) and the catalogue versions (adapters/catalogue_feed.py). Keys are the raw ids the topics
+are keyed by. Dependencies point inwards: adapters implement these, the service layer never imports an adapter."""
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import AsyncIterator, Iterable, Sequence
 from typing import Any, Protocol
 
+from services.matching.domain.catalogue.policy_catalogue import PolicyCatalogue
+from services.matching.messages import Application, ChangeEvent
+
 Headers = list[tuple[str, bytes]]
+RawHeaders = Sequence[tuple[str, bytes | None]]
+"""Headers as a consumer reads them (a value may be None)."""
 
 
 class HouseholdStore(Protocol):
-    """Each household's stored form (adapters/stored.py: its state and what its last messages sent), by household
+    """Each household's stored form (stored.py: its state and what its last messages sent), by household
     id. Only the household agent of the worker that owns the household's partition writes it."""
 
     def get(self, household_id: bytes) -> dict[str, Any] | None:
@@ -45,3 +52,24 @@ class WaitingEvents(Protocol):
 
     def release(self, person_id: bytes) -> list[tuple[bytes, Headers]]:
         """The person's held events in arrival order, forgotten by the store."""
+
+
+class EventReader(Protocol):
+    """Change events as they travel on assist.events and the household inbox (CloudEvents binary mode)."""
+
+    def read(self, value: bytes | None, headers: RawHeaders) -> ChangeEvent | Application:
+        """The typed message; ContractError naming the field when it is not one."""
+
+    def names_a_request(self, headers: RawHeaders) -> bool:
+        """Whether the headers name a request kind (an application), before the body is decoded."""
+
+    def inbox_headers(self, headers: RawHeaders) -> Headers:
+        """The headers of a change event re-keyed onto the household inbox."""
+
+
+class CatalogueSource(Protocol):
+    """Every published version of the worker's catalogue, in publication order, for as long as the worker runs
+    (refused versions are logged by the source and not yielded)."""
+
+    def versions(self) -> AsyncIterator[PolicyCatalogue]:
+        """The versions, one by one."""

@@ -15,7 +15,6 @@ import numpy as np
 
 from services.core.codec import Contract, jsonable
 from services.core.process import Health
-from services.matching.adapters.catalogue_feed import CatalogueFeed
 from services.matching.domain.catalogue.policy import Scope
 from services.matching.domain.catalogue.policy_catalogue import PolicyCatalogue
 from services.matching.domain.evaluation import explain
@@ -26,7 +25,7 @@ from services.matching.domain.population.columns import PopulationColumns
 from services.matching.domain.population.evaluation import PopulationOutcome, changed_households, evaluate_population
 from services.matching.handler import Matcher
 from services.matching.metrics import MatchingMetrics
-from services.matching.ports import HouseholdStore
+from services.matching.ports import CatalogueSource, HouseholdStore
 from services.matching.versions import CatalogueVersions
 
 log = logging.getLogger(__name__)
@@ -42,7 +41,7 @@ class MatchingRuntime:
     matcher: Matcher
     contract: Contract
     metrics: MatchingMetrics
-    feed: CatalogueFeed
+    feed: CatalogueSource
     households: HouseholdStore
     """Where the household agent stores each household: read to rebuild the population mirror."""
     now: Callable[[], dt.datetime] = utc_now

@@ -4,7 +4,7 @@
 - index: a membership change updates person → household, and releases the events that waited for it;
 - handle: a typed message to a household goes through ONE dispatch table (HANDLERS, message type → Matcher
   entry point); its new state is stored with what it sends, so a message seen again after a crash sends the
-  same records again (adapters/stored.py).
+  same records again (stored.py).
 
 The faust agents (adapters/faust_app.py) only decode, call these and publish what they return.
 """
@@ -19,8 +19,6 @@ from typing import Any, Protocol
 from services.core.conformance import ContractError, FieldError
 from services.core.dead_letter import Reason
 from services.core.topics import MATCHING_INBOX
-from services.matching.adapters.messages import decode_event_message, event_headers, names_a_request
-from services.matching.adapters.stored import Record, StoredHousehold
 from services.matching.answers import answer_output
 from services.matching.domain.applications import NOT_KNOWN, Decision, Outcome, decide
 from services.matching.domain.catalogue.policy_catalogue import PolicyCatalogue
@@ -36,8 +34,9 @@ from services.matching.messages import (
     RegistryRecord,
 )
 from services.matching.metrics import priority_band
-from services.matching.ports import HouseholdStore, Memberships, WaitingEvents
+from services.matching.ports import EventReader, HouseholdStore, Memberships, WaitingEvents
 from services.matching.runtime import MatchingRuntime
+from services.matching.stored import Record, StoredHousehold
 
 WAITING_MAX = 20
 """Events held per person the registry has not introduced yet; later ones are dead-lettered."""
@@ -105,6 +104,8 @@ class MatchingService:
     households: HouseholdStore
     memberships: Memberships
     waiting: WaitingEvents
+    reader: EventReader
+    """How change events are read off the wire (adapters/messages.py in the worker)."""
 
     def route(self, person: bytes | None, value: bytes | None, headers: Iterable[tuple[str, bytes | None]]
               ) -> Routing:
@@ -115,8 +116,8 @@ class MatchingService:
         household = self.memberships.household_of(person)
         listed = list(headers)
         if household:
-            return Routing(((MATCHING_INBOX.name, household, value, event_headers(listed)),))
-        if names_a_request(listed):
+            return Routing(((MATCHING_INBOX.name, household, value, self.reader.inbox_headers(listed)),))
+        if self.reader.names_a_request(listed):
             return Routing(self._unknown_applicant(value, listed))
         if self.waiting.count(person) >= WAITING_MAX:
             return Routing(refused=Reason(f"person not in the registry after {WAITING_MAX} events; replay when it "
@@ -129,7 +130,7 @@ class MatchingService:
         """An application by a person the registry has not introduced is answered at once (UNKNOWN_PERSON),
         not held: the applicant is waiting for an answer."""
         runtime = self.runtime
-        message = decode_event_message(runtime.contract, value, headers)
+        message = self.reader.read(value, headers)
         if not isinstance(message, Application):
             return ()
         now = runtime.now()
@@ -148,7 +149,7 @@ class MatchingService:
         self.memberships.put(person, household or None)
         if not household:
             return []
-        return [(MATCHING_INBOX.name, household, value, event_headers(headers))
+        return [(MATCHING_INBOX.name, household, value, self.reader.inbox_headers(headers))
                 for value, headers in self.waiting.release(person)]
 
     def handle(self, household_id: bytes | None, position: Position, message: Message) -> list[Record]:

@@ -10,6 +10,7 @@ from services.core.settings import PROJECT_ROOT, Settings
 from services.matching.adapters.catalogue_feed import CatalogueFeed
 from services.matching.adapters.faust_app import attach, faust_app
 from services.matching.adapters.faust_stores import FaustStores
+from services.matching.adapters.messages import CloudEventReader
 from services.matching.domain.household.risk import load_risk_model
 from services.matching.handler import Matcher
 from services.matching.metrics import MatchingMetrics
@@ -28,5 +29,6 @@ def matching_worker(settings: Settings) -> tuple[faust.App, MatchingRuntime]:
     runtime = MatchingRuntime(matcher, contract, MatchingMetrics(CollectorRegistry()),
                               CatalogueFeed(settings.kafka_bootstrap, contract, settings.matching_catalogue),
                               stores.households)
-    attach(app, runtime, MatchingService(runtime, stores.households, stores.memberships, stores.waiting), stores)
+    attach(app, runtime, MatchingService(runtime, stores.households, stores.memberships, stores.waiting,
+                                           CloudEventReader(contract)), stores)
     return app, runtime

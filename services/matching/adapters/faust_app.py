@@ -50,9 +50,9 @@ from services.matching.adapters.agent_failures import (
 )
 from services.matching.adapters.faust_stores import FaustStores
 from services.matching.adapters.messages import decode_message, reevaluation_headers
-from services.matching.adapters.stored import Record, StoredHousehold
 from services.matching.runtime import MatchingRuntime
 from services.matching.service import MatchingService
+from services.matching.stored import Record, StoredHousehold
 
 log = logging.getLogger(__name__)
 RAW: dict[str, Any] = {"key_type": bytes, "value_type": bytes, "key_serializer": "raw", "value_serializer": "raw"}

@@ -5,6 +5,7 @@ through a bounded in-process cache (read_cache.py) that the index agent, the onl
 
 from __future__ import annotations
 
+import base64
 from collections.abc import Iterable
 from dataclasses import dataclass
 from typing import Any
@@ -12,7 +13,6 @@ from typing import Any
 import faust
 
 from services.matching.adapters.read_cache import ReadCache
-from services.matching.adapters.stored import unwait, waiting_entry
 from services.matching.ports import Headers
 
 MEMBERSHIP_CACHE = 500_000
@@ -65,6 +65,19 @@ class TableWaiting:
 
     def release(self, person_id: bytes) -> list[tuple[bytes, Headers]]:
         return unwait(self.table.pop(person_id, []))
+
+
+def waiting_entry(value: bytes, headers: Iterable[tuple[str, bytes]]) -> list[Any]:
+    """An event held until the registry introduces its person, in the table's JSON form."""
+    return [_b64(value), [[k, _b64(v)] for k, v in headers]]
+
+
+def unwait(entries: Iterable[list[Any]]) -> list[tuple[bytes, list[tuple[str, bytes]]]]:
+    return [(base64.b64decode(v), [(k, base64.b64decode(h)) for k, h in hs]) for v, hs in entries]
+
+
+def _b64(value: bytes) -> str:
+    return base64.b64encode(value).decode()
 
 
 @dataclass(frozen=True)

@@ -12,7 +12,8 @@ Anything else is refused with a ContractError naming the header or field, and is
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterable, Mapping, Sequence
+from collections.abc import Callable, Iterable, Mapping
+from dataclasses import dataclass
 
 from services.core.codec import Contract, decode_event, decode_record, header
 from services.core.conformance import ContractError, FieldError
@@ -26,13 +27,12 @@ from services.matching.messages import (
     Reevaluation,
     RegistryRecord,
 )
-from services.matching.ports import Headers
+from services.matching.ports import Headers, RawHeaders
 
 KIND = "assist_kind"
 VERSION = "assist_catalogue_version"
 EVENT = "event"
 REEVALUATE = "reevaluate"
-RawHeaders = Sequence[tuple[str, bytes | None]]
 REQUEST_TYPES = frozenset(t for t, k in EVENT_KINDS.items() if k.change == Change.REQUEST)
 
 
@@ -96,3 +96,19 @@ def event_headers(headers: Iterable[tuple[str, bytes | None]]) -> Headers:
 
 def reevaluation_headers(version: str) -> Headers:
     return [(KIND, REEVALUATE.encode()), (VERSION, version.encode())]
+
+
+@dataclass(frozen=True)
+class CloudEventReader:
+    """The EventReader port (services/matching/ports.py) on the contract's CloudEvents binary mode."""
+
+    contract: Contract
+
+    def read(self, value: bytes | None, headers: RawHeaders) -> ChangeEvent | Application:
+        return decode_event_message(self.contract, value, headers)
+
+    def names_a_request(self, headers: RawHeaders) -> bool:
+        return names_a_request(headers)
+
+    def inbox_headers(self, headers: RawHeaders) -> Headers:
+        return event_headers(headers)

@@ -6,10 +6,10 @@ import datetime as dt
 
 from services.core.codec import Event, load_contract
 from services.core.settings import PROJECT_ROOT
-from services.matching.adapters.stored import StoredHousehold
 from services.matching.domain.catalogue.policy_catalogue import load_catalogue
 from services.matching.domain.household.risk import load_risk_model
 from services.matching.handler import Matcher
+from services.matching.stored import StoredHousehold
 
 CATALOGUE = load_catalogue((PROJECT_ROOT / "policies" / "national-demo.yaml").read_text(), "demo")
 MATCHER = Matcher(load_risk_model((PROJECT_ROOT / "policies" / "risk.yaml").read_text()))

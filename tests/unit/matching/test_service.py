@@ -23,6 +23,7 @@ from services.core.topics import (
 from services.matching.adapters.catalogue_feed import CatalogueFeed
 from services.matching.adapters.messages import (
     KIND,
+    CloudEventReader,
     decode_message,
     event_headers,
     reevaluation_headers,
@@ -62,7 +63,7 @@ def service() -> MatchingService:
                               CONTRACT, MatchingMetrics(CollectorRegistry()),
                               CatalogueFeed("127.0.0.1:1", CONTRACT, "national-demo"), households, now=lambda: NOW)
     runtime.versions.adopt(CATALOGUE)
-    return MatchingService(runtime, households, MemoryMemberships(), MemoryWaiting())
+    return MatchingService(runtime, households, MemoryMemberships(), MemoryWaiting(), CloudEventReader(CONTRACT))
 
 
 def registry_bytes() -> bytes:

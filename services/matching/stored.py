@@ -76,15 +76,6 @@ class StoredHousehold:
         return [(p, household) for p in sorted(after - before)] + [(p, None) for p in sorted(before - after)]
 
 
-def waiting_entry(value: bytes, headers: Iterable[tuple[str, bytes]]) -> list[Any]:
-    """An event held until the registry introduces its person, in the table's JSON form."""
-    return [_b64(value), [[k, _b64(v)] for k, v in headers]]
-
-
-def unwait(entries: Iterable[list[Any]]) -> list[tuple[bytes, list[tuple[str, bytes]]]]:
-    return [(base64.b64decode(v), [(k, base64.b64decode(h)) for k, h in hs]) for v, hs in entries]
-
-
 def _b64(value: bytes) -> str:
     return base64.b64encode(value).decode()
 
