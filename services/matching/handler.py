@@ -59,7 +59,8 @@ class Matcher:
                     now: dt.datetime) -> Result:
         updated = from_registry(record, state)
         outcomes = _state_outcomes(catalogue, updated, now.date(), REGISTRY)
-        return self._follow(updated, catalogue, outcomes, now, None, (), followed=True)
+        return self._follow(updated, catalogue, outcomes, now, None, (), followed=True,
+                            since=_moment(record.get("as_of"), now))
 
     def on_event(self, state: HouseholdState, event: Event, catalogue: PolicyCatalogue, now: dt.datetime) -> Result:
         if event.id in state.applied_event_ids():
@@ -74,13 +75,13 @@ class Matcher:
         follow = any(p.follows_state for p in triggered) or _facts_changed(state, updated)
         chosen = [p for p in triggered if not (follow and p.follows_state)]
         outcomes = evaluate_event(catalogue, household, members, f.event_facts(event.type, event.id, event.subject,
-                                                                               event.data), today, chosen)
+                                                                               event.data, occurred), today, chosen)
         if follow:
             outcomes = _in_catalogue_order(catalogue, [*outcomes, *evaluate_followed(catalogue, household, members,
                                                                                      today)])
         result = self._follow(updated, catalogue, outcomes, now, event.id, (event.id,), event.subject, follow,
-                              (household, members))
-        return self._warn(result, now)
+                              (household, members), since=event.time)
+        return self._warn(result, now, event.time)
 
     def on_decision(self, state: HouseholdState, decision: dict[str, Any], now: dt.datetime,
                     catalogue: PolicyCatalogue | None = None) -> Result:
@@ -111,7 +112,8 @@ class Matcher:
             return Result(updated)
         outcomes = evaluate_followed(catalogue, f.household_facts(updated, today), f.member_facts(updated, today),
                                      today)
-        return self._follow(updated, catalogue, outcomes, now, None, (), followed=True)
+        return self._follow(updated, catalogue, outcomes, now, None, (), followed=True,
+                            since=_moment(decision.get("at"), now))
 
     def on_application(self, state: HouseholdState | None, application: Application, catalogue: PolicyCatalogue,
                        now: dt.datetime) -> Result:
@@ -127,7 +129,8 @@ class Matcher:
         if state is not None and decision.key is not None and decision.evaluation is not None \
                 and decision.outcome in (Outcome.OFFERED, Outcome.VERIFICATION_OPENED):
             step = Step(StepKind.OFFER, decision.key, application.policy_id, decision.evaluation)
-            state, output = _take(state, catalogue, step, now, application_id, (application_id,), person)
+            state, output = _take(state, catalogue, step, now, application_id, (application_id,), person,
+                                  application.event.time)
             assert output is not None
             outputs.append(output)
             offer_id = _offer_id(output)
@@ -144,43 +147,50 @@ class Matcher:
 
     def _follow(self, state: HouseholdState, catalogue: PolicyCatalogue, outcomes: Iterable[PolicyOutcome],
                 now: dt.datetime, trigger: str | None, evidence: tuple[str, ...], subject: str | None = None,
-                followed: bool = False, facts: tuple[f.Facts, Mapping[str, f.Facts]] | None = None) -> Result:
+                followed: bool = False, facts: tuple[f.Facts, Mapping[str, f.Facts]] | None = None,
+                since: dt.datetime | None = None) -> Result:
+        """`since`: when what triggered the outcomes was recorded (the event's time, the registry record's
+        as_of, the decision's time): deadlines count from it, so they depend on the household's history only,
+        never on when a message happened to be processed (again)."""
         plan = follow_up(state, catalogue, outcomes, now.date(), followed, facts)
         outputs: list[Output] = []
         for step in plan.steps:
-            state, output = _take(state, catalogue, step, now, trigger, evidence, subject)
+            state, output = _take(state, catalogue, step, now, trigger, evidence, subject, since)
             if output is not None:
                 outputs.append(output)
         return Result(state, tuple(outputs), suppressed=plan.suppressed)
 
-    def _warn(self, result: Result, now: dt.datetime) -> Result:
+    def _warn(self, result: Result, now: dt.datetime, since: dt.datetime) -> Result:
         state = result.state
         assert state is not None
         risk = assess(state, self.risk_model, now.date())
         if risk.tier is None or warning_policy(risk.tier) in state.pending_offers.values():
             return result
-        output = warning_output(state, risk, now)
+        raised = state.warnings_raised.get(risk.tier, 0)
+        output = warning_output(state, risk, now, since, raised)
         if output is None:
             return result
-        state = f.record_offer(state, output.id, warning_policy(risk.tier))
+        state = replace(f.record_offer(state, output.id, warning_policy(risk.tier)),
+                        warnings_raised={**state.warnings_raised, risk.tier: raised + 1})
         return Result(state, (*result.outputs, output), suppressed=result.suppressed)
 
 
 def _take(state: HouseholdState, catalogue: PolicyCatalogue, step: Step, now: dt.datetime, trigger: str | None,
-          evidence: tuple[str, ...], subject: str | None) -> tuple[HouseholdState, Output | None]:
+          evidence: tuple[str, ...], subject: str | None, since: dt.datetime | None = None
+          ) -> tuple[HouseholdState, Output | None]:
     """The record a step publishes and the state that remembers it."""
     policy = catalogue.policy(step.policy_id)
     outcome = step.outcome or absent_outcome(policy, catalogue.version, step.key, step.item, state,
                                              " ".join(step.reasons))
     if step.kind == StepKind.OFFER:
-        output = offer_output(state, outcome, now, trigger, evidence, subject)
+        output = offer_output(state, outcome, now, trigger, evidence, subject, since)
         item = item_of_output(output, catalogue.definitions)
         return f.record_offer(state, _offer_id(output), step.key, item), output
     if step.kind == StepKind.ADOPT:
         baseline = baseline_item(state, outcome, catalogue.definitions)
         return replace(state, items={**state.items, step.key: baseline}), None
     if step.kind in (StepKind.REVISE, StepKind.WITHDRAW):
-        output = revision_output(state, step, outcome, policy, now, trigger, evidence, subject)
+        output = revision_output(state, step, outcome, policy, now, trigger, evidence, subject, since)
         items = dict(state.items)
         pending = dict(state.pending_offers)
         if step.kind == StepKind.WITHDRAW:
@@ -195,7 +205,7 @@ def _take(state: HouseholdState, catalogue: PolicyCatalogue, step: Step, now: dt
         reviews[step.key] = Review(task_id, step.fingerprint)
     else:
         task_id = reviews.pop(step.key).task_id
-    return replace(state, reviews=reviews), review_output(state, step, outcome, task_id, now, evidence)
+    return replace(state, reviews=reviews), review_output(state, step, outcome, task_id, now, evidence, since)
 
 
 def _state_outcomes(catalogue: PolicyCatalogue, state: HouseholdState, on: dt.date, trigger: str
@@ -207,6 +217,13 @@ def _state_outcomes(catalogue: PolicyCatalogue, state: HouseholdState, on: dt.da
     ordered = sorted(policies.values(), key=lambda p: catalogue.position(p.id))
     return evaluate_household(catalogue, f.household_facts(state, on), f.member_facts(state, on), on, trigger,
                               ordered)
+
+
+def _moment(value: Any, fallback: dt.datetime) -> dt.datetime:
+    """A record's timestamp (decoded Avro timestamp-millis, aware or naive UTC), else `fallback`."""
+    if isinstance(value, dt.datetime):
+        return value if value.tzinfo else value.replace(tzinfo=dt.UTC)
+    return fallback
 
 
 def _in_catalogue_order(catalogue: PolicyCatalogue, outcomes: list[PolicyOutcome]) -> list[PolicyOutcome]:

@@ -79,13 +79,14 @@ def offer_record(state: HouseholdState, outcome: PolicyOutcome, now: dt.datetime
 
 
 def offer_output(state: HouseholdState, outcome: PolicyOutcome, now: dt.datetime,
-                 trigger_event_id: str | None, evidence: tuple[str, ...], trigger_subject: str | None = None
-                 ) -> Output:
-    """An auto-offer goes to the citizen; a verification offer becomes a caseworker task carrying it."""
+                 trigger_event_id: str | None, evidence: tuple[str, ...], trigger_subject: str | None = None,
+                 since: dt.datetime | None = None) -> Output:
+    """An auto-offer goes to the citizen; a verification offer becomes a caseworker task carrying it, due
+    `sla_hours` after `since` (when what triggered it was recorded: see handler.Matcher), else after `now`."""
     offer = offer_record(state, outcome, now, trigger_event_id, trigger_subject)
     if outcome.route.value == "AUTO_OFFER":
         return Output(OFFERS.name, state.household_id, "offer", offer)
-    due = now + dt.timedelta(hours=outcome.sla_hours)
+    due = (since or now) + dt.timedelta(hours=outcome.sla_hours)
     return _verification_task(state, outcome, offer, due, f"Verify before offering: {offer['explanation']['summary']}",
                               evidence, now, NEW)
 
@@ -119,7 +120,8 @@ def _kept_facts(facts: dict[str, str], definitions: Collection[str]) -> dict[str
 
 
 def revision_output(state: HouseholdState, step: Step, outcome: PolicyOutcome, policy: Policy, now: dt.datetime,
-                    trigger_event_id: str | None, evidence: tuple[str, ...], trigger_subject: str | None) -> Output:
+                    trigger_event_id: str | None, evidence: tuple[str, ...], trigger_subject: str | None,
+                    since: dt.datetime | None = None) -> Output:
     """The same offer id again, REVISED with the new amount or WITHDRAWN, and what changed. A pending verification
     goes out as its task (same task id and deadline); a received benefit as an offer record."""
     item = step.item
@@ -143,13 +145,13 @@ def revision_output(state: HouseholdState, step: Step, outcome: PolicyOutcome, p
     })
     if step.received or item.route == "AUTO_OFFER":
         return Output(OFFERS.name, state.household_id, "offer", offer)
-    due = dt.datetime.fromtimestamp(item.due_at, dt.UTC) if item.due_at else now
+    due = dt.datetime.fromtimestamp(item.due_at, dt.UTC) if item.due_at else since or now
     what = reason if withdrawn else f"Verify the revised amount: {reason} {offer['explanation']['summary']}"
     return _verification_task(state, outcome, offer, due, what, evidence, now, change)
 
 
 def review_output(state: HouseholdState, step: Step, outcome: PolicyOutcome, task_id: str, now: dt.datetime,
-                  evidence: tuple[str, ...]) -> Output:
+                  evidence: tuple[str, ...], since: dt.datetime | None = None) -> Output:
     """An exit review (REVIEW task, NEW) or its withdrawal (END_REVIEW: same task id, WITHDRAWN)."""
     ending = step.kind == StepKind.END_REVIEW
     amount = step.item.amount_fen if step.item is not None else None
@@ -161,7 +163,7 @@ def review_output(state: HouseholdState, step: Step, outcome: PolicyOutcome, tas
         "person_id": outcome.person_id,
         "district": state.district,
         "priority": outcome.priority,
-        "due_at": now if ending else now + dt.timedelta(hours=outcome.sla_hours),
+        "due_at": (since or now) + (dt.timedelta(0) if ending else dt.timedelta(hours=outcome.sla_hours)),
         "reason": (f"Review withdrawn for {outcome.policy_name}: {said}" if ending
                    else f"Review {outcome.policy_name}, received by "
                         f"{'the household' if outcome.person_id is None else 'a member'}: {said}"),
@@ -219,11 +221,14 @@ def _yuan(fen: int | None) -> str:
     return "nothing" if fen is None else yuan(fen)
 
 
-def warning_output(state: HouseholdState, risk: RiskAssessment, now: dt.datetime) -> Output | None:
-    """A red or orange household gets a visit or a phone check even when no policy matches yet."""
+def warning_output(state: HouseholdState, risk: RiskAssessment, now: dt.datetime, since: dt.datetime | None = None,
+                   raised_before: int = 0) -> Output | None:
+    """A red or orange household gets a visit or a phone check even when no policy matches yet. Its id names the
+    household, the tier and how many warnings of that tier it had before (not the evidence seen at the moment
+    the tier was reached, which depends on the order members' events arrived in)."""
     if risk.task is None or risk.tier is None:
         return None
-    warning_id = derived_id("w-", state.household_id, risk.tier, *sorted(risk.evidence_event_ids))
+    warning_id = derived_id("w-", state.household_id, risk.tier, str(raised_before))
     signals = ", ".join(sorted({c.signal.replace("_", " ") for c in risk.contributions}))
     task = {
         "task_id": task_id_of(warning_id, risk.task.kind),
@@ -232,7 +237,7 @@ def warning_output(state: HouseholdState, risk: RiskAssessment, now: dt.datetime
         "person_id": None,
         "district": state.district,
         "priority": risk.task.priority,
-        "due_at": now + dt.timedelta(hours=risk.task.sla_hours),
+        "due_at": (since or now) + dt.timedelta(hours=risk.task.sla_hours),
         "reason": f"Risk tier {risk.tier} (score {risk.score}): {signals}.",
         "offer": None,
         "risk_tier": risk.tier,

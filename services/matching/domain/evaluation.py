@@ -215,6 +215,8 @@ def _text(value: Any) -> str | None:
 
 
 def _benefit_period(policy: Policy, scope: FactScope) -> str:
+    if policy.benefit_period == BenefitPeriod.EVENT and "event.need" in scope:
+        return str(scope["event.need"])  # named by the need, not by whichever report of it came first
     if policy.benefit_period == BenefitPeriod.EVENT and "event.id" in scope:
         return str(scope["event.id"])
     if policy.benefit_period == BenefitPeriod.YEAR:

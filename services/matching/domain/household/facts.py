@@ -14,6 +14,7 @@ from typing import Any
 
 from services.matching.domain.household.benefits import Item, beneficiary_of, policy_of
 from services.matching.domain.household.event_kinds import SPENDING_KINDS, Change, changes, kind_of, spending_fact
+from services.matching.domain.household.needs import need_of
 from services.matching.domain.household.state import (
     HISTORY_DAYS,
     Emergency,
@@ -239,9 +240,13 @@ def member_facts(state: HouseholdState, on_date: dt.date) -> dict[str, Facts]:
     return out
 
 
-def event_facts(event_type: str, event_id: str, subject: str, data: Mapping[str, Any]) -> Facts:
-    """The event.* facts: type, id, subject and each data field by name (dates as ISO strings)."""
+def event_facts(event_type: str, event_id: str, subject: str, data: Mapping[str, Any],
+                occurred_on: dt.date | None = None) -> Facts:
+    """The event.* facts: type, id, subject and each data field by name (dates as ISO strings); with
+    `occurred_on`, event.need: the need it stands for (needs.py), which names a one-off benefit."""
     out: Facts = {"event.type": event_type, "event.id": event_id, "event.subject": subject}
+    if occurred_on is not None:
+        out["event.need"] = need_of(event_type, subject, data, occurred_on)
     for name, value in data.items():
         if isinstance(value, dt.date):  # datetime is a date too
             out[f"event.{name}"] = value.isoformat()

@@ -60,6 +60,8 @@ class HouseholdState:
     answers: Mapping[str, Mapping[str, Any]] = field(default_factory=dict)
     """Application id → the answer given (an ApplicationAnswer record, answered_at in epoch milliseconds), so an
     application delivered again is answered the same (domain/applications.py keeps the newest)."""
+    warnings_raised: Mapping[str, int] = field(default_factory=dict)
+    """Risk tier → how many warnings of that tier were raised for the household: names the next one."""
 
     def applied_event_ids(self) -> frozenset[str]:
         """Ids of the events already applied (within the kept history)."""
@@ -115,6 +117,7 @@ def from_registry(record: Mapping[str, Any], previous: HouseholdState | None = N
         items=previous.items,
         reviews=previous.reviews,
         answers=previous.answers,
+        warnings_raised=previous.warnings_raised,
         expenditures=previous.expenditures,
         last_emergency=previous.last_emergency,
         recent_events=previous.recent_events,
@@ -216,6 +219,7 @@ def to_dict(state: HouseholdState) -> dict[str, Any]:
         "i": {k: item_row(i) for k, i in state.items.items()},
         "rv": {k: review_row(r) for k, r in state.reviews.items()},
         "ap": {k: dict(a) for k, a in state.answers.items()},
+        "wr": dict(state.warnings_raised),
     }
     out.update({k: v for k, v in optional.items() if v})
     if state.last_emergency is not None:
@@ -282,6 +286,7 @@ def from_dict(data: Mapping[str, Any]) -> HouseholdState:
         items={k: item_of(row) for k, row in data.get("i", {}).items()},
         reviews={k: review_of(row) for k, row in data.get("rv", {}).items()},
         answers={str(k): dict(a) for k, a in data.get("ap", {}).items()},
+        warnings_raised={str(k): int(n) for k, n in data.get("wr", {}).items()},
     )
     if data.get("f") in (BENEFIT_KEYS_FORMAT, FORMAT):
         return state
