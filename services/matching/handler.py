@@ -161,18 +161,26 @@ class Matcher:
         return Result(state, tuple(outputs), suppressed=plan.suppressed)
 
     def _warn(self, result: Result, now: dt.datetime, since: dt.datetime) -> Result:
+        """Every tier the household's score reaches raises its task once while it is pending, lowest first: a
+        score reached by one report or by two gives the same warnings, whatever order the reports came in."""
         state = result.state
         assert state is not None
         risk = assess(state, self.risk_model, now.date())
-        if risk.tier is None or warning_policy(risk.tier) in state.pending_offers.values():
+        outputs = list(result.outputs)
+        for tier in reversed(self.risk_model.tiers):
+            if risk.score < tier.min_score or tier.task is None \
+                    or warning_policy(tier.name) in state.pending_offers.values():
+                continue
+            raised = state.warnings_raised.get(tier.name, 0)
+            output = warning_output(state, replace(risk, tier=tier.name, task=tier.task), now, since, raised)
+            if output is None:
+                continue
+            state = replace(f.record_offer(state, output.id, warning_policy(tier.name)),
+                            warnings_raised={**state.warnings_raised, tier.name: raised + 1})
+            outputs.append(output)
+        if len(outputs) == len(result.outputs):
             return result
-        raised = state.warnings_raised.get(risk.tier, 0)
-        output = warning_output(state, risk, now, since, raised)
-        if output is None:
-            return result
-        state = replace(f.record_offer(state, output.id, warning_policy(risk.tier)),
-                        warnings_raised={**state.warnings_raised, risk.tier: raised + 1})
-        return Result(state, (*result.outputs, output), suppressed=result.suppressed)
+        return Result(state, tuple(outputs), suppressed=result.suppressed)
 
 
 def _take(state: HouseholdState, catalogue: PolicyCatalogue, step: Step, now: dt.datetime, trigger: str | None,

@@ -61,3 +61,22 @@ def test_a_message_processed_again_later_gives_the_same_deadlines() -> None:
 def test_deadlines_count_from_the_report_s_time() -> None:
     dues = {due for _, _, due in published([flood_report("p1")]) if due is not None}
     assert dues and all(REPORTED < due <= REPORTED + dt.timedelta(days=30) for due in dues)
+
+
+def hospital_stay(person: str) -> Event:
+    return Event(f"stay-{person}", "/departments/health/t", "hospitalisation.discharged", REPORTED, person,
+                 {"discharged_on": FLOODED, "diagnosis_category": "INJURY", "total_cost_fen": 9_000_000,
+                  "out_of_pocket_fen": 6_000_000})
+
+
+def test_two_needs_of_one_one_off_benefit_get_an_offer_each_in_either_order() -> None:
+    flood, stay = flood_report("p1"), hospital_stay("p2")
+    one, other = published([flood, stay]), published([stay, flood])
+    assert one == other
+    state = MATCHER.on_registry(None, registry(income=60_000), CATALOGUE, NOW).state
+    for event in (flood, stay):
+        assert state is not None
+        state = MATCHER.on_event(state, event, CATALOGUE, NOW).state
+    assert state is not None
+    temporary = [k for k in state.pending_offers.values() if k.startswith("temporary_assistance")]
+    assert len(temporary) == 2, state.pending_offers

@@ -1,7 +1,9 @@
 """What a household has pending, receives and declined, per (policy, beneficiary).
 
 A member-scope policy is offered, tracked, declined and received per member; a household-scope one per household.
-Both are named by a *benefit key*: the policy id alone for the household, `policy@person` for a member. A bare
+Both are named by a *benefit key*: the policy id alone for the household, `policy@person` for a member; a one-off
+benefit (benefit_period: event) adds its need, `policy#need` or `policy@person#need`, so each need has its own
+offer, whatever other need of the same policy is pending or was received (domain/household/needs.py). A bare
 policy id of a member-scope policy (written before keys named members, or listed by the registry without a
 beneficiary) stands for the whole household: it covers every member.
 """
@@ -13,20 +15,23 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 
 _SEPARATOR = "@"
+_NEED = "#"
 
 
-def benefit_key(policy_id: str, person_id: str | None) -> str:
-    """The key of a policy for a member (person_id) or for the household (None)."""
-    return policy_id if person_id is None else f"{policy_id}{_SEPARATOR}{person_id}"
+def benefit_key(policy_id: str, person_id: str | None, need: str | None = None) -> str:
+    """The key of a policy for a member (person_id) or for the household (None), for one need of a one-off
+    benefit."""
+    key = policy_id if person_id is None else f"{policy_id}{_SEPARATOR}{person_id}"
+    return key if need is None else f"{key}{_NEED}{need}"
 
 
 def policy_of(key: str) -> str:
-    return key.split(_SEPARATOR, 1)[0]
+    return key.split(_NEED, 1)[0].split(_SEPARATOR, 1)[0]
 
 
 def beneficiary_of(key: str) -> str | None:
     """The member a key names, None for the household (or the whole household)."""
-    parts = key.split(_SEPARATOR, 1)
+    parts = key.split(_NEED, 1)[0].split(_SEPARATOR, 1)
     return parts[1] if len(parts) == 2 else None
 
 

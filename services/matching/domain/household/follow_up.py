@@ -22,6 +22,7 @@ from dataclasses import dataclass
 from enum import StrEnum
 from functools import partial
 
+from services.matching.domain.catalogue.policy import BenefitPeriod
 from services.matching.domain.catalogue.policy_catalogue import PolicyCatalogue
 from services.matching.domain.evaluation import PolicyOutcome
 from services.matching.domain.household.benefits import Item, beneficiary_of, benefit_key, policy_of
@@ -89,12 +90,13 @@ def follow_up(state: HouseholdState, catalogue: PolicyCatalogue, outcomes: Itera
     suppressed: list[str] = []
     seen: set[str] = set()
     for outcome in outcomes:
-        key = benefit_key(outcome.policy_id, outcome.person_id)
+        policy = catalogue.policy(outcome.policy_id)
+        need = outcome.benefit_period if policy.benefit_period == BenefitPeriod.EVENT else None
+        key = benefit_key(outcome.policy_id, outcome.person_id, need)
         if key in seen:
             continue
         seen.add(key)
         person = outcome.person_id
-        policy = catalogue.policy(outcome.policy_id)
         whole = outcome.policy_id
         if key in received:
             steps.extend(_follow_received(state, policy.reviewed, policy.revised, key, outcome,
