@@ -28,14 +28,15 @@ from services.casework.worker import run_worker
 from services.core.process import Health, health_app, serve_until_signalled, start_site, supervise
 from services.core.readiness import ConsumerProgress, Readiness, kafka_answers, redis_answers
 from services.core.settings import Settings, load_settings
+from services.vault.wiring import vault_parts
 
 log = logging.getLogger("services.casework")
 
 
 async def serve_api(settings: Settings) -> None:
-    async with casework_parts(settings, kafka=False) as parts:
+    async with casework_parts(settings, kafka=False) as parts, vault_parts(settings) as vault:
         app = build_app(parts.casework, parts.tokens, parts.staff, parts.metrics, settings.staff_token_key,
-                        parts.redis.ping, applying=parts.applying)
+                        parts.redis.ping, applying=parts.applying, disclosing=parts.disclosing(vault.vault))
         await serve_until_signalled(app, settings.casework_web_host, settings.casework_web_port,
                                     "casework API and console")
 

@@ -44,6 +44,13 @@ class CaseworkMetrics:
         self._unclaimed = Gauge("assist_casework_unclaimed_tasks",
                                 "Queued tasks nobody has claimed, by district queue and priority band (a part of "
                                 "assist_casework_queue_depth).", ["district", "band"], registry=registry)
+        self._disclosures = Counter("assist_casework_disclosures_total",
+                                    "Household contact details shown on a task, by purpose and role of the viewer "
+                                    "(each one recorded on assist.disclosures first).", ["purpose", "role"],
+                                    registry=registry)
+        self._browsing = Gauge("assist_casework_staff_browsing",
+                               "Members of staff who opened at least 10 households over 30 days, more than half "
+                               "of them explained by none of their held or decided tasks.", registry=registry)
         self._store_up = Gauge("assist_casework_store_up",
                                "1 when the task store answered this scrape, 0 when it did not (the queue depths "
                                "shown are then those of the last scrape it answered).", registry=registry)
@@ -84,6 +91,12 @@ class CaseworkMetrics:
         for code, bands in queued.items():
             for band in PriorityBand:
                 self._unclaimed.labels(code, band.value).set(bands.get(band, 0))
+
+    def disclosed(self, purpose: str, role: str) -> None:
+        self._disclosures.labels(purpose, role).inc()
+
+    def staff_browsing(self, flagged: int) -> None:
+        self._browsing.set(flagged)
 
     def store_answered(self, answered: bool) -> None:
         self._store_up.set(1 if answered else 0)

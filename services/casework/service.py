@@ -103,10 +103,12 @@ class CaseworkError(Exception):
     status = 400
     reason = "invalid"
 
-    def __init__(self, message: str, code: str = "", holder: str = ""):
+    def __init__(self, message: str, code: str = "", holder: str = "", field: str = ""):
         super().__init__(message)
         self.code = code or self.reason
         self.holder = holder
+        self.field = field
+        """The request field at fault, when one is."""
 
 
 class TaskNotFound(CaseworkError):

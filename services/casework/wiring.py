@@ -21,6 +21,7 @@ from services.casework.adapters.redis_views import RedisTaskViews
 from services.casework.adapters.staff_file import StaffFile
 from services.casework.adapters.tokens import StaffTokens
 from services.casework.applying import Applying
+from services.casework.disclosing import Disclosing, IdentityVault
 from services.casework.metrics import CaseworkMetrics
 from services.casework.service import Casework
 from services.core.application_views import RedisApplications
@@ -56,6 +57,11 @@ class CaseworkParts:
     """None when built without Kafka (then no application can be made)."""
     applying: Applying
     applications: RedisApplications
+    views: RedisTaskViews
+
+    def disclosing(self, vault: IdentityVault, audit_timeout_seconds: float = 10.0) -> Disclosing:
+        """Contact details shown on tasks, from the identity vault in this process."""
+        return Disclosing(self.casework, vault, self.views, self.metrics, audit_timeout_seconds)
 
     def publisher(self) -> OutboxPublisher:
         assert self.producer is not None, "built without Kafka"
@@ -80,7 +86,8 @@ async def casework_parts(settings: Settings, *, kafka: bool = True, prefix: str 
                                 request_timeout_ms=int(settings.publish_timeout_seconds * 1000)) if kafka else None
     staff = StaffFile(staff_file or staff_file_path(settings))
     board = RedisTaskBoard(redis, keys)
-    casework = Casework(board, RedisTaskViews(redis, keys), staff, metrics, settings.lease_seconds, clock)
+    views = RedisTaskViews(redis, keys)
+    casework = Casework(board, views, staff, metrics, settings.lease_seconds, clock)
     applications = RedisApplications(redis, prefix)
     log = KafkaApplicationLog(settings.kafka_bootstrap, contract, settings.publish_timeout_seconds, producer)
     applying = Applying(casework, CatalogueProgrammes(settings.kafka_bootstrap, contract, settings.matching_catalogue,
@@ -89,7 +96,7 @@ async def casework_parts(settings: Settings, *, kafka: bool = True, prefix: str 
         await producer.start()
     try:
         yield CaseworkParts(casework, board, redis, keys, contract, metrics, staff,
-                            StaffTokens(settings.staff_token_key), producer, applying, applications)
+                            StaffTokens(settings.staff_token_key), producer, applying, applications, views)
     finally:
         await log.close()
         if producer is not None:

@@ -23,6 +23,7 @@ from aiohttp.test_utils import TestClient, TestServer
 from services.casework.adapters.rebuild import declare_built
 from services.casework.adapters.task_feed import TaskFeed, tasks_consumer
 from services.casework.adapters.web import build_app
+from services.casework.disclosing import IdentityVault
 from services.casework.domain.scope import Staff, staff
 from services.casework.wiring import CaseworkParts, casework_parts
 from services.casework.worker import timers
@@ -127,7 +128,7 @@ class Desk:
 @asynccontextmanager
 async def open_desk(tmp_path: Path, lease_seconds: int = 30, publishing: bool = True, tick: float = 0.2,
                     clock: Callable[[], float] | None = None, catalogue: str | None = None,
-                    contract: Contract | None = None) -> AsyncIterator[Desk]:
+                    contract: Contract | None = None, vault: IdentityVault | None = None) -> AsyncIterator[Desk]:
     settings = replace(load_settings(), redis_url=CASEWORK_DB, lease_seconds=lease_seconds, data_dir=tmp_path)
     if catalogue is not None:
         settings = replace(settings, matching_catalogue=catalogue)
@@ -150,7 +151,8 @@ async def open_desk(tmp_path: Path, lease_seconds: int = 30, publishing: bool = 
         if publishing:
             loops.append(asyncio.create_task(parts.publisher().run(stop, block_ms=100)))
         app = build_app(parts.casework, parts.tokens, parts.staff, parts.metrics, settings.staff_token_key,
-                        parts.redis.ping, applying=parts.applying)
+                        parts.redis.ping, applying=parts.applying,
+                        disclosing=parts.disclosing(vault) if vault is not None else None)
         try:
             async with TestClient(TestServer(app, host="127.0.0.1")) as client:
                 desk = Desk(parts, settings, client, stop, loops)

@@ -39,6 +39,7 @@ from services.notification.adapters.citizen_http import build_citizen_app
 from services.notification.adapters.citizen_openapi import OPENAPI as CITIZEN_OPENAPI
 from services.notification.domain.link import Signer
 from services.notification.wiring import citizen
+from services.vault.wiring import vault_parts
 from tests.integration.applications_harness import application_contract, publish_catalogue
 from tests.integration.notification_harness import forget_keys, offer_record, unique
 from tests.integration.test_casework import CASEWORK_DB, task_record
@@ -113,19 +114,28 @@ async def casework_site(live: Live) -> AsyncIterator[web.Application]:
     prefix = f"test:schemathesis:{uuid.uuid4().hex[:8]}"
     contract = application_contract(Path(tempfile.mkdtemp(prefix="schemathesis-schemas-")))
     async with casework_parts(settings, kafka=False, prefix=prefix, contract=contract,
-                              staff_file=settings.data_dir / f"schemathesis-staff-{prefix[-8:]}.json") as parts:
+                              staff_file=settings.data_dir / f"schemathesis-staff-{prefix[-8:]}.json") as parts, \
+            vault_parts(load_settings(), f"{prefix}:vault") as vault:
         await declare_built(parts.redis, parts.keys)
         parts.staff.add(CASEWORKER, "a long schemathesis password")
         records = [task_record("110105"), task_record("110108"), task_record("110105", kind="VISIT")]
         await parts.board.take_in([task_from_record(r) for r in records])
+        for r in records:  # a household the vault knows, so a disclosure may be shown (and recorded)
+            await vault.vault.take_in({"person_id": r["person_id"], "household_id": r["household_id"],
+                                       "name": "杨建国", "address": "冕宁县城厢镇建设路 12 号", "phone": None,
+                                       "updated_at": dt.datetime.now(dt.UTC)})
+        await parts.casework.claim(SUPERVISOR, records[2]["task_id"])  # an open task a supervisor holds
         live.seeds.update(task_ids=[r["task_id"] for r in records],
                           tokens=[parts.tokens.issue(CASEWORKER), parts.tokens.issue(SUPERVISOR)])
         try:
             yield build_app(parts.casework, parts.tokens, parts.staff, parts.metrics, settings.staff_token_key,
-                            parts.redis.ping, GENEROUS, applying=parts.applying)
+                            parts.redis.ping, GENEROUS, applying=parts.applying,
+                            disclosing=parts.disclosing(vault.vault))
         finally:
             async for key in parts.redis.scan_iter(match=f"{prefix}:*", count=1000):
                 await parts.redis.delete(key)
+            async for key in vault.redis.scan_iter(match=f"{prefix}:vault:*", count=1000):
+                await vault.redis.delete(key)
             parts.staff.remove(CASEWORKER.sub)
 
 

@@ -37,6 +37,7 @@ from services.casework.adapters.web_auth import (
     set_cookie,
     who,
 )
+from services.casework.adapters.web_disclosures import PURPOSES, disclosing_of, may_ask, persons_of
 from services.casework.adapters.web_forms import queue_query, verdict_of
 from services.casework.domain.ordering import PriorityBand, SlaState, band_of, sla_state
 from services.casework.domain.tasks import Status
@@ -67,6 +68,7 @@ def add_routes(app: web.Application) -> None:
     app.router.add_get("/console/overview", overview_page)
     app.router.add_get("/console/tasks/{task_id}", task_page)
     app.router.add_post("/console/tasks/{task_id}/{command:claim|unclaim|decide|reassign|apply}", task_command)
+    app.router.add_post("/console/tasks/{task_id}/disclose", disclose)
     app.router.add_get("/console/static/console.css", stylesheet)
     app.router.add_get("/favicon.ico", no_icon)
 
@@ -171,7 +173,12 @@ async def queue_page(request: web.Request) -> web.Response:
 
 
 async def task_page(request: web.Request) -> web.Response:
-    casework = request.app[CASEWORK]
+    return await _task_page(request)
+
+
+async def _task_page(request: web.Request, status_code: int = 200, **shown: Any) -> web.Response:
+    """The task page; `shown` the contact details just disclosed (revealed) or why not (refused)."""
+    casework, revealed = request.app[CASEWORK], shown.get("revealed")
     try:
         page = await casework.task(who(request), request.match_info["task_id"])
     except CaseworkError as exc:
@@ -183,8 +190,11 @@ async def task_page(request: web.Request) -> web.Response:
            else sla_state(page.task.due_ms, casework.now_ms()).value)
     review = record.get("review")
     explanation = (offer or {}).get("explanation") or (review or {}).get("explanation")
-    return render(request, "task.html", page=page, record=record, offer=offer, review=review,
+    return render(request, "task.html", status_code, page=page, record=record, offer=offer, review=review,
                   explanation=explanation, band=band_of(page.task.priority).value, sla=sla,
+                  purposes=PURPOSES if may_ask(request, who(request), page) else (),
+                  revealed=persons_of(revealed) if revealed else None,
+                  disclosure=revealed.disclosure if revealed else None, refused=shown.get("refused"),
                   **await for_page(request, page.task.person_id))
 
 
@@ -235,6 +245,20 @@ async def task_command(request: web.Request) -> web.Response:
     except CaseworkError as exc:
         raise web.HTTPSeeOther(f"{back}?error={exc.code}") from None
     raise web.HTTPSeeOther(f"{back}?done={_DONE[command]}")
+
+
+async def disclose(request: web.Request) -> web.Response:
+    """Show the household's contact details for the chosen purpose in this answer only (never redirected to, so
+    never in a URL, a cache or the browser's history), or the vault's sentence saying why not."""
+    form = await read_form(request)
+    if not csrf_valid(request, str(form.get(CSRF_FIELD, ""))):
+        raise web.HTTPSeeOther(f"/console/tasks/{quote(request.match_info['task_id'], safe='')}?error=csrf")
+    try:
+        revealed = await disclosing_of(request).disclose(who(request), request.match_info["task_id"],
+                                                         str(form.get("purpose", "")))
+    except CaseworkError as exc:
+        return await _task_page(request, exc.status, refused=exc)
+    return await _task_page(request, revealed=revealed)
 
 
 async def claim_next(request: web.Request) -> web.Response:

@@ -116,6 +116,21 @@ _TEXT: dict[str, tuple[str, str]] = {
     "error.action": ("无效的操作", "Invalid action"),
     "error.csrf": ("表单已过期，请重试", "The form expired; try again"),
     "error.body": ("请求无效", "Invalid request"),
+    "contact": ("联系信息", "Contact details"), "contact.why": ("查看原因", "Why you need them"),
+    "contact.show": ("显示联系信息", "Show the details"),
+    "contact.audited": ("每次查看都会记录（查看人、时间、任务、原因、字段），居民可在其页面看到",
+                        "Every disclosure is recorded (who, when, which task, why, which fields) and shown to the "
+                        "resident on their page"),
+    "contact.recorded": ("已记录本次查看", "This disclosure is recorded"),
+    "contact.refused": ("不能显示联系信息", "The details cannot be shown"),
+    "purpose.VISIT": ("入户走访", "Visit"), "purpose.VERIFY": ("核实情况", "Verify"),
+    "purpose.DELIVER_NOTICE": ("送达通知", "Deliver a notice"),
+    "field.name": ("姓名", "Name"), "field.address": ("住址", "Address"), "field.phone": ("电话", "Phone"),
+    "error.purpose": ("请选择查看原因", "Choose why you need the details"),
+    "error.closed": ("任务已办结或撤回，不能查看联系信息", "The task is closed: no details are shown"),
+    "error.no_details": ("身份信息库中暂无该家庭的信息", "The vault holds no details for this household yet"),
+    "error.audit_unavailable": ("审计记录未确认，未显示任何信息，请稍后重试",
+                                "The audit log did not acknowledge the disclosure: nothing was shown; retry shortly"),
 }
 
 

@@ -14,6 +14,7 @@ from aiohttp import web
 
 from services.casework.adapters.web_applications import application_json, applying_of, for_page
 from services.casework.adapters.web_auth import CASEWORK, CSRF_HEADER, csrf_valid, who
+from services.casework.adapters.web_disclosures import disclosing_of, revealed_json
 from services.casework.adapters.web_forms import queue_query, verdict_of
 from services.casework.domain.ordering import sla_state
 from services.casework.domain.revisions import Revision
@@ -35,6 +36,7 @@ def add_routes(app: web.Application) -> None:
     app.router.add_post("/api/v1/tasks/{task_id}/decide", decide)
     app.router.add_post("/api/v1/tasks/{task_id}/reassign", reassign)
     app.router.add_post("/api/v1/tasks/{task_id}/applications", apply)
+    app.router.add_post("/api/v1/tasks/{task_id}/disclosures", disclose)
     app.router.add_get("/api/v1/overview", overview)
 
 
@@ -51,6 +53,8 @@ async def api_problems(request: web.Request, handler: Handler) -> web.StreamResp
         body: dict[str, Any] = {"code": exc.code}
         if exc.holder:
             body["holder"] = exc.holder
+        if exc.field:
+            body["field"] = exc.field
         response = problem(exc.status, str(exc), body)
         if exc.status == 503:
             response.headers["Retry-After"] = "2"
@@ -230,6 +234,16 @@ async def apply(request: web.Request) -> web.Response:
         raise Invalid("policy_id: the policy id of a programme is required", "policy")
     application = await applying_of(request).apply(who(request), request.match_info["task_id"], policy_id)
     return web.json_response(application_json(application), status=201)
+
+
+async def disclose(request: web.Request) -> web.Response:
+    """The contact details of the task's household for a purpose, recorded on assist.disclosures first."""
+    purpose = _text(await _body(request), "purpose")
+    if not purpose:
+        raise Invalid("purpose: choose why you need the details: one of VISIT, VERIFY, DELIVER_NOTICE", "purpose",
+                      field="purpose")
+    revealed = await disclosing_of(request).disclose(who(request), request.match_info["task_id"], purpose)
+    return web.json_response(revealed_json(revealed))
 
 
 async def claim(request: web.Request) -> web.Response:

@@ -65,6 +65,20 @@ _TASK = {"type": "object", "description": "A task with its progress, the offer a
                         "applications": {"type": "array", "items": _APPLICATION,
                                          "description": "The resident's applications and their answers."},
                         "audit": {"type": "array", "items": _AUDIT}}}
+_PURPOSES = ["VISIT", "VERIFY", "DELIVER_NOTICE"]
+_DISCLOSURE = {"type": "object", "description": "The contact details of the household's members the purpose "
+               "shows (VISIT: name, address, phone; VERIFY: name, phone; DELIVER_NOTICE: name, address), after the "
+               "disclosure was recorded on assist.disclosures. Never cached (Cache-Control: no-store).",
+               "required": ["disclosure_id", "task_id", "household_id", "purpose", "fields", "at", "persons"],
+               "properties": {
+                   "disclosure_id": {"type": "string"}, "task_id": {"type": "string"},
+                   "household_id": {"type": "string"}, "purpose": {"enum": _PURPOSES},
+                   "fields": {"type": "array", "items": {"enum": ["name", "address", "phone"]}},
+                   "at": {"type": "string", "format": "date-time"},
+                   "persons": {"type": "array", "items": {
+                       "type": "object", "required": ["person_id"], "additionalProperties": False,
+                       "properties": {"person_id": {"type": "string"}, "name": {"type": "string"},
+                                      "address": {"type": "string"}, "phone": {"type": "string"}}}}}}
 _TRANSITIONS = {"type": "object", "required": ["task_id", "transitions"], "properties": {
     "task_id": {"type": "string"}, "lease_until": _TIME,
     "transitions": {"type": "array", "description": "Transitions recorded and queued for assist.decisions; a lease "
@@ -79,8 +93,10 @@ _PROBLEM = {"type": "object", "required": ["title", "status"], "properties": {
     "status": {"type": "integer"},
     "code": {"type": "string", "description": "A word for the console to translate: filter, body, action, reason, "
              "not_found, empty, held, decided, withdrawn, assigned, escalated, not_holder, out_of_scope, "
-             "no_caseworker, name_district, caseworker_district, forbidden, too_large, rate_limited, unavailable."},
-    "holder": {"type": "string", "description": "Who holds the task (409 held / not_holder)."}}}
+             "no_caseworker, name_district, caseworker_district, forbidden, too_large, rate_limited, unavailable, "
+             "purpose, closed, no_details, audit_unavailable."},
+    "holder": {"type": "string", "description": "Who holds the task (409 held / not_holder)."},
+    "field": {"type": "string", "description": "The request field at fault (purpose, task_id, household_id)."}}}
 _RETRY_AFTER = {"Retry-After": {"description": "Seconds to wait before trying again.", "required": True,
                                 "schema": {"type": "string", "pattern": "^[0-9]+$"}}}
 
@@ -230,6 +246,24 @@ OPENAPI: dict[str, Any] = {
                 "403": NO_CSRF,
                 "404": _problem("No such task in your scope, or policy_id is not a programme of the current "
                                 "catalogue (code unknown_policy)."),
+                "413": TOO_LARGE})}},
+        "/api/v1/tasks/{task_id}/disclosures": {"post": {
+            "summary": "The names, addresses and phones of the task's household members for a purpose: on an open "
+                       "task you hold (caseworker) or of your region (supervisor); recorded (who, when, task, "
+                       "purpose, fields) before they are shown",
+            "parameters": [_TASK_ID],
+            "requestBody": {"required": True, "content": {"application/json": {"schema": {
+                "type": "object", "required": ["purpose"], "properties": {"purpose": {"enum": _PURPOSES}}}}}},
+            "responses": _answers(**{
+                "200": {**_json("Shown (and recorded).", _DISCLOSURE),
+                        "headers": {"Cache-Control": {"required": True, "schema": {"const": "no-store"}}}},
+                "400": _problem("No purpose or not one of VISIT, VERIFY, DELIVER_NOTICE (code purpose, field "
+                                "purpose), or a body that is not a JSON object (code body)."),
+                "403": NO_CSRF,
+                "404": _problem("No such task in your scope, or the vault holds no details for the household "
+                                "(code no_details, field household_id)."),
+                "409": _problem("The task is closed: decided or withdrawn (code closed), or you do not hold it "
+                                "(code not_holder); field task_id, the title is the vault's sentence."),
                 "413": TOO_LARGE})}},
         "/api/v1/overview": {"get": {
             "summary": "Queue depth by district and priority band, and escalated tasks, in your region",

@@ -175,6 +175,7 @@ class Rebuilder:
                                                        | progress_fields(progress)))
             pipe.xadd(keys.audit(task_id), receipt_entry(publications.first),  # type: ignore[arg-type]
                       id=RECEIPT_ENTRY_ID)
+            pipe.sadd(keys.household(task.household_id), task_id)
             for step in r.steps:
                 entry_id, fields = audit_entry(step)
                 pipe.xadd(keys.audit(task_id), fields, id=entry_id)  # type: ignore[arg-type]

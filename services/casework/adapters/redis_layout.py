@@ -8,6 +8,7 @@
     <p>:leases           sorted set of claimed task ids by lease expiry (ms)
     <p>:due              sorted set of undecided, unescalated task ids by due time (ms)
     <p>:queues           set of queue names ever used
+    <p>:household:<id>   set of the household's task ids (which households a member of staff's work explains)
     <p>:outbox           stream of decisions not yet acknowledged by Kafka
     <p>:outbox:rejected  stream of outbox entries that are not valid decisions (never expected; kept to inspect)
     <p>:outbox:publisher the publisher's lease: one worker publishes at a time
@@ -47,6 +48,9 @@ class Keys:
 
     def held(self, queue: str) -> str:
         return f"{self.prefix}:held:{queue}"
+
+    def household(self, household_id: str) -> str:
+        return f"{self.prefix}:household:{household_id}"
 
     @property
     def leases(self) -> str:

@@ -3,19 +3,20 @@
 from __future__ import annotations
 
 import time
-from collections.abc import Sequence
+from collections.abc import Iterable, Sequence
 from typing import Any
 
 from redis.asyncio import Redis
 
 from services.casework.adapters.redis_layout import Keys, progress_of, revision_of_entry, task_of
 from services.casework.domain.ordering import PriorityBand, QueueFilter
-from services.casework.domain.tasks import Status
+from services.casework.domain.tasks import Status, Verdict
 from services.casework.domain.views import AuditEntry, Listing, QueueDepth, QueueItem, TaskPage
 
 SCAN_BUDGET = 20_000
 """Entries a listing looks at, at most, when a filter needs each task's fields (district, policy)."""
 CHUNK = 500
+_DECISIONS = frozenset(v.value for v in Verdict)
 _SUMMARY = ("id", "kind", "district", "queue", "priority", "due", "status", "holder", "assignee", "escalated",
             "info_requested", "policy", "policy_name", "amount", "reason")
 
@@ -128,6 +129,27 @@ class RedisTaskViews:
             decision_id=e["decision"]) for entry_id, e in entries)
         return TaskPage(task_of(fields), progress_of(fields), audit,
                         tuple(revision_of_entry(entry_id, r) for entry_id, r in revisions))
+
+    async def explained_households(self, actor: str, households: Iterable[str]) -> set[str]:
+        wanted = sorted(set(households))
+        if not wanted:
+            return set()
+        pipe = self._redis.pipeline(transaction=False)
+        for household in wanted:
+            pipe.smembers(self._keys.household(household))
+        tasks = [(household, str(t)) for household, ids in zip(wanted, await pipe.execute(), strict=True)
+                 for t in sorted(ids)]
+        pipe = self._redis.pipeline(transaction=False)
+        for _, task_id in tasks:
+            pipe.hmget(self._keys.task(task_id), ["status", "holder"])
+            pipe.xrange(self._keys.audit(task_id))
+        answers = await pipe.execute()
+        explained = set()
+        for (household, _), (status, holder), entries in zip(tasks, answers[::2], answers[1::2], strict=True):
+            if (status == Status.CLAIMED.value and holder == actor) or any(
+                    e.get("actor") == actor and e.get("action") in _DECISIONS for _, e in entries):
+                explained.add(household)
+        return explained
 
     async def depths(self, queues: Sequence[str]) -> list[QueueDepth]:
         bands = list(PriorityBand)

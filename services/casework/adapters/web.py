@@ -28,7 +28,9 @@ from services.casework.adapters.web_auth import (
     csrf_key,
     identify,
 )
+from services.casework.adapters.web_disclosures import DISCLOSING
 from services.casework.applying import Applying
+from services.casework.disclosing import Disclosing
 from services.casework.domain.ordering import PriorityBand
 from services.casework.metrics import CaseworkMetrics
 from services.casework.service import Casework
@@ -56,9 +58,11 @@ SECURITY_HEADERS = {
 
 def build_app(casework: Casework, tokens: StaffTokens, staff: StaffFile, metrics: CaseworkMetrics,
               staff_token_key: str, health: Callable[[], Awaitable[bool]], rate_limit: RateLimiter | None = None,
-              clock: Callable[[], float] = time.monotonic, applying: Applying | None = None) -> web.Application:
+              clock: Callable[[], float] = time.monotonic, applying: Applying | None = None,
+              disclosing: Disclosing | None = None) -> web.Application:
     """`rate_limit`: requests per member of staff (default: ASSIST_CASEWORK_RATE_PER_SECOND and _BURST).
-    `applying`: applications on residents' behalf (without it, applying answers 503)."""
+    `applying`: applications on residents' behalf (without it, applying answers 503).
+    `disclosing`: contact details from the identity vault (without it, asking for them answers 503)."""
     if rate_limit is None:
         settings = load_settings()
         rate_limit = RateLimiter(settings.casework_rate_per_second, settings.casework_rate_burst)
@@ -70,6 +74,8 @@ def build_app(casework: Casework, tokens: StaffTokens, staff: StaffFile, metrics
     app[RATE_LIMIT], app[CLOCK] = rate_limit, clock
     if applying is not None:
         app[APPLYING] = applying
+    if disclosing is not None:
+        app[DISCLOSING] = disclosing
     http_api.add_routes(app)
     console.add_routes(app)
     app.router.add_get("/healthz", healthz)
@@ -156,6 +162,12 @@ async def metrics_endpoint(request: web.Request) -> web.Response:
         metrics.queue_depth({d.code: {band: d.total(band) for band in PriorityBand} for d in depths})
         metrics.unclaimed({d.code: d.queued for d in depths})
         metrics.store_answered(True)
+    disclosing = request.app.get(DISCLOSING)
+    if disclosing is not None:
+        try:
+            await disclosing.refresh_browsing()
+        except (RedisError, OSError) as exc:
+            log.warning("staff browsing not counted for /metrics (%s)", type(exc).__name__)
     return web.Response(body=generate_latest(metrics.registry), headers={"Content-Type": CONTENT_TYPE_LATEST})
 
 

@@ -13,6 +13,7 @@ end
 if redis.call('EXISTS', KEYS[1]) == 0 then
   redis.call('HSET', KEYS[1], unpack(flat(d.fields)))
   redis.call('XADD', KEYS[2], '0-1', unpack(flat(d.receipt)))
+  redis.call('SADD', P .. ':household:' .. d.fields.household, d.fields.id)
   if d.revision ~= cjson.null then redis.call('XADD', KEYS[3], d.fields.rev .. '-1', unpack(flat(d.revision))) end
   if d.fields.status ~= 'WITHDRAWN' then
     local t = load(KEYS[1])
@@ -38,6 +39,7 @@ redis.call('XADD', KEYS[3], number .. '-1', unpack(flat(entry)))
 local revised = {'rev', tostring(number)}
 for _, name in ipairs(d.revised) do revised[#revised + 1] = name; revised[#revised + 1] = d.fields[name] end
 redis.call('HSET', KEYS[1], unpack(revised))
+redis.call('SADD', P .. ':household:' .. d.fields.household, id)
 if entry.change == 'WITHDRAWN' then
   if open then
     redis.call('ZREM', queue_key(t.queue), id)
