@@ -97,8 +97,10 @@ async def publish_tasks(bootstrap: str, tasks: list[dict[str, Any]]) -> None:
     await publish(bootstrap, TASKS.name, "caseworker_task", "household_id", tasks)
 
 
-async def read_topic(bootstrap: str, topic: str) -> list[ConsumerRecord[bytes, bytes]]:
-    """Every record on `topic` now, from the beginning to the end offsets read first."""
+async def read_topic(bootstrap: str, topic: str, since: dict[int, int] | None = None
+                     ) -> list[ConsumerRecord[bytes, bytes]]:
+    """Every record on `topic` now, from the beginning (or the offsets `since`, by partition) to the end offsets
+    read first."""
     spec = next(t for t in ALL_TOPICS if t.name == topic)
     consumer = AIOKafkaConsumer(bootstrap_servers=bootstrap, enable_auto_commit=False, group_id=None,
                                 isolation_level="read_committed", max_partition_fetch_bytes=4 * 1024 * 1024)
@@ -108,6 +110,8 @@ async def read_topic(bootstrap: str, topic: str) -> list[ConsumerRecord[bytes, b
         consumer.assign(partitions)
         ends = await consumer.end_offsets(partitions)
         starts = await consumer.beginning_offsets(partitions)
+        if since is not None:
+            starts = {tp: max(offset, since.get(tp.partition, offset)) for tp, offset in starts.items()}
         for tp in partitions:  # explicit offsets: seek_to_beginning answered the end right after a broker restart
             consumer.seek(tp, starts[tp])
         todo = {tp for tp in partitions if ends[tp] > starts[tp]}

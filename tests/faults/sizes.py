@@ -23,11 +23,18 @@ class Size:
     kill_tasks: int
     poison_records: int
     """Malformed records from the poison corpus (the corpus's valid records come with them)."""
+    matching_households: int = 300
+    matching_events: int = 3000
+    matching_kills: int = 2
+    """SIGKILLs of the matching worker at random points of one run."""
+    matching_publish_seconds: float = 20.0
+    """How long the events of a matching run are spread over (kills land within it)."""
 
 
 FULL = Size("full", rate_per_second=100, warm_seconds=10, outage_seconds=15, after_seconds=40, redis_events=200,
             casework_tasks=500, inbox_offers=100, provider_offers=300, kill_offers=120, kill_tasks=1000,
-            poison_records=2000)
+            poison_records=2000, matching_households=2000, matching_events=20_000, matching_kills=6,
+            matching_publish_seconds=60.0)
 SHORT = Size("short", rate_per_second=40, warm_seconds=4, outage_seconds=6, after_seconds=25, redis_events=40,
              casework_tasks=80, inbox_offers=20, provider_offers=40, kill_offers=30, kill_tasks=200,
              poison_records=300)
