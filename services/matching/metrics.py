@@ -44,4 +44,14 @@ class MatchingMetrics:
                                registry=registry)
         self.catalogue = Gauge("assist_matching_catalogue_info", "Catalogue version deciding today.",
                                ["catalogue", "version"], registry=registry)
+        self.partition_lag = Gauge("assist_matching_partition_lag_messages",
+                                   "Messages on the partition not processed by this worker yet.",
+                                   ["topic", "partition"], registry=registry)
+        self.oldest_waiting_age = Gauge("assist_matching_oldest_unprocessed_age_seconds",
+                                        "How long the oldest unprocessed message of the partition has waited "
+                                        "without the partition moving (0 when none waits).",
+                                        ["topic", "partition"], registry=registry)
+        self.partition_stalled = Gauge("assist_matching_partition_stalled",
+                                       "1 when messages wait on the partition and it has not moved for the stall "
+                                       "time (120 s).", ["topic", "partition"], registry=registry)
         self.reevaluation_progress.set(1)

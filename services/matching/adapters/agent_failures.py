@@ -7,6 +7,8 @@ its supervisor to restart it, and the restarted worker re-reads from the last co
 Test hook (documented, off unless set): with ASSIST_MATCHING_TEST_FAULTS=1 a message carrying the header
 `assist_test_fault: agent-dies` makes the household agent raise outside its per-record guard. No real input can
 kill an agent any more, so the tests use it to prove the path from a dead agent to a non-zero exit.
+`assist_test_fault: agent-stalls` holds the household agent without an error, as a stream that stopped does, to
+prove that a stalled partition shows on /healthz, /readyz and the metrics (after ASSIST_MATCHING_STALL_SECONDS).
 """
 
 from __future__ import annotations
@@ -31,8 +33,18 @@ class InjectedFault(Exception):
     """Raised by the test hook above."""
 
 
+STALL_HOOK_SECONDS = 3600.0
+"""How long the `agent-stalls` test hook holds the household agent (it stands for a stream that stopped)."""
+STALL_SECONDS_SETTING = "ASSIST_MATCHING_STALL_SECONDS"
+
+
 def test_faults_enabled() -> bool:
     return os.environ.get(TEST_FAULTS) == "1"
+
+
+def stall_seconds(default: float) -> float:
+    """After how long a partition that does not move while messages wait counts as stalled."""
+    return float(os.environ.get(STALL_SECONDS_SETTING) or default)
 
 
 def worker_stops(health: Health, reason: str, exc: BaseException | None = None,

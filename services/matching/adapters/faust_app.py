@@ -29,6 +29,7 @@ from prometheus_client import generate_latest
 from services.core.conformance import ContractError
 from services.core.dead_letter import Reason, Source, dead_letter_headers, internal, invalid
 from services.core.kafka import is_transient
+from services.core.readiness import STALL_SECONDS
 from services.core.settings import Settings
 from services.core.topics import (
     APPLICATION_ANSWERS,
@@ -36,6 +37,7 @@ from services.core.topics import (
     EVENTS,
     MATCHING_DLQ,
     MATCHING_INBOX,
+    MATCHING_INPUTS,
     MATCHING_MEMBERSHIP,
     OFFERS,
     REGISTRY,
@@ -43,13 +45,16 @@ from services.core.topics import (
 )
 from services.matching.adapters.agent_failures import (
     FAULT_HEADER,
+    STALL_HOOK_SECONDS,
     InjectedFault,
+    stall_seconds,
     stopping_supervisor,
     test_faults_enabled,
     worker_stops,
 )
 from services.matching.adapters.faust_stores import FaustStores
 from services.matching.adapters.messages import decode_message, reevaluation_headers
+from services.matching.progress import PartitionProgress
 from services.matching.runtime import MatchingRuntime
 from services.matching.service import MatchingService
 from services.matching.stored import Record, StoredHousehold
@@ -60,6 +65,9 @@ ATTEMPTS = 3  # a message whose handling raises is tried this often (a table set
 RETRY_PAUSE_SECONDS = 1.0
 T = TypeVar("T")
 PROMETHEUS_TEXT = "text/plain; version=0.0.4"  # aiohttp sets the charset itself
+WATCH_SECONDS = 5.0
+"""How often each partition's progress is compared with its highwater."""
+READ = frozenset(t.name for t in MATCHING_INPUTS)
 
 
 def faust_app(settings: Settings) -> faust.App:
@@ -95,6 +103,11 @@ def attach(app: faust.App, runtime: MatchingRuntime, service: MatchingService, s
                for t in (OFFERS, TASKS, APPLICATION_ANSWERS, MATCHING_MEMBERSHIP, MATCHING_INBOX)}
     dlq = app.topic(MATCHING_DLQ.name, **RAW)
     faults = test_faults_enabled()
+    progress = PartitionProgress(runtime.metrics, stall_seconds(STALL_SECONDS))
+
+    def done(event: Any) -> None:
+        message = event.message
+        progress.note(message.topic, message.partition, message.offset)
 
     def died(reason: str, exc: BaseException | None) -> None:
         worker_stops(runtime.health, reason, exc)
@@ -137,6 +150,7 @@ def attach(app: faust.App, runtime: MatchingRuntime, service: MatchingService, s
     async def route_events_to_households(stream: faust.StreamT[bytes]) -> AsyncIterator[None]:
         async for event in stream.events():
             await handled(event, route)
+            done(event)
             yield None
 
     async def route(event: Any) -> None:
@@ -149,6 +163,7 @@ def attach(app: faust.App, runtime: MatchingRuntime, service: MatchingService, s
     async def index_memberships(stream: faust.StreamT[bytes]) -> AsyncIterator[None]:
         async for event in stream.events():
             await handled(event, index)
+            done(event)
             yield None
 
     async def index(event: Any) -> None:
@@ -158,13 +173,18 @@ def attach(app: faust.App, runtime: MatchingRuntime, service: MatchingService, s
     async def keep_household_state(stream: faust.StreamT[bytes]) -> AsyncIterator[None]:
         await runtime.catalogue_ready.wait()
         async for event in stream.events():
-            if faults and _header(event.message.headers, FAULT_HEADER) == "agent-dies":
+            hook = _header(event.message.headers, FAULT_HEADER) if faults else None
+            if hook == "agent-dies":
                 raise InjectedFault("the household agent dies (test hook)")
+            if hook == "agent-stalls":
+                await asyncio.sleep(STALL_HOOK_SECONDS)  # a stream that stopped, with no error
             started = time.perf_counter()
             records = await handled(event, household_records)
             if records is None:
+                done(event)
                 continue
             await publish(records)
+            done(event)
             runtime.metrics.latency.observe(time.perf_counter() - started)
             yield None
 
@@ -186,12 +206,36 @@ def attach(app: faust.App, runtime: MatchingRuntime, service: MatchingService, s
     async def notice_date_changes() -> None:
         await runtime.reevaluate_if_due(inbox_sender(inbox))
 
+    @app.timer(interval=WATCH_SECONDS)
+    async def watch_partitions() -> None:
+        consumer = app.consumer
+        assigned = {(tp.topic, tp.partition): tp for tp in consumer.assignment() if tp.topic in READ}
+        # faust keeps what it committed per partition; before anything was processed on a partition since the
+        # worker started, that is where processing stands.
+        committed = getattr(consumer, "_committed_offset", {})
+        fetched = {key: int(committed[tp]) for key, tp in assigned.items() if committed.get(tp) is not None}
+        progress.observe(assigned, lambda key: consumer.highwater(assigned[key]), fetched)
+
     @app.page("/healthz")
     async def healthz(web_view: Any, request: Any) -> Any:
+        """Failing once an agent or the catalogue feed died, or a partition stopped moving with messages waiting
+        (a restart is what clears such a stall)."""
         health = runtime.health
-        if health.ok:
+        if health.ok and not progress.stalled:
             return web_view.json({"status": "ok"})
-        return web_view.json({"status": "failing", "reason": health.failure}, status=503)
+        reason = health.failure or "; ".join(progress.stalled)
+        return web_view.json({"status": "failing", "reason": reason}, status=503)
+
+    @app.page("/readyz")
+    async def readyz(web_view: Any, request: Any) -> Any:
+        """Ready: a catalogue decides today, the worker has partitions and none is stalled."""
+        checks = {"catalogue": "ok" if runtime.catalogue_ready.is_set() else "no catalogue decides today",
+                  "partitions": "; ".join(progress.stalled) or (
+                      "ok" if any(tp.topic in READ for tp in app.consumer.assignment())
+                      else "no partitions assigned (yet)")}
+        ready = all(v == "ok" for v in checks.values()) and runtime.health.ok
+        return web_view.json({"status": "ready" if ready else "not ready", "checks": checks},
+                             status=200 if ready else 503)
 
     @app.page("/metrics")
     async def metrics_page(web_view: Any, request: Any) -> Any:
@@ -205,6 +249,7 @@ def attach(app: faust.App, runtime: MatchingRuntime, service: MatchingService, s
         return web_view.json(runtime.explain(stored.state))
 
     app.on_partitions_revoked.connect(runtime.partitions_revoked)
+    app.on_partitions_revoked.connect(progress.revoked)
     app.on_partitions_revoked.connect(stores.memberships.forget_cached)
 
 

@@ -1,0 +1,72 @@
+"""A partition of the household inbox that stops moving while messages wait on it shows on /healthz and
+/readyz (503, naming the partition) and in the metrics (lag, age of the oldest waiting message, stalled)."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import re
+import urllib.error
+import urllib.request
+import uuid
+from pathlib import Path
+
+from services.core.codec import encode_record
+from services.core.kafka import durable_producer
+from services.core.topics import REGISTRY
+from services.matching.adapters.agent_failures import FAULT_HEADER, STALL_SECONDS_SETTING, TEST_FAULTS
+from tests.integration.matching_harness import BOOTSTRAP, CONTRACT, MatchingWorker, household, member
+
+STALL_SECONDS = 6
+STALLED = re.compile(r'^assist_matching_partition_stalled\{partition="(\d+)",topic="assist\.registry"\} 1\.0$',
+                     re.M)
+
+
+class StallingWorker(MatchingWorker):
+    def env(self) -> dict[str, str]:
+        return {**super().env(), TEST_FAULTS: "1", STALL_SECONDS_SETTING: str(STALL_SECONDS)}
+
+
+def answer(port: int, path: str) -> tuple[int, dict[str, object]]:
+    try:
+        with urllib.request.urlopen(f"http://127.0.0.1:{port}{path}", timeout=3) as r:
+            return r.status, json.loads(r.read())
+    except urllib.error.HTTPError as e:
+        return e.code, json.loads(e.read())
+
+
+async def test_a_partition_that_stops_with_messages_waiting_fails_health_and_readiness(tmp_path: Path):
+    worker = StallingWorker(tmp_path)
+    await worker.publish_catalogue()
+    await worker.start_at_topic_ends()
+    worker.start()
+    try:
+        await worker.wait_ready()
+        assert (await asyncio.to_thread(answer, worker.port, "/readyz"))[0] == 200
+        home = f"h-{uuid.uuid4().hex[:10]}"
+        value = encode_record(CONTRACT, "household", household(home, [member(f"p-{uuid.uuid4().hex[:8]}",
+                                                                             "1980-01-01")]))
+        producer = durable_producer(BOOTSTRAP, "test-stall")
+        await producer.start()
+        try:
+            await producer.send_and_wait(REGISTRY.name, value, key=home.encode(),
+                                         headers=[(FAULT_HEADER, b"agent-stalls")])
+            for _ in range(3):  # these wait behind the stalled one, on the same partition
+                await producer.send_and_wait(REGISTRY.name, value, key=home.encode())
+        finally:
+            await producer.stop()
+        loop = asyncio.get_running_loop()
+        deadline = loop.time() + STALL_SECONDS + 40
+        health = await asyncio.to_thread(answer, worker.port, "/healthz")
+        while health[0] == 200 and loop.time() < deadline:
+            await asyncio.sleep(0.5)
+            health = await asyncio.to_thread(answer, worker.port, "/healthz")
+        ready = await asyncio.to_thread(answer, worker.port, "/readyz")
+        metrics = await asyncio.to_thread(worker.metrics)
+    finally:
+        worker.stop()
+    assert health[0] == 503, health
+    assert "assist.registry/" in str(health[1]["reason"]) and "records waiting" in str(health[1]["reason"])
+    assert ready[0] == 503 and "has not moved" in str(ready[1]["checks"]), ready  # type: ignore[index]
+    assert STALLED.search(metrics), [line for line in metrics.splitlines() if "partition_stalled" in line]
+    assert 'assist_matching_oldest_unprocessed_age_seconds{partition=' in metrics

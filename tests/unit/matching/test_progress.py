@@ -1,0 +1,57 @@
+"""A partition that stops moving while messages wait on it is seen: lag, age of the oldest waiting message,
+stalled; an idle partition with nothing waiting is not stalled."""
+
+from __future__ import annotations
+
+from prometheus_client import CollectorRegistry
+
+from services.matching.metrics import MatchingMetrics
+from services.matching.progress import PartitionProgress
+
+INBOX = ("assist.matching.households", 3)
+IDLE = ("assist.matching.households", 4)
+
+
+class Clock:
+    def __init__(self) -> None:
+        self.now = 1000.0
+
+    def __call__(self) -> float:
+        return self.now
+
+
+def sample(metrics: MatchingMetrics, name: str, tp: tuple[str, int]) -> float | None:
+    return metrics.registry.get_sample_value(name, {"topic": tp[0], "partition": str(tp[1])})
+
+
+def test_a_partition_with_waiting_messages_that_does_not_move_is_stalled_after_the_stall_time() -> None:
+    clock, metrics = Clock(), MatchingMetrics(CollectorRegistry())
+    progress = PartitionProgress(metrics, stall_seconds=120, clock=clock)
+    highwaters = {INBOX: 5_000, IDLE: 40}
+    progress.note(*INBOX, 1_490)
+    progress.note(*IDLE, 39)
+    assert progress.observe([INBOX, IDLE], highwaters.get, {}) == []
+    clock.now += 60
+    progress.observe([INBOX, IDLE], highwaters.get, {})
+    assert sample(metrics, "assist_matching_partition_lag_messages", INBOX) == 3_509
+    assert sample(metrics, "assist_matching_oldest_unprocessed_age_seconds", INBOX) == 60
+    assert sample(metrics, "assist_matching_partition_stalled", INBOX) == 0
+    clock.now += 61
+    stalled = progress.observe([INBOX, IDLE], highwaters.get, {})
+    assert stalled == ["assist.matching.households/3 has not moved for 121 s with 3509 records waiting"]
+    assert sample(metrics, "assist_matching_partition_stalled", INBOX) == 1
+    assert sample(metrics, "assist_matching_partition_stalled", IDLE) == 0
+    assert sample(metrics, "assist_matching_oldest_unprocessed_age_seconds", IDLE) == 0
+
+
+def test_progress_clears_the_stall_and_a_revoked_partition_leaves_the_metrics() -> None:
+    clock, metrics = Clock(), MatchingMetrics(CollectorRegistry())
+    progress = PartitionProgress(metrics, stall_seconds=120, clock=clock)
+    progress.observe([INBOX], {INBOX: 10}.get, {INBOX: 2})
+    clock.now += 200
+    assert progress.observe([INBOX], {INBOX: 10}.get, {INBOX: 2})
+    progress.note(*INBOX, 9)
+    assert progress.observe([INBOX], {INBOX: 10}.get, {}) == []
+    assert sample(metrics, "assist_matching_partition_lag_messages", INBOX) == 0
+    progress.observe([], {}.get, {})
+    assert sample(metrics, "assist_matching_partition_lag_messages", INBOX) is None
