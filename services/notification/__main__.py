@@ -21,6 +21,7 @@ from pathlib import Path
 from redis.asyncio import Redis
 
 from services.core.process import Health, health_app, serve_until_signalled, start_site, supervise, until_signalled
+from services.core.readiness import ConsumerProgress, Readiness, kafka_answers, redis_answers
 from services.core.settings import Settings, load_settings
 from services.notification.adapters.citizen_http import build_citizen_app
 from services.notification.adapters.dev_gateways import start_sms_sink, start_smtp
@@ -37,7 +38,10 @@ async def run_worker(settings: Settings, args: argparse.Namespace) -> int:
         runner = None
         metrics_port = settings.notification_metrics_port if args.metrics_port is None else args.metrics_port
         if metrics_port:
-            runner = await start_site(health_app(health, parts.metrics.registry), settings.citizen_web_host,
+            consumer = parts.inbound.consumer
+            ready = Readiness({"kafka": kafka_answers(consumer.topics), "redis": redis_answers(parts.redis),
+                               "consumer": ConsumerProgress(consumer)})
+            runner = await start_site(health_app(health, parts.metrics.registry, ready), settings.citizen_web_host,
                                       metrics_port)
         stop = asyncio.Event()
         logging.info("notification worker running (group %s)", args.group)

@@ -25,7 +25,7 @@ def processes(settings: Settings, raw_forwarder_port: int) -> list[Process]:
     """The demo's processes with an HTTP endpoint, and whether they answer /readyz."""
     return [Process("intake", settings.intake_port, True), Process("intake-raw", raw_forwarder_port, True),
             Process("matching", settings.matching_web_port, False),
-            Process("notification", settings.notification_metrics_port, False),
+            Process("notification", settings.notification_metrics_port, True),
             Process("citizen-api", settings.citizen_web_port, False),
             Process("casework", settings.casework_metrics_port, True),
             Process("casework-api", settings.casework_web_port, False)]

@@ -1,6 +1,6 @@
 """Readiness against the real broker and Redis: a consumer is ready once assigned, not ready when records wait and
-its position stops moving; Redis that does not answer is named; the raw forwarder's /readyz turns 200 once it
-has its partitions."""
+its position stops moving; Redis that does not answer is named; each worker's /readyz turns 200 once it has its
+partitions."""
 
 from __future__ import annotations
 
@@ -9,18 +9,22 @@ import os
 import socket
 import subprocess
 import sys
-import time
 import urllib.error
 import urllib.request
 import uuid
+from dataclasses import dataclass
 from pathlib import Path
+from urllib.parse import urlsplit, urlunsplit
 
+import pytest
 from aiokafka import AIOKafkaConsumer, AIOKafkaProducer
 from redis.asyncio import Redis
 
+from services.core.kafka import commit_group_at_end
 from services.core.readiness import ConsumerProgress, Readiness, kafka_answers, redis_answers
 from services.core.settings import PROJECT_ROOT, Settings
-from services.core.topics import NOTIFICATIONS
+from services.core.topics import NOTIFICATIONS, TASKS, Topic
+from services.notification.adapters.kafka_inbound import TOPICS as NOTIFICATION_INPUTS
 
 
 async def test_a_consumer_is_ready_when_assigned_and_stalled_when_records_wait_unread(settings: Settings) -> None:
@@ -85,23 +89,52 @@ def get(url: str) -> int:
         return 0
 
 
-def test_the_raw_forwarders_readyz_is_200_once_it_has_its_partitions(tmp_path: Path) -> None:
-    port = free_port()
-    env = {**os.environ, "ASSIST_DATA_DIR": str(tmp_path)}
-    log = (tmp_path / "forwarder.log").open("wb")
-    forwarder = subprocess.Popen([sys.executable, "-m", "services.intake", "forward-raw", "--health-port", str(port)],
-                                 env=env, cwd=PROJECT_ROOT, stdout=log, stderr=subprocess.STDOUT)
+@dataclass(frozen=True)
+class Worker:
+    command: list[str]
+    inputs: tuple[Topic, ...]
+    """Topics of its group, committed at their end first so the worker takes in nothing of other tests."""
+    group: bool = True
+
+
+WORKERS = {
+    "raw forwarder": Worker(["services.intake", "forward-raw", "--health-port"], (), group=False),
+    "notification worker": Worker(["services.notification", "worker", "--key-prefix",
+                                   f"test:readiness:{uuid.uuid4().hex[:8]}", "--metrics-port"], NOTIFICATION_INPUTS),
+    "casework worker": Worker(["services.casework", "worker", "--metrics-port"], (TASKS,)),
+}
+
+
+def start(args: list[str], env: dict[str, str], log: Path) -> subprocess.Popen[bytes]:
+    with log.open("wb") as out:
+        return subprocess.Popen([sys.executable, "-m", *args], env=env, cwd=PROJECT_ROOT, stdout=out,
+                                stderr=subprocess.STDOUT)
+
+
+@pytest.mark.parametrize("name", sorted(WORKERS))
+async def test_a_workers_readyz_is_200_once_it_has_its_partitions(name: str, settings: Settings,
+                                                                  tmp_path: Path) -> None:
+    worker, port = WORKERS[name], free_port()
+    args = [*worker.command, str(port)]
+    if worker.group:
+        group = f"assist-readiness-{uuid.uuid4().hex[:8]}"
+        await commit_group_at_end(settings.kafka_bootstrap, group, worker.inputs)
+        args += ["--group", group]
+    # Redis database 12: the casework worker's view and the notification state stay apart from other tests'.
+    env = {**os.environ, "ASSIST_DATA_DIR": str(tmp_path),
+           "ASSIST_REDIS_URL": urlunsplit(urlsplit(settings.redis_url)._replace(path="/12"))}
+    log = tmp_path / "worker.log"
+    process = start(args, env, log)
     try:
         statuses = []
-        for _ in range(120):
-            statuses.append(get(f"http://127.0.0.1:{port}/readyz"))
+        for _ in range(180):
+            statuses.append(await asyncio.to_thread(get, f"http://127.0.0.1:{port}/readyz"))
             if statuses[-1] == 200:
                 break
-            assert forwarder.poll() is None, (tmp_path / "forwarder.log").read_text()
-            time.sleep(0.5)
-        assert statuses[-1] == 200, statuses
-        assert get(f"http://127.0.0.1:{port}/healthz") == 200
+            assert process.poll() is None, log.read_text()
+            await asyncio.sleep(0.5)
+        assert statuses[-1] == 200, (statuses[-5:], log.read_text()[-2000:])
+        assert await asyncio.to_thread(get, f"http://127.0.0.1:{port}/healthz") == 200
     finally:
-        forwarder.terminate()
-        forwarder.wait(timeout=60)
-        log.close()
+        process.terminate()
+        await asyncio.to_thread(process.wait, 60)

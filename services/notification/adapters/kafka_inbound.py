@@ -56,6 +56,11 @@ class InboundConsumer:
         self._ready = ready
         """Raises (a Redis ConnectionError) while the state is missing or being rebuilt: the batch waits."""
 
+    @property
+    def consumer(self) -> AIOKafkaConsumer:
+        """The consumer of the input topics, for the worker's readiness check (services/core/readiness.py)."""
+        return self._consumer
+
     async def run(self, stop: asyncio.Event) -> None:
         """Consume until `stop` is set. When Redis is unreachable the batch is read again after a pause; a record
         that cannot be used goes to assist.notification.dlq with its reason."""

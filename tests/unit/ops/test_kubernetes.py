@@ -212,7 +212,7 @@ def test_every_secret_a_pod_reads_is_in_the_templates_and_holds_only_a_placehold
     assert not re.search(r"(?i)(password|secret|_key)\s*[:=]\s*\S", configmaps)
 
 
-READY = {"intake": "http", "intake-raw": "health", "casework-worker": "metrics"}
+READY = {"intake": "http", "intake-raw": "health", "casework-worker": "metrics", "notification": "metrics"}
 """The workloads that answer /readyz (services/core/readiness.py) and their probe ports."""
 
 
