@@ -15,6 +15,7 @@ from typing import Any, Protocol
 from services.notification.domain.answers import Answer, OfferView
 from services.notification.domain.attempts import SendResult
 from services.notification.domain.contact import Channel, Contact, Language
+from services.notification.domain.data_use import ContactUse
 from services.notification.domain.plan import DeliveryState
 from services.notification.domain.revisions import Amended, Notice
 
@@ -211,3 +212,20 @@ class InboxItem:
 
 class InboxReader(Protocol):
     async def items(self, person_id: str, limit: int = 50) -> list[InboxItem]: ...
+
+
+class DataUseLog(Protocol):
+    """What the citizen's data-use log is made of beside their offers: the evidence events of verified offers and
+    every disclosure of their contact details (from assist.disclosures, without who saw them)."""
+
+    async def evidence(self, offer_id: str, event_ids: Sequence[str]) -> None:
+        """Remember the events a verification task for `offer_id` gave as evidence (the latest task's)."""
+
+    async def evidence_of(self, offer_ids: Sequence[str]) -> dict[str, list[str]]:
+        """offer id → its evidence event ids, for the offers that have any."""
+
+    async def disclosed(self, person_id: str, use: ContactUse) -> None:
+        """Note one disclosure of the person's details; the same disclosure again changes nothing."""
+
+    async def contact_uses(self, person_id: str) -> list[ContactUse]:
+        """Every disclosure of the person's details, newest first."""

@@ -1,6 +1,6 @@
 """What the worker does with each record it consumes (assist.contacts, assist.offers, assist.tasks,
-assist.decisions, assist.applications.answers). Every handler is idempotent: a record read twice changes nothing the
-second time."""
+assist.decisions, assist.applications.answers, assist.disclosures). Every handler is idempotent: a record read
+twice changes nothing the second time."""
 
 from __future__ import annotations
 
@@ -11,8 +11,9 @@ from typing import Any
 
 from services.core.application_views import ApplicationStore
 from services.notification.domain.answers import Answer
+from services.notification.domain.data_use import contact_use
 from services.notification.domain.revisions import NEW, Amended, change_of
-from services.notification.ports import CitizenViews, ContactBook, DeliveryJobs, OfferChains, OfferMemory
+from services.notification.ports import CitizenViews, ContactBook, DataUseLog, DeliveryJobs, OfferChains, OfferMemory
 
 log = logging.getLogger(__name__)
 
@@ -26,10 +27,10 @@ def recipient_of(offer: Mapping[str, Any], person_id: str | None = None) -> str:
 
 class InboundRecords:
     def __init__(self, contacts: ContactBook, memory: OfferMemory, jobs: DeliveryJobs, views: CitizenViews,
-                 chains: OfferChains, applications: ApplicationStore,
+                 chains: OfferChains, applications: ApplicationStore, data_use: DataUseLog,
                  clock: Callable[[], dt.datetime] = lambda: dt.datetime.now(dt.UTC)):
         self._contacts, self._memory, self._jobs, self._views = contacts, memory, jobs, views
-        self._chains, self._applications = chains, applications
+        self._chains, self._applications, self._data_use = chains, applications, data_use
         self._clock = clock
 
     async def contact(self, person_id: str, record: Mapping[str, Any] | None) -> None:
@@ -55,6 +56,8 @@ class InboundRecords:
         offer = task.get("offer")
         if task.get("kind") != "VERIFY_ELIGIBILITY" or not offer:
             return
+        if task.get("evidence_event_ids"):
+            await self._data_use.evidence(str(offer["offer_id"]), [str(e) for e in task["evidence_event_ids"]])
         approved_for = await self._memory.remember_offer(offer)
         if approved_for is None:
             return
@@ -66,6 +69,12 @@ class InboundRecords:
     async def application_answer(self, answer: Mapping[str, Any]) -> None:
         """Matching's answer to an application: shown in the applicant's "my applications"."""
         await self._applications.answered(answer)
+
+    async def disclosure(self, disclosure: Mapping[str, Any]) -> None:
+        """A disclosure of contact details to a member of staff: in the data-use log of each person shown."""
+        use = contact_use(disclosure)
+        for person_id in disclosure["person_ids"]:
+            await self._data_use.disclosed(str(person_id), use)
 
     async def decision(self, decision: Mapping[str, Any]) -> None:
         action, offer_id = decision.get("action"), decision.get("offer_id")

@@ -30,12 +30,14 @@ from services.notification.adapters.rebuild import Rebuilder, StoreMarker
 from services.notification.adapters.redis_chains import RedisOfferChains
 from services.notification.adapters.redis_citizen import RedisCitizenViews, RedisInbox, citizen_redis
 from services.notification.adapters.redis_contacts import RedisContactBook
+from services.notification.adapters.redis_data_use import RedisDataUse
 from services.notification.adapters.redis_jobs import RedisDeliveryJobs
 from services.notification.adapters.redis_offers import RedisOfferMemory
 from services.notification.adapters.sms_gateway import SmsGateway
 from services.notification.adapters.smtp_mail import SmtpMail
 from services.notification.applications import ApplicationDesk
 from services.notification.citizen import CitizenDesk
+from services.notification.data_use import DataUseDesk
 from services.notification.delivery import SEND_TIMEOUT_SECONDS, Delivery
 from services.notification.domain.link import Signer
 from services.notification.metrics import NotificationMetrics
@@ -102,7 +104,8 @@ async def worker(settings: Settings, group: str = GROUP, prefix: str = KEY_PREFI
                             settings.notification_max_attempts, settings.notification_retry_base_seconds,
                             send_timeout_seconds)
         records = InboundRecords(contacts, RedisOfferMemory(redis, contract, prefix), jobs, views,
-                                 RedisOfferChains(redis, contract, prefix), RedisApplications(redis, prefix))
+                                 RedisOfferChains(redis, contract, prefix), RedisApplications(redis, prefix),
+                                 RedisDataUse(redis, prefix))
         marker = StoreMarker(redis, prefix)
         inbound = InboundConsumer(consumer, records, contract, metrics, inbound_dead_letters(producer, metrics),
                                   ready=marker.check_built)
@@ -130,6 +133,7 @@ class Citizen:
     redis: Redis
     applications: ApplicationDesk
     application_store: RedisApplications
+    data_use: DataUseDesk
 
 
 @asynccontextmanager
@@ -153,7 +157,8 @@ async def citizen(settings: Settings, prefix: str = KEY_PREFIX, registry: Collec
             CatalogueProgrammes(settings.kafka_bootstrap, contract, settings.matching_catalogue,
                                 "assist-citizen-catalogue"),
             KafkaApplicationLog(producer, contract, settings.publish_timeout_seconds), store)
-        yield Citizen(desk, metrics, views, inbox, contacts, redis, applications, store)
+        data_use = DataUseDesk(views, RedisDataUse(redis, prefix), store, StoreMarker(redis, prefix).check_usable)
+        yield Citizen(desk, metrics, views, inbox, contacts, redis, applications, store, data_use)
     finally:
         await producer.stop()
         await redis.aclose()

@@ -23,7 +23,7 @@ from redis.asyncio import Redis
 from services.core.codec import Contract, decode_record, encode_record, load_contract
 from services.core.kafka import commit_group_at_end, durable_producer
 from services.core.settings import Settings
-from services.core.topics import APPLICATION_ANSWERS, CONTACTS, DECISIONS, OFFERS, TASKS
+from services.core.topics import APPLICATION_ANSWERS, CONTACTS, DECISIONS, DISCLOSURES, OFFERS, TASKS
 from services.notification.adapters.kafka_inbound import TOPICS
 from services.notification.adapters.redis_contacts import RedisContactBook
 from services.notification.wiring import Worker, worker
@@ -180,6 +180,15 @@ def verification_task(offer: dict[str, Any]) -> dict[str, Any]:
             "risk_tier": None, "evidence_event_ids": [], "created_at": NOW}
 
 
+def disclosure_record(household_id: str, person_ids: list[str], purpose: str = "VISIT", actor: str = "cw-zhang",
+                      role: str = "CASEWORKER", district: str = "513433") -> dict[str, Any]:
+    """A disclosure as the identity vault records it on assist.disclosures."""
+    fields = {"VISIT": ["name", "address", "phone"], "VERIFY": ["name", "phone"], "DELIVER_NOTICE": ["name", "address"]}
+    return {"disclosure_id": unique("d-"), "actor": actor, "actor_role": role, "district": district,
+            "task_id": unique("t-"), "household_id": household_id, "person_ids": person_ids, "purpose": purpose,
+            "fields": fields[purpose], "at": dt.datetime.now(dt.UTC).replace(microsecond=0)}
+
+
 def decision(offer: dict[str, Any], action: str, actor: str = "cw-1", **fields: Any) -> dict[str, Any]:
     value = {"decision_id": unique("d-"), "action": action, "task_id": None, "offer_id": offer["offer_id"],
              "household_id": offer["household_id"], "person_id": offer["person_id"],
@@ -193,7 +202,8 @@ async def publish(settings: Settings, items: list[tuple[str, dict[str, Any]]]) -
     """Publish (topic, record) pairs in order, keyed as the platform keys them."""
     schemas = {CONTACTS.name: ("contact", "person_id"), OFFERS.name: ("offer", "household_id"),
                TASKS.name: ("caseworker_task", "household_id"), DECISIONS.name: ("decision", "household_id"),
-               APPLICATION_ANSWERS.name: ("application_answer", "household_id")}
+               APPLICATION_ANSWERS.name: ("application_answer", "household_id"),
+               DISCLOSURES.name: ("disclosure", "household_id")}
     producer = durable_producer(settings.kafka_bootstrap, "test-notification")
     await producer.start()
     try:

@@ -37,6 +37,8 @@ from services.core.rate_limit import RateLimiter
 from services.core.settings import load_settings
 from services.notification.adapters.citizen_http import build_citizen_app
 from services.notification.adapters.citizen_openapi import OPENAPI as CITIZEN_OPENAPI
+from services.notification.adapters.redis_data_use import RedisDataUse
+from services.notification.domain.data_use import contact_use
 from services.notification.domain.link import Signer
 from services.notification.wiring import citizen
 from services.vault.wiring import vault_parts
@@ -157,8 +159,11 @@ async def citizen_site(live: Live) -> AsyncIterator[web.Application]:
         live.seeds.update(offer_ids=[o["offer_id"] for o in offers], cookie=cookie, csrf=signer.csrf_token(session),
                           link=signer.link_token(person, offers[0]["offer_id"], dt.datetime.now(dt.UTC)))
         try:
+            await RedisDataUse(parts.redis, prefix).disclosed(person, contact_use({  # someone saw this person's details
+                "disclosure_id": unique("d-"), "actor_role": "CASEWORKER", "district": "110105", "purpose": "VISIT",
+                "fields": ["name", "address", "phone"], "at": dt.datetime.now(dt.UTC)}))
             yield build_citizen_app(parts.desk, parts.metrics, secure_cookies=False, rate_limit=GENEROUS,
-                                    applications=parts.applications)
+                                    applications=parts.applications, data_use=parts.data_use)
         finally:
             await forget_keys(parts.redis, prefix)
 

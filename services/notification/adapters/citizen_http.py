@@ -23,6 +23,7 @@ from services.notification.adapters.citizen_openapi import OPENAPI
 from services.notification.adapters.citizen_pages import Pages, inbox_model, offer_model
 from services.notification.applications import ApplicationDesk
 from services.notification.citizen import Answered, CitizenDesk
+from services.notification.data_use import DataUseDesk
 from services.notification.domain.answers import Answer
 from services.notification.domain.contact import Language
 from services.notification.domain.link import SESSION_HOURS, LinkRefused, Session
@@ -57,16 +58,17 @@ _HEADERS = {
 def build_citizen_app(desk: CitizenDesk, metrics: NotificationMetrics, secure_cookies: bool,
                       rate_limit: RateLimiter | None = None,
                       clock: Callable[[], float] = time.monotonic, *,
-                      applications: ApplicationDesk) -> web.Application:
+                      applications: ApplicationDesk, data_use: DataUseDesk | None = None) -> web.Application:
     """`secure_cookies`: mark cookies Secure (the site is served over https). `rate_limit`: requests per signed-in
     person (default: ASSIST_CITIZEN_RATE_PER_SECOND and ASSIST_CITIZEN_RATE_BURST). `applications`: my
-    applications and applying (adapters/citizen_applications.py)."""
+    applications and applying (adapters/citizen_applications.py). `data_use`: the data-use log
+    (adapters/citizen_data_use.py; without it the site does not offer one)."""
     if rate_limit is None:
         settings = load_settings()
         rate_limit = RateLimiter(settings.citizen_rate_per_second, settings.citizen_rate_burst)
     app = web.Application(middlewares=[_security_headers, _refusals, _limit_rate],
                           client_max_size=64 * 1024)
-    app[DESK], app[PAGES], app[METRICS], app[SECURE] = desk, Pages(), metrics, secure_cookies
+    app[DESK], app[PAGES], app[METRICS], app[SECURE] = desk, Pages(data_use is not None), metrics, secure_cookies
     app[RATE_LIMIT], app[CLOCK] = rate_limit, clock
     app.router.add_get("/", index)
     app.router.add_get("/c/{token}", open_link)
@@ -82,6 +84,9 @@ def build_citizen_app(desk: CitizenDesk, metrics: NotificationMetrics, secure_co
     # Imported here: the application routes are built on this module's session, page and problem helpers.
     from services.notification.adapters.citizen_applications import add_application_routes
     add_application_routes(app, applications)
+    if data_use is not None:
+        from services.notification.adapters.citizen_data_use import add_data_use_routes
+        add_data_use_routes(app, data_use)
     app.router.add_get("/static/citizen.css", stylesheet)
     app.router.add_get("/openapi.json", openapi)
     app.router.add_get("/healthz", healthz)

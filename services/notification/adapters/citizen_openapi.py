@@ -55,6 +55,28 @@ _APPLICATIONS = {"type": "object", "required": ["programmes", "applications"], "
 _INBOX_ITEM = {"type": "object", "required": ["notification_id", "subject", "body", "at"], "properties": {
     "notification_id": {"type": "string"}, "offer_id": {"type": ["string", "null"]}, "subject": {"type": "string"},
     "body": {"type": "string"}, "at": {"type": "string"}}}
+_DATA_USE = {"type": "object", "required": ["offers", "contact_uses"], "description": "Who used my data and why: "
+             "the department events each offer was based on (department null when the offer does not record it), "
+             "and every disclosure of my contact details to staff (role and district, never who).",
+             "properties": {
+                 "offers": {"type": "array", "items": {
+                     "type": "object", "required": ["offer_id", "policy", "state", "events"], "properties": {
+                         "offer_id": {"type": "string"}, "policy": {"type": "string"},
+                         "state": {"enum": ["OFFERED", "ANSWERING", "ACCEPTED", "DECLINED", "WITHDRAWN"]},
+                         "events": {"type": "array", "items": {
+                             "type": "object", "required": ["event_id", "trigger", "department"], "properties": {
+                                 "event_id": {"type": "string"}, "trigger": {"type": "boolean"},
+                                 "department": {"type": ["string", "null"]},
+                                 "department_text": {"type": ["string", "null"]}}}}}}},
+                 "contact_uses": {"type": "array", "items": {
+                     "type": "object", "required": ["disclosure_id", "role", "district", "purpose", "fields", "at"],
+                     "properties": {
+                         "disclosure_id": {"type": "string"}, "role": {"enum": ["CASEWORKER", "SUPERVISOR"]},
+                         "role_text": {"type": "string"}, "district": {"type": "string"},
+                         "purpose": {"enum": ["VISIT", "VERIFY", "DELIVER_NOTICE"]}, "purpose_text": {"type": "string"},
+                         "fields": {"type": "array", "items": {"enum": ["name", "address", "phone"]}},
+                         "fields_text": {"type": "array", "items": {"type": "string"}},
+                         "at": {"type": "string", "format": "date-time"}, "at_text": {"type": "string"}}}}}}
 _LANG = {"name": "lang", "in": "query", "required": False, "schema": {"enum": ["zh_CN", "en"]},
          "description": "Language of texts; remembered in a cookie. Default: the person's contact preference. "
                         "Any other value is refused (400)."}
@@ -166,6 +188,11 @@ OPENAPI: dict[str, Any] = {
             "responses": _api(**{"200": _json({"type": "object", "required": ["items"], "properties": {
                 "items": {"type": "array", "items": _INBOX_ITEM}}}, "Inbox"), "400": _BAD_QUERY}),
         }},
+        "/api/v1/data-use": {"get": {
+            "summary": "Who used my data and why",
+            "parameters": [_LANG],
+            "responses": _api(**{"200": _json(_DATA_USE, "The data-use log"), "400": _BAD_QUERY}),
+        }},
         "/api/v1/applications": {
             "get": {"summary": "My applications with matching's answers, and the programmes one may apply for",
                     "parameters": [_LANG],
@@ -225,6 +252,8 @@ OPENAPI: dict[str, Any] = {
                 "413": _page("The body is larger than 64 KiB", _TEXT)})}},
         "/inbox": {"get": {"summary": "My inbox (HTML)", "parameters": [_PAGE_LANG],
                            "responses": _pages(**{"200": _page("Page"), "401": _page("No session")})}},
+        "/data-use": {"get": {"summary": "Who used my data and why (HTML)", "parameters": [_PAGE_LANG],
+                              "responses": _pages(**{"200": _page("Page"), "401": _page("No session")})}},
         "/healthz": {"get": {"security": [], "responses": {
             "200": _json({"type": "object", "properties": {"status": {"const": "ok"}}}, "Process is serving.")}}},
         "/metrics": {"get": {"security": [], "responses": {"200": _page("Prometheus text format.", _TEXT)}}},

@@ -52,6 +52,17 @@ TEXT: dict[Language, dict[str, str]] = {
         "revised_lead": "The amount was revised from {previous} to {amount} because your information changed.",
         "what_changed": "What changed", "receiving_note": "You already receive this; the new amount applies from "
                                                           "the next payment. Nothing needs to be done.",
+        "data_use": "Who used my data and why",
+        "data_use_lead": "Information government departments hold about you is used only to find assistance you may "
+                         "be entitled to. Here is what was used for which offer, and every time staff saw your "
+                         "contact details.",
+        "events_used": "Department information used for your offers", "event": "Event",
+        "trigger_event": "the change that started the check", "evidence_event": "shown to the caseworker",
+        "department_not_recorded": "the sending department is not recorded with the offer",
+        "no_events_named": "This offer names no department event.",
+        "contact_uses": "Who saw your contact details", "when": "When", "who_saw": "Who",
+        "district": "District", "what_seen": "What they saw", "list_separator": ", ",
+        "no_contact_uses": "Nobody has seen your contact details.",
     },
     Language.ZH_CN: {
         "title": "我的救助", "offers": "我的救助事项", "inbox": "消息", "switch_language": "English",
@@ -82,12 +93,24 @@ TEXT: dict[Language, dict[str, str]] = {
         "not_met_now": "不再符合的条件", "details": "详细说明",
         "revised_lead": "由于您的信息发生变化，金额已由{previous}调整为{amount}。",
         "what_changed": "变化情况", "receiving_note": "您已在享受此项救助，新金额自下次发放起执行，无需办理任何手续。",
+        "data_use": "谁使用了我的信息，为什么",
+        "data_use_lead": "政府部门掌握的您的信息仅用于查找您可能有权获得的救助。下面列出每项救助使用了哪些信息，"
+                         "以及工作人员每一次查看您联系信息的情况。",
+        "events_used": "救助事项使用的部门信息", "event": "事件",
+        "trigger_event": "引起核查的变化", "evidence_event": "提供给个案工作人员的证据",
+        "department_not_recorded": "救助事项中未记录发送部门",
+        "no_events_named": "此救助事项未列明部门事件。",
+        "contact_uses": "谁查看了您的联系信息", "when": "时间", "who_saw": "查看人",
+        "district": "区县", "what_seen": "查看内容", "list_separator": "、",
+        "no_contact_uses": "还没有人查看过您的联系信息。",
     },
 }
 
 
 class Pages:
-    def __init__(self) -> None:
+    def __init__(self, data_use: bool = False) -> None:
+        """`data_use`: the site serves the data-use log (the menu links to it)."""
+        self._data_use = data_use
         self._env = jinja2.Environment(loader=jinja2.FileSystemLoader(TEMPLATES / "pages"), autoescape=True,
                                        undefined=jinja2.StrictUndefined, trim_blocks=True, lstrip_blocks=True)
 
@@ -96,7 +119,7 @@ class Pages:
         values.setdefault("notice", None)
         return self._env.get_template(f"{name}.html.j2").render(
             t=TEXT[language], lang=language.value, html_lang=_html_lang(language), other_lang=other.value,
-            other_html_lang=_html_lang(other), signed_in=signed_in, **values)
+            other_html_lang=_html_lang(other), signed_in=signed_in, data_use_link=self._data_use, **values)
 
     def text(self, language: Language, key: str) -> str:
         return TEXT[language][key]

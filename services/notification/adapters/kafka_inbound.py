@@ -1,5 +1,5 @@
-"""The worker's consumer: assist.contacts, assist.offers, assist.tasks, assist.decisions and
-assist.applications.answers in one consumer group,
+"""The worker's consumer: assist.contacts, assist.offers, assist.tasks, assist.decisions,
+assist.applications.answers and assist.disclosures in one consumer group,
 offsets committed by hand only after every record before them was handled. A crash re-reads records, and the
 handlers are idempotent, so nothing is lost and nothing happens twice. A record that cannot be used goes to
 assist.notification.dlq with its reason."""
@@ -16,17 +16,26 @@ from aiokafka import AIOKafkaConsumer, AIOKafkaProducer, ConsumerRecord, TopicPa
 from services.core.codec import Contract, decode_record
 from services.core.dead_letter import DeadLetters, DeadLetterSink, Reason
 from services.core.kafka import consume_batches
-from services.core.topics import APPLICATION_ANSWERS, CONTACTS, DECISIONS, NOTIFICATION_DLQ, OFFERS, TASKS
+from services.core.topics import (
+    APPLICATION_ANSWERS,
+    CONTACTS,
+    DECISIONS,
+    DISCLOSURES,
+    NOTIFICATION_DLQ,
+    OFFERS,
+    TASKS,
+)
 from services.core.unavailable import REDIS_UNAVAILABLE
 from services.notification.metrics import NotificationMetrics
 from services.notification.records import InboundRecords
 
 log = logging.getLogger(__name__)
 GROUP = "assist-notification"
-TOPICS = (CONTACTS, TASKS, OFFERS, DECISIONS, APPLICATION_ANSWERS)
+TOPICS = (CONTACTS, TASKS, OFFERS, DECISIONS, APPLICATION_ANSWERS, DISCLOSURES)
 """In this order within a fetched batch: contacts before the offers that need them, tasks before decisions."""
 SCHEMAS = {CONTACTS.name: "contact", OFFERS.name: "offer", TASKS.name: "caseworker_task",
-           DECISIONS.name: "decision", APPLICATION_ANSWERS.name: "application_answer"}
+           DECISIONS.name: "decision", APPLICATION_ANSWERS.name: "application_answer",
+           DISCLOSURES.name: "disclosure"}
 _RANK = {t.name: i for i, t in enumerate(TOPICS)}
 
 
@@ -101,6 +110,8 @@ class InboundConsumer:
             await self._records.task(value)
         elif topic == APPLICATION_ANSWERS.name:
             await self._records.application_answer(value)
+        elif topic == DISCLOSURES.name:
+            await self._records.disclosure(value)
         else:
             await self._records.decision(value)
 

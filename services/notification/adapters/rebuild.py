@@ -4,7 +4,8 @@
                      group's positions as where the deployment began; they are kept in the marker)
     <p>:rebuilding   present while a rebuild runs; workers pause and the citizen API answers 503
 
-Contacts are read whole (assist.contacts is compacted); assist.offers, assist.tasks and assist.decisions from where
+Contacts are read whole (assist.contacts is compacted), and so are the disclosures of the data-use log;
+assist.offers, assist.tasks and assist.decisions from where
 the deployment began, through the same handlers as the live consumer. assist.notifications, read first, says what
 was already delivered: after each record, the deliveries of its offer that were delivered are finished, their sends
 marked sent and their inbox entries written again, so nothing is sent twice, an e-mail whose outcome may be unknown
@@ -30,7 +31,16 @@ from services.core.application_views import RedisApplications, submissions
 from services.core.codec import Contract, decode_record
 from services.core.history import HistoryReader, RebuildLock, clear_view
 from services.core.resident_applications import CITIZEN_PAGE_SOURCE
-from services.core.topics import APPLICATION_ANSWERS, CONTACTS, DECISIONS, EVENTS, NOTIFICATIONS, OFFERS, TASKS
+from services.core.topics import (
+    APPLICATION_ANSWERS,
+    CONTACTS,
+    DECISIONS,
+    DISCLOSURES,
+    EVENTS,
+    NOTIFICATIONS,
+    OFFERS,
+    TASKS,
+)
 from services.notification.adapters.kafka_inbound import SCHEMAS, InboundConsumer
 from services.notification.adapters.redis_citizen import RedisInbox
 from services.notification.adapters.redis_jobs import RedisDeliveryJobs
@@ -43,8 +53,13 @@ from services.notification.ports import ContactBook
 
 log = logging.getLogger(__name__)
 LOCK_SECONDS = 120
-REPLAYED = (CONTACTS, OFFERS, TASKS, DECISIONS, APPLICATION_ANSWERS)
-"""In this order: contacts before the offers that need them, offers and tasks before the decisions on them."""
+REPLAYED = (CONTACTS, OFFERS, TASKS, DECISIONS, APPLICATION_ANSWERS, DISCLOSURES)
+"""In this order: contacts before the offers that need them, offers and tasks before the decisions on them.
+Disclosures (the data-use log) are read whole, like contacts: the log is the person's for as long as the topic
+keeps it, not only since this deployment began."""
+
+
+WHOLE = (CONTACTS, DISCLOSURES)
 
 
 class StoreRebuilding(RedisConnectionError):
@@ -124,10 +139,10 @@ class Rebuilder:
                 await self._clear()
                 records = finished = inbox_items = 0
                 for topic in REPLAYED:
-                    async for record in reader.records(topic, None if topic is CONTACTS else since):
+                    async for record in reader.records(topic, None if topic in WHOLE else since):
                         await self._inbound.replay(record)
                         records += 1
-                        offer_id = None if topic is CONTACTS else self._offer_of(record)
+                        offer_id = None if topic in WHOLE else self._offer_of(record)
                         if offer_id is not None:
                             done, items = await self._finish_delivered(offer_id, statuses)
                             finished, inbox_items = finished + done, inbox_items + items
