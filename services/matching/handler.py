@@ -150,8 +150,10 @@ class Matcher:
                 followed: bool = False, facts: tuple[f.Facts, Mapping[str, f.Facts]] | None = None,
                 since: dt.datetime | None = None) -> Result:
         """`since`: when what triggered the outcomes was recorded (the event's time, the registry record's
-        as_of, the decision's time): deadlines count from it, so they depend on the household's history only,
-        never on when a message happened to be processed (again)."""
+        as_of, the decision's time): deadlines count from the end of that day (deadline_base), so they depend on
+        the household's history only, never on when a message happened to be processed (again), and every
+        member's report of one need recorded that day gives one deadline."""
+        since = deadline_base(since) if since is not None else None
         plan = follow_up(state, catalogue, outcomes, now.date(), followed, facts)
         outputs: list[Output] = []
         for step in plan.steps:
@@ -172,7 +174,8 @@ class Matcher:
                     or warning_policy(tier.name) in state.pending_offers.values():
                 continue
             raised = state.warnings_raised.get(tier.name, 0)
-            output = warning_output(state, replace(risk, tier=tier.name, task=tier.task), now, since, raised)
+            output = warning_output(state, replace(risk, tier=tier.name, task=tier.task), now, deadline_base(since),
+                                    raised)
             if output is None:
                 continue
             state = replace(f.record_offer(state, output.id, warning_policy(tier.name)),
@@ -225,6 +228,13 @@ def _state_outcomes(catalogue: PolicyCatalogue, state: HouseholdState, on: dt.da
     ordered = sorted(policies.values(), key=lambda p: catalogue.position(p.id))
     return evaluate_household(catalogue, f.household_facts(state, on), f.member_facts(state, on), on, trigger,
                               ordered)
+
+
+def deadline_base(recorded: dt.datetime) -> dt.datetime:
+    """Where a deadline's hours start: the end (UTC) of the day the trigger was recorded on. A task is never due
+    before its hours have passed, and reports recorded on one day count from one moment, whatever their order."""
+    day = recorded.astimezone(dt.UTC).date() if recorded.tzinfo else recorded.date()
+    return dt.datetime.combine(day + dt.timedelta(days=1), dt.time(0), dt.UTC)
 
 
 def _moment(value: Any, fallback: dt.datetime) -> dt.datetime:

@@ -80,3 +80,9 @@ def test_two_needs_of_one_one_off_benefit_get_an_offer_each_in_either_order() ->
     assert state is not None
     temporary = [k for k in state.pending_offers.values() if k.startswith("temporary_assistance")]
     assert len(temporary) == 2, state.pending_offers
+
+
+def test_reports_of_one_need_recorded_at_other_hours_of_one_day_give_one_deadline() -> None:
+    early, late = flood_report("p1"), flood_report("p2")
+    late = Event(late.id, late.source, late.type, REPORTED + dt.timedelta(hours=2), late.subject, late.data)
+    assert published([early, late]) == published([late, early])
