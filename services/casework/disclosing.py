@@ -7,6 +7,7 @@ per member of staff with the households their work explains."""
 from __future__ import annotations
 
 import asyncio
+import time
 from collections.abc import Iterable
 from dataclasses import dataclass
 from typing import Protocol
@@ -26,7 +27,7 @@ from services.casework.service import (
     TaskNotFound,
     Unavailable,
 )
-from services.vault.domain.disclosure import DisclosureRequest, Refused, StaffFigures, TaskInScope
+from services.vault.domain.disclosure import DisclosureRequest, Purpose, Refused, StaffFigures, TaskInScope
 from services.vault.service import Revealed
 
 FIGURES_DAYS = 30
@@ -54,9 +55,23 @@ class WorkOfStaff(Protocol):
 class StaffLine:
     """One line of the supervisor's figures: what a member of staff was shown and whether it looks like browsing."""
 
-    figures: StaffFigures
-    explained: frozenset[str]
+    actor: str
+    role: str
+    """CASEWORKER or SUPERVISOR."""
+    disclosures: int
+    households: int
+    """Distinct households whose details they saw."""
+    by_purpose: dict[str, int]
+    explained: int
+    """How many of those households a task they hold or decided explains."""
     browsing: bool
+
+
+def of_region(supervisor: Staff, roster: Iterable[Staff]) -> list[Staff]:
+    """The members of staff working in the supervisor's region: caseworkers of one of its districts, and its
+    supervisors."""
+    return [m for m in roster if (m.is_supervisor and m.region == supervisor.region)
+            or (not m.is_supervisor and any(supervisor.sees(d) for d in m.districts))]
 
 
 def task_in_scope(page: TaskPage, now_ms: int) -> TaskInScope:
@@ -84,6 +99,8 @@ class Disclosing:
                  audit_timeout_seconds: float = 10.0):
         self._casework, self._vault, self._work, self._metrics = casework, vault, work, metrics
         self._timeout = audit_timeout_seconds
+        self._browsing: tuple[float, int] = (-1.0, 0)
+        """When staff browsing was last counted (monotonic seconds, -1 never) and the count."""
 
     async def disclose(self, who: Staff, task_id: str, purpose: str) -> Revealed:
         """The details of the task's household members for `purpose`; TaskNotFound outside one's scope, Invalid for
@@ -105,23 +122,32 @@ class Disclosing:
         self._metrics.disclosed(answer.disclosure.purpose.value, request.actor_role)
         return answer
 
-    async def staff_lines(self, who: Staff, members: Iterable[str], days: int = FIGURES_DAYS) -> list[StaffLine]:
-        """Figures of `members` (staff of a supervisor's region) over `days`, each flagged when it looks like
-        browsing; only for supervisors."""
+    async def staff_lines(self, who: Staff, roster: Iterable[Staff], days: int = FIGURES_DAYS) -> list[StaffLine]:
+        """Per member of staff of the supervisor's region (of `roster`, the staff accounts), what they were shown
+        over `days` and whether it looks like browsing; only for supervisors."""
         if not who.is_supervisor:
             self._metrics.refused(Forbidden.reason)
             raise Forbidden("the disclosure figures are for supervisors")
-        return await self._lines(await self._vault.figures(days, list(members)))
+        members = of_region(who, roster)
+        figures = await self._vault.figures(days, [m.sub for m in members])
+        return [await self._line(m.sub, "SUPERVISOR" if m.is_supervisor else "CASEWORKER", figures.get(m.sub))
+                for m in members]
 
-    async def refresh_browsing(self, days: int = FIGURES_DAYS) -> int:
-        """Count everyone flagged for browsing into assist_casework_staff_browsing; that number."""
-        flagged = sum(line.browsing for line in await self._lines(await self._vault.figures(days)))
-        self._metrics.staff_browsing(flagged)
+    async def refresh_browsing(self, days: int = FIGURES_DAYS, max_age_seconds: float = 60.0) -> int:
+        """Count everyone flagged for browsing into assist_casework_staff_browsing (at most once per
+        `max_age_seconds`: a scrape reads the last count); that number."""
+        counted_at, flagged = self._browsing
+        if time.monotonic() - counted_at >= max_age_seconds or counted_at < 0:
+            lines = [await self._line(actor, f.actor_role, f) for actor, f in (await self._vault.figures(days)).items()]
+            flagged = sum(line.browsing for line in lines)
+            self._browsing = (time.monotonic(), flagged)
+            self._metrics.staff_browsing(flagged)
         return flagged
 
-    async def _lines(self, figures: dict[str, StaffFigures]) -> list[StaffLine]:
-        lines = []
-        for actor, f in sorted(figures.items()):
-            explained = frozenset(await self._work.explained_households(actor, f.households))
-            lines.append(StaffLine(f, explained, f.browsing(explained)))
-        return lines
+    async def _line(self, actor: str, role: str, figures: StaffFigures | None) -> StaffLine:
+        if figures is None:
+            return StaffLine(actor, role, 0, 0, {p.value: 0 for p in Purpose}, 0, False)
+        explained = await self._work.explained_households(actor, figures.households)
+        return StaffLine(actor, figures.actor_role, figures.disclosures, len(figures.households),
+                         {p.value: figures.by_purpose.get(p, 0) for p in Purpose},
+                         len(explained & figures.households), figures.browsing(explained))

@@ -160,3 +160,43 @@ async def test_without_a_vault_asking_for_details_answers_503(tmp_path) -> None:
         status, problem, headers = await disclose(desk, task["task_id"], ALICE, "VISIT")
         assert status == 503 and problem["code"] == "unavailable" and headers["Retry-After"]
 
+
+
+async def test_the_supervisor_sees_disclosures_per_member_of_staff_and_who_opens_households_their_work_does_not_explain(
+        tmp_path) -> None:
+    async with identity_vault() as vault, open_desk(tmp_path, vault=vault) as desk:
+        browsed = [task_record("110105") for _ in range(10)]
+        held, decided = task_record("110105"), task_record("110108")
+        for task in (*browsed, held, decided):
+            await household_known(vault, task["household_id"])
+        await desk.publish(*browsed, held, decided)
+        await desk.queued(ALICE, {t["task_id"] for t in (*browsed, held)})
+        await desk.queued(BOB, {decided["task_id"]})
+        for task in browsed:  # claim, look, let go: nothing of Alice's work explains these households
+            await desk.call("POST", f"/api/v1/tasks/{task['task_id']}/claim", ALICE)
+            assert (await disclose(desk, task["task_id"], ALICE, "VISIT"))[0] == 200
+            await desk.call("POST", f"/api/v1/tasks/{task['task_id']}/unclaim", ALICE)
+        await desk.call("POST", f"/api/v1/tasks/{held['task_id']}/claim", ALICE)
+        assert (await disclose(desk, held["task_id"], ALICE, "VERIFY"))[0] == 200
+        await desk.call("POST", f"/api/v1/tasks/{decided['task_id']}/claim", BOB)
+        assert (await disclose(desk, decided["task_id"], BOB, "DELIVER_NOTICE"))[0] == 200
+        await desk.call("POST", f"/api/v1/tasks/{decided['task_id']}/decide", BOB, {"action": "approve"})
+
+        status, overview = await desk.call("GET", "/api/v1/overview", SUE)
+        assert status == 200
+        lines = {line["actor"]: line for line in overview["staff"]}
+        assert set(lines) == {"alice", "bob", "sue"}, "the region's staff only (carol works in 510107)"
+        assert {k: lines["alice"][k] for k in ("disclosures", "households", "explained_households", "browsing")} == {
+            "disclosures": 11, "households": 11, "explained_households": 1, "browsing": True}
+        assert lines["alice"]["by_purpose"] == {"VISIT": 10, "VERIFY": 1, "DELIVER_NOTICE": 0}
+        assert (lines["bob"]["disclosures"], lines["bob"]["explained_households"], lines["bob"]["browsing"]) == (
+            1, 1, False)
+        assert lines["sue"]["disclosures"] == 0
+        scrape = await (await desk.client.get("/metrics")).text()
+        assert "assist_casework_staff_browsing 1.0" in scrape
+
+        html = await (await desk.client.get("/console/overview?lang=en", headers=desk.auth(SUE))).text()
+        assert 'data-actor="alice" class="browsing"' in html and "Browsing" in html
+        assert 'data-actor="bob" class=""' in html
+        status, _ = await desk.call("GET", "/api/v1/overview", ALICE)
+        assert status == 403

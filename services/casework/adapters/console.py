@@ -37,7 +37,7 @@ from services.casework.adapters.web_auth import (
     set_cookie,
     who,
 )
-from services.casework.adapters.web_disclosures import PURPOSES, disclosing_of, may_ask, persons_of
+from services.casework.adapters.web_disclosures import PURPOSES, disclosing_of, may_ask, persons_of, staff_lines
 from services.casework.adapters.web_forms import queue_query, verdict_of
 from services.casework.domain.ordering import PriorityBand, SlaState, band_of, sla_state
 from services.casework.domain.tasks import Status
@@ -204,7 +204,8 @@ async def overview_page(request: web.Request) -> web.Response:
         view = await casework.overview(who(request))
     except CaseworkError as exc:
         return render(request, "error.html", exc.status, code=exc.code)
-    return render(request, "overview.html", view=view, now=casework.now_ms())
+    return render(request, "overview.html", view=view, now=casework.now_ms(),
+                  staff_lines=await staff_lines(request, who(request)), purposes=PURPOSES)
 
 
 async def no_icon(request: web.Request) -> web.Response:

@@ -14,7 +14,7 @@ from aiohttp import web
 
 from services.casework.adapters.web_applications import application_json, applying_of, for_page
 from services.casework.adapters.web_auth import CASEWORK, CSRF_HEADER, csrf_valid, who
-from services.casework.adapters.web_disclosures import disclosing_of, revealed_json
+from services.casework.adapters.web_disclosures import disclosing_of, revealed_json, staff_line_json, staff_lines
 from services.casework.adapters.web_forms import queue_query, verdict_of
 from services.casework.domain.ordering import sla_state
 from services.casework.domain.revisions import Revision
@@ -282,4 +282,8 @@ async def reassign(request: web.Request) -> web.Response:
 
 async def overview(request: web.Request) -> web.Response:
     casework = request.app[CASEWORK]
-    return web.json_response(overview_json(await casework.overview(who(request)), casework.now_ms()))
+    body = overview_json(await casework.overview(who(request)), casework.now_ms())
+    lines = await staff_lines(request, who(request))
+    if lines is not None:
+        body["staff"] = [staff_line_json(line) for line in lines]
+    return web.json_response(body)

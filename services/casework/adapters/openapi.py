@@ -153,7 +153,17 @@ _OVERVIEW = {"type": "object", "required": ["region", "queues", "breaches"], "pr
         "queued": {"type": "object", "additionalProperties": {"type": "integer"}},
         "claimed": {"type": "object", "additionalProperties": {"type": "integer"}}, "total": {"type": "integer"}}}},
     "breaches": {"type": "array", "items": _ITEM},
-    "breaches_by_district": {"type": "object", "additionalProperties": {"type": "integer"}}}}
+    "breaches_by_district": {"type": "object", "additionalProperties": {"type": "integer"}},
+    "staff": {"type": "array", "description": "Contact details shown over the last 30 days per member of staff of "
+              "the region (staff accounts): disclosures, distinct households, by purpose, how many households their "
+              "held or decided tasks explain, and browsing (at least 10 households, more than half unexplained). "
+              "Present when the identity vault is wired.", "items": {
+                  "type": "object", "required": ["actor", "role", "disclosures", "households", "by_purpose",
+                                                 "explained_households", "browsing"],
+                  "properties": {"actor": {"type": "string"}, "role": {"enum": ["CASEWORKER", "SUPERVISOR"]},
+                                 "disclosures": {"type": "integer"}, "households": {"type": "integer"},
+                                 "by_purpose": {"type": "object", "additionalProperties": {"type": "integer"}},
+                                 "explained_households": {"type": "integer"}, "browsing": {"type": "boolean"}}}}}}
 _ME = {"type": "object", "required": ["sub", "role"], "properties": {
     "sub": {"type": "string"}, "role": {"enum": ["caseworker", "supervisor"]},
     "districts": {"type": "array", "items": {"type": "string"}}, "region": {"type": "string"}}}

@@ -8,7 +8,8 @@ from typing import Any
 
 from aiohttp import web
 
-from services.casework.disclosing import Disclosing
+from services.casework.adapters.web_auth import STAFF
+from services.casework.disclosing import Disclosing, StaffLine
 from services.casework.domain.scope import Staff
 from services.casework.domain.tasks import Status
 from services.casework.domain.views import TaskPage
@@ -48,3 +49,19 @@ def revealed_json(revealed: Revealed) -> dict[str, Any]:
     return {"disclosure_id": d.disclosure_id, "task_id": d.task_id, "household_id": d.household_id,
             "purpose": d.purpose.value, "fields": list(d.fields),
             "at": d.at.isoformat(timespec="milliseconds").replace("+00:00", "Z"), "persons": persons_of(revealed)}
+
+
+async def staff_lines(request: web.Request, who: Staff) -> list[StaffLine] | None:
+    """The supervisor's disclosure figures per member of staff of the region (None without a vault); counting them
+    refreshes assist_casework_staff_browsing too."""
+    disclosing = request.app.get(DISCLOSING)
+    if disclosing is None:
+        return None
+    lines = await disclosing.staff_lines(who, request.app[STAFF].listing())
+    await disclosing.refresh_browsing(max_age_seconds=0)
+    return lines
+
+
+def staff_line_json(line: StaffLine) -> dict[str, Any]:
+    return {"actor": line.actor, "role": line.role, "disclosures": line.disclosures, "households": line.households,
+            "by_purpose": line.by_purpose, "explained_households": line.explained, "browsing": line.browsing}

@@ -2,7 +2,8 @@
 
 from __future__ import annotations
 
-from services.casework.disclosing import refusal_error, task_in_scope
+from services.casework.disclosing import of_region, refusal_error, task_in_scope
+from services.casework.domain.scope import staff
 from services.casework.domain.tasks import CaseworkerTask, Progress, Status
 from services.casework.domain.views import TaskPage
 from services.casework.service import Conflict, Invalid, TaskNotFound
@@ -34,3 +35,10 @@ def test_a_refusal_says_why_naming_the_field_with_the_status_that_fits() -> None
     assert isinstance(refusal_error(Refused("purpose", "choose"), held), Invalid)
     missing = refusal_error(Refused("household_id", "no details"), held)
     assert isinstance(missing, TaskNotFound) and missing.code == "no_details"
+
+
+def test_the_staff_of_a_region_are_its_caseworkers_and_its_supervisors() -> None:
+    sue = staff("sue", "supervisor", region="110000")
+    roster = [staff("alice", "caseworker", ["110105"]), staff("carol", "caseworker", ["510107"]),
+              staff("dan", "caseworker", ["510107", "110108"]), sue, staff("sam", "supervisor", region="510000")]
+    assert [m.sub for m in of_region(sue, roster)] == ["alice", "dan", "sue"]
