@@ -133,6 +133,9 @@ async def test_the_console_offers_the_purposes_to_the_holder_and_shows_only_that
                                          headers=desk.auth(ALICE))
         assert refused.status == 409
         assert "The details cannot be shown: task_id: claim the task first" in await refused.text()
+        chinese = await desk.client.post(f"{page}/disclose?lang=zh-CN", data={"purpose": "VISIT"},
+                                         headers=desk.auth(ALICE))
+        assert "不能显示联系信息: 请先认领该任务 · task_id: claim the task first" in await chinese.text()
 
         await desk.call("POST", f"/api/v1/tasks/{task['task_id']}/claim", ALICE)
         html = await (await desk.client.get(f"{page}?lang=en", headers=desk.auth(ALICE))).text()
