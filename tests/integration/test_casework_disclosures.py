@@ -6,6 +6,7 @@ in no log line, no metric and no cacheable answer."""
 from __future__ import annotations
 
 import datetime as dt
+import json
 import logging
 import re
 import uuid
@@ -203,3 +204,20 @@ async def test_the_supervisor_sees_disclosures_per_member_of_staff_and_who_opens
         assert 'data-actor="bob" class=""' in html
         status, _ = await desk.call("GET", "/api/v1/overview", ALICE)
         assert status == 403
+
+
+async def test_when_the_audit_log_does_not_acknowledge_nothing_is_shown(tmp_path) -> None:
+    settings = load_settings()
+    prefix = f"test:vault:{uuid.uuid4().hex[:8]}"
+    async with vault_parts(settings, prefix) as parts, open_desk(tmp_path, vault=parts.vault) as desk:
+        task = task_record("110105")
+        await household_known(parts.vault, task["household_id"])
+        await desk.publish(task)
+        await desk.queued(ALICE, {task["task_id"]})
+        await desk.call("POST", f"/api/v1/tasks/{task['task_id']}/claim", ALICE)
+        await parts.producer.stop()  # the audit topic can no longer be written
+        status, problem, headers = await disclose(desk, task["task_id"], ALICE, "VISIT")
+        assert (status, problem["code"]) == (503, "audit_unavailable") and headers["Retry-After"]
+        assert FATHER_NAME not in json.dumps(problem, ensure_ascii=False)
+        for key in await parts.redis.keys(f"{prefix}:*"):
+            await parts.redis.delete(key)
