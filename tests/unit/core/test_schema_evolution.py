@@ -25,9 +25,10 @@ from services.core.evolution import (
     unreadable_samples,
 )
 
-REPO = Path(__file__).resolve().parents[2]
+REPO = Path(__file__).resolve().parents[3]
 SCHEMAS = "schemas"
 SCHEMA_FILES = sorted(p.relative_to(REPO / SCHEMAS).as_posix() for p in (REPO / SCHEMAS).rglob("*.avsc"))
+assert SCHEMA_FILES, f"no schemas under {REPO / SCHEMAS}"  # an empty set would check nothing and pass
 
 
 # ---- history ---------------------------------------------------------------------------------------------------
