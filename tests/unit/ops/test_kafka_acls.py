@@ -80,7 +80,7 @@ def test_every_deployed_service_has_its_own_principal() -> None:
 
 
 @pytest.mark.parametrize("package", ["services.intake", "services.matching", "services.notification",
-                                     "services.casework"])
+                                     "services.casework", "services.vault"])
 def test_a_service_may_read_and_write_only_the_topics_its_code_uses(package: str) -> None:
     principal = of_package(package)
     granted, used = set(principal.read) | set(principal.write), topics_used_by(package)
@@ -95,7 +95,8 @@ def test_acls_name_only_declared_topics() -> None:
 
 def test_dead_letter_topics_are_written_by_their_service_only_and_read_by_operators() -> None:
     owners = {topics.EVENTS_DLQ.name: "services.intake", topics.MATCHING_DLQ.name: "services.matching",
-              topics.CASEWORK_DLQ.name: "services.casework", topics.NOTIFICATION_DLQ.name: "services.notification"}
+              topics.CASEWORK_DLQ.name: "services.casework", topics.NOTIFICATION_DLQ.name: "services.notification",
+              topics.VAULT_DLQ.name: "services.vault"}
     for dlq, package in owners.items():
         assert [p.package for p in found() if dlq in p.write] == [package], dlq
         assert [p.name for p in found() if dlq in p.read] == ["assist-operator"], dlq
