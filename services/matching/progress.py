@@ -2,9 +2,12 @@
 wait on it is seen: as metrics (lag, age of the oldest waiting message, stalled), on /healthz and on /readyz.
 
 faust-streaming has open reports of streams that slowly stop processing one partition with no error logged
-(faust-streaming/faust #175, #640) and of offsets committed wrongly around gaps (#606). The consumer's own
-position moves on as it fetches into the stream's buffer, so the agents note what they *processed*, and the
-highwater says what waits."""
+(faust-streaming/faust #175, #640) and of offsets committed wrongly around gaps (#606); the fault suite saw a
+partition of assist.matching.households stop committing after a SIGKILL and restart, with 474 messages waiting and
+nothing logged. The consumer's own position moves on as it fetches into the stream's buffer, so a partition's
+position here is what faust *committed* there (what it published the records of), else what the agents noted as
+processed; the highwater says what waits. A partition whose position does not move while messages wait is
+stalled whether processing or committing stopped."""
 
 from __future__ import annotations
 
@@ -29,6 +32,11 @@ class PartitionProgress:
     _stalled: list[str] = field(default_factory=list)
     _labelled: set[Partition] = field(default_factory=set)
 
+    def taken(self, topic: str, partition: int, offset: int) -> None:
+        """An agent took the message at `offset` from its stream: on a partition nothing is known of yet, that is
+        where processing stands (so a first message that never finishes counts as waiting)."""
+        self.processed.setdefault((topic, partition), offset)
+
     def note(self, topic: str, partition: int, offset: int) -> None:
         """An agent finished the message at `offset` (handled, dead-lettered or recognised as a replay)."""
         tp = (topic, partition)
@@ -36,13 +44,14 @@ class PartitionProgress:
             self.processed[tp] = offset + 1
 
     def observe(self, assigned: Iterable[Partition], highwater: Callable[[Partition], int | None],
-                fetched: Mapping[Partition, int]) -> list[str]:
-        """Compare each assigned partition's processed offset with its highwater; update the metrics; the
-        partitions stalled (messages wait and nothing was processed for `stall_seconds`). `fetched` is the
-        consumer's position, used for a partition nothing was processed on since the worker started."""
+                committed: Mapping[Partition, int]) -> list[str]:
+        """Compare each assigned partition's position (`committed` there, else processed) with its highwater;
+        update the metrics; the partitions stalled (messages wait and the position has not moved for
+        `stall_seconds`). A partition with neither is not judged yet."""
         now = self.clock()
-        assigned = sorted(set(assigned))
-        positions = {tp: (self.processed.get(tp, fetched.get(tp, 0)), highwater(tp)) for tp in assigned}
+        assigned = sorted(tp for tp in set(assigned) if tp in committed or tp in self.processed)
+        positions = {tp: (committed[tp] if tp in committed else self.processed[tp], highwater(tp))
+                     for tp in assigned}
         self._seen, self._stalled = stalled(self._seen, positions, now, self.stall_seconds)
         metrics = self.metrics
         for tp in self._labelled - set(assigned):
@@ -62,6 +71,12 @@ class PartitionProgress:
     def stalled(self) -> list[str]:
         """Why partitions are stalled, as of the last observation (empty: none is)."""
         return list(self._stalled)
+
+    def waiting_by_design(self) -> None:
+        """The agents wait on purpose (for a catalogue, for tables to recover): nothing is judged, and the time
+        without progress counts again from the next observation."""
+        self._seen.clear()
+        self._stalled = []
 
     def revoked(self, *args: object, **kwargs: object) -> None:
         """On a rebalance (a faust signal's receiver): positions start again from what was committed."""

@@ -32,6 +32,9 @@ from tests.integration.matching_harness import catalogue_text
 
 DISTRICT = "510107"
 TODAY = dt.date.today()
+STALL_SECONDS = 30
+"""A partition that does not move for this long while messages wait makes the worker stop itself (to be started
+again, as a supervisor does); shorter than the worker's default so a run settles in time."""
 EPOCH = dt.datetime.combine(TODAY - dt.timedelta(days=40), dt.time(8), dt.UTC)
 """Event times are drawn from the 40 days before today: the same for every run of a seed."""
 
@@ -133,6 +136,8 @@ class Published:
     """household id → the worker's explanation of it (JSON), the final state as seen from outside."""
     inbox_messages: int = 0
     kills: int = 0
+    restarts: int = 0
+    """Times the worker stopped by itself (a stalled partition) and was started again, as a supervisor does."""
     recovery_seconds: list[float] = field(default_factory=list)
 
     def keys(self) -> set[tuple[Any, ...]]:
@@ -162,6 +167,7 @@ class MatchingRun:
         self.port = free_port()
         self.worker: Service | None = None
         self.started_at: dict[str, dict[int, int]] = {}
+        self.restarts = 0
 
     async def start(self) -> None:
         await publish_catalogue(self.stack.bootstrap, CONTRACT, catalogue_text(self.catalogue), "faults")
@@ -171,7 +177,8 @@ class MatchingRun:
         self.worker = self.services.start(
             f"matching-{self.label}", "services.matching", "worker", metrics_url=f"{self.url}/metrics",
             ASSIST_MATCHING_APP_ID=self.app_id, ASSIST_MATCHING_CATALOGUE=self.catalogue,
-            ASSIST_MATCHING_WEB_PORT=str(self.port), ASSIST_DATA_DIR=str(self.stack.data_dir / self.app_id))
+            ASSIST_MATCHING_WEB_PORT=str(self.port), ASSIST_DATA_DIR=str(self.stack.data_dir / self.app_id),
+            ASSIST_MATCHING_STALL_SECONDS=str(STALL_SECONDS))
         await self.wait_ready()
 
     @property
@@ -222,6 +229,11 @@ class MatchingRun:
         last: tuple[int, ...] = ()
         steady = 0
         while time.monotonic() < deadline:
+            assert self.worker is not None
+            if not self.worker.running:  # it stopped itself (a stalled partition): start it again
+                self.restarts += 1
+                self.worker.start()
+                await self.wait_ready()
             lag = await group_lag(self.stack.bootstrap, self.app_id, (EVENTS.name, MATCHING_INBOX.name))
             ends = (sum((await end_offsets(self.stack.bootstrap, OFFERS.name, OFFERS.partitions)).values()),
                     sum((await end_offsets(self.stack.bootstrap, TASKS.name, TASKS.partitions)).values()))

@@ -34,6 +34,7 @@ async def matching_run(stack: Any, services: Any, size: Any, data: Input, label:
         await publishing
         await run.settled(set(data.first_members()))
         published = await run.published(data.first_members())
+        published.restarts = run.restarts
     finally:
         if not publishing.done():
             publishing.cancel()
@@ -77,11 +78,12 @@ async def test_killed_matching_worker_gives_the_outcome_of_a_clean_run(fault_sta
         "offers, tasks and states = clean run",
         f"clean {len(first.offers)} offers {len(first.tasks)} tasks, killed {len(killed.offers)} offers "
         f"{len(killed.tasks)} tasks; {len(faulted['states'])} states differ; inbox {first.inbox_messages} → "
-        f"{killed.inbox_messages} messages; recovery median "
+        f"{killed.inbox_messages} messages; {killed.restarts} restarts after a stall; recovery median "
         f"{statistics.median(killed.recovery_seconds) if killed.recovery_seconds else 0:.1f} s",
         lost=len(faulted["lost"]), extra=len(faulted["extra"]), duplicates=killed.duplicates(),
         recovery_seconds=recovery, details={**{k: v[:10] for k, v in faulted.items()},
-                                            "recoveries": killed.recovery_seconds}))
+                                            "recoveries": killed.recovery_seconds,
+                                            "stall_restarts": [first.restarts, second.restarts, killed.restarts]}))
     outcome.check(killed.kills == size.matching_kills, f"only {killed.kills} kills landed")
     outcome.check(not faulted["lost"], f"{len(faulted['lost'])} records of the clean run are missing")
     outcome.check(not faulted["extra"], f"{len(faulted['extra'])} records the clean run did not publish")

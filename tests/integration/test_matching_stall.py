@@ -1,5 +1,6 @@
-"""A partition of the household inbox that stops moving while messages wait on it shows on /healthz and
-/readyz (503, naming the partition) and in the metrics (lag, age of the oldest waiting message, stalled)."""
+"""A partition that stops moving while messages wait on it shows on /healthz and /readyz (503, naming the
+partition) and in the metrics (lag, age of the oldest waiting message, stalled); the worker then stops with a
+non-zero exit code, for its supervisor to start it again (a restart clears such a stall)."""
 
 from __future__ import annotations
 
@@ -13,6 +14,7 @@ from pathlib import Path
 
 from services.core.codec import encode_record
 from services.core.kafka import durable_producer
+from services.core.process import EXIT_TASK_DIED
 from services.core.topics import REGISTRY
 from services.matching.adapters.agent_failures import FAULT_HEADER, STALL_SECONDS_SETTING, TEST_FAULTS
 from tests.integration.matching_harness import BOOTSTRAP, CONTRACT, MatchingWorker, household, member
@@ -35,7 +37,8 @@ def answer(port: int, path: str) -> tuple[int, dict[str, object]]:
         return e.code, json.loads(e.read())
 
 
-async def test_a_partition_that_stops_with_messages_waiting_fails_health_and_readiness(tmp_path: Path):
+async def test_a_partition_that_stops_with_messages_waiting_fails_health_and_readiness_and_stops_the_worker(
+        tmp_path: Path):
     worker = StallingWorker(tmp_path)
     await worker.publish_catalogue()
     await worker.start_at_topic_ends()
@@ -63,8 +66,11 @@ async def test_a_partition_that_stops_with_messages_waiting_fails_health_and_rea
             health = await asyncio.to_thread(answer, worker.port, "/healthz")
         ready = await asyncio.to_thread(answer, worker.port, "/readyz")
         metrics = await asyncio.to_thread(worker.metrics)
+        assert worker.process is not None
+        code = await asyncio.to_thread(worker.process.wait, 60)
     finally:
         worker.stop()
+    assert code == EXIT_TASK_DIED, worker.log.read_text()[-3000:]
     assert health[0] == 503, health
     assert "assist.registry/" in str(health[1]["reason"]) and "records waiting" in str(health[1]["reason"])
     assert ready[0] == 503 and "has not moved" in str(ready[1]["checks"]), ready  # type: ignore[index]

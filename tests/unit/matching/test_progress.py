@@ -50,8 +50,34 @@ def test_progress_clears_the_stall_and_a_revoked_partition_leaves_the_metrics() 
     progress.observe([INBOX], {INBOX: 10}.get, {INBOX: 2})
     clock.now += 200
     assert progress.observe([INBOX], {INBOX: 10}.get, {INBOX: 2})
+    assert progress.observe([INBOX], {INBOX: 10}.get, {INBOX: 10}) == []
     progress.note(*INBOX, 9)
     assert progress.observe([INBOX], {INBOX: 10}.get, {}) == []
     assert sample(metrics, "assist_matching_partition_lag_messages", INBOX) == 0
     progress.observe([], {}.get, {})
     assert sample(metrics, "assist_matching_partition_lag_messages", INBOX) is None
+
+
+def test_a_partition_that_processes_but_does_not_commit_is_stalled_too() -> None:
+    clock, metrics = Clock(), MatchingMetrics(CollectorRegistry())
+    progress = PartitionProgress(metrics, stall_seconds=120, clock=clock)
+    for step in range(30):
+        progress.note(*INBOX, 969 + step * 16)  # processing goes on
+        progress.observe([INBOX], {INBOX: 1_443}.get, {INBOX: 969})  # the commit stays
+        clock.now += 5
+    assert progress.stalled == ["assist.matching.households/3 has not moved for 145 s with 474 records waiting"]
+
+
+def test_a_partition_nothing_is_known_of_yet_is_not_judged() -> None:
+    progress = PartitionProgress(MatchingMetrics(CollectorRegistry()), stall_seconds=0, clock=Clock())
+    assert progress.observe([IDLE], {IDLE: 5_000}.get, {}) == []
+
+
+def test_a_first_message_that_never_finishes_counts_as_waiting() -> None:
+    clock = Clock()
+    progress = PartitionProgress(MatchingMetrics(CollectorRegistry()), stall_seconds=120, clock=clock)
+    progress.taken(*INBOX, 0)
+    progress.observe([INBOX], {INBOX: 4}.get, {})
+    clock.now += 130
+    assert progress.observe([INBOX], {INBOX: 4}.get, {}) == [
+        "assist.matching.households/3 has not moved for 130 s with 4 records waiting"]
