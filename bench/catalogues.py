@@ -14,14 +14,18 @@ NATIONAL = 10
 LOCAL = """
   - id: local_top_up_{n}
     name: Local top-up {n} of district {district}
+    name_zh: 区县 {district} 第 {n} 项地方补助
     legal_basis: Local measures for social assistance, district {district}
     tier: temporary
     scope: household
     triggers: [{trigger}]
     conditions:
       - check: household.district == '{district}'
+        label: {{zh-CN: 您家住在本区县, en: Your household lives in the district}}
       - check: household.per_capita_income_fen < {factor} * standard
+        label: {{zh-CN: 您家人均月收入较低, en: Your household's income per person is low}}
     amount: {amount} * household.members
+    amount_label: {{zh-CN: "一次性 {{amount}}", en: "{{amount}} once"}}
     amount_period: ONE_OFF
     route: AUTO_OFFER
     priority: 30

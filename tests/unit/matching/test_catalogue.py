@@ -37,14 +37,18 @@ policies:
 POLICY = """\
   - id: {id}
     name: A policy
+    name_zh: 一项政策
     legal_basis: Interim Measures for Social Assistance, art. 9
     tier: basic
     scope: {scope}
     triggers: [{triggers}]
     conditions:
-      - below
-      - {condition}
+      - check: below
+        label: {{zh-CN: 收入低于标准, en: The income is below the standard}}
+      - check: {condition}
+        label: {{zh-CN: 另一个条件, en: Another condition}}
     amount: {amount}
+    amount_label: {{zh-CN: 每月金额, en: The monthly amount}}
     amount_period: MONTHLY
     route: VERIFICATION
     priority: 50

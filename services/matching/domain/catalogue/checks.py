@@ -1,13 +1,15 @@
 """What a catalogue may refer to: every name is a known fact, parameter or definition; definitions do not refer
 to themselves; a household policy reads no member facts; a policy reads only event fields its triggering events
 carry; triggers exist; a review threshold (review_when) belongs to a policy decided on the household's state,
-reads no event fact and is not set on a one-off benefit."""
+reads no event fact and is not set on a one-off benefit; every condition and amount has its label in zh-CN and en
+whose placeholders name only values it uses, and every policy its name in Chinese."""
 
 from __future__ import annotations
 
 import difflib
 from collections.abc import Iterator, Mapping
 
+from services.matching.domain.catalogue.labels import AMOUNT, CONTEXT_WORDS, Label, placeholders
 from services.matching.domain.catalogue.policy import AmountPeriod, BenefitPeriod, Definition, Scope
 from services.matching.domain.catalogue.reading import CatalogueDraft, PolicyDraft
 from services.matching.domain.catalogue.yaml_document import DocumentReader
@@ -22,6 +24,8 @@ def check_catalogue(draft: CatalogueDraft, vocabulary: Vocabulary,
     for definition in draft.definitions.values():
         known.check(definition.expression, definition.line, f"definition {definition.name}", reader)
     _check_cycles(draft.definitions, reader)
+    for name in sorted(draft.wording.money - draft.declared):
+        reader.problem(draft.money_line, "money", f"'{name}' is not a parameter or definition of the catalogue")
     return {policy.id: _check_policy(policy, known, vocabulary, draft.definitions, reader)
             for policy in draft.policies}
 
@@ -115,7 +119,41 @@ def _check_policy(policy: PolicyDraft, known: _Names, vocabulary: Vocabulary,
                 reader.problem(line, f"{context}: {what}",
                                f"reads '{name}'{through}, which none of its triggering events carries")
     _check_review(policy, tuple(reads), definitions, reader)
+    _check_labels(policy, definitions, reader)
     return tuple(reads)
+
+
+def _check_labels(policy: PolicyDraft, definitions: Mapping[str, Definition], reader: DocumentReader) -> None:
+    """Citizens read labels, not expressions: each condition and amount says itself in zh-CN and en, and shows
+    only values it uses."""
+    context = f"policy {policy.id}"
+    if not policy.name_zh.strip():
+        reader.problem(policy.line, context, "no name_zh (the programme's name in Chinese)")
+    for number, condition in enumerate(policy.conditions, start=1):
+        uses = {name for name, _ in reads_of(condition.expression, definitions)} | CONTEXT_WORDS
+        where = f"{context}: condition {number}"
+        _check_label(condition.label, "label", uses, condition.line, where, reader, required=True)
+        _check_label(condition.unmet, "unmet", uses, condition.line, where, reader, required=False)
+    if policy.amount is not None:
+        uses = {name for name, _ in reads_of(policy.amount, definitions)} | CONTEXT_WORDS | {AMOUNT}
+        _check_label(policy.amount_label, "amount_label", uses, policy.amount_line, f"{context}: amount", reader,
+                     required=True)
+
+
+def _check_label(label: Label | None, what: str, uses: set[str], line: int, where: str, reader: DocumentReader,
+                 required: bool) -> None:
+    if label is None:
+        if required:
+            reader.problem(line, where, f"no {what} (a sentence for citizens in zh-CN and en)")
+        return
+    for language, text in label.texts().items():
+        if not text:
+            reader.problem(line, where, f"{what} has no {language} text (a sentence in zh-CN and en is needed)")
+        for name in placeholders(text):
+            if name not in uses:
+                shown = ", ".join(sorted(uses))
+                reader.problem(line, where, f"{what} ({language}) shows {{{name}}}, a value it does not use "
+                                            f"(it may show: {shown})")
 
 
 def _check_review(policy: PolicyDraft, reads: tuple[str, ...], definitions: Mapping[str, Definition],

@@ -6,6 +6,7 @@ from dataclasses import dataclass
 from enum import StrEnum
 from functools import cached_property
 
+from services.matching.domain.catalogue.labels import Label
 from services.matching.domain.household.vocabulary import STATE_TRIGGERS
 from services.matching.domain.policy_language.expressions import Expression
 
@@ -54,11 +55,14 @@ class EventMembers(StrEnum):
 
 @dataclass(frozen=True)
 class Condition:
-    """One condition as written; `meaning` says it in words for the citizen's summary."""
+    """One condition as written; `meaning` says it in words for the citizen's summary; `label` says it to the
+    citizen with the values it holds with, `unmet` (optional) when it does not hold."""
 
     expression: Expression
     meaning: str | None
     line: int
+    label: Label | None = None
+    unmet: Label | None = None
 
 
 @dataclass(frozen=True)
@@ -87,6 +91,10 @@ class Policy:
     reads: tuple[str, ...]
     review_when: Expression | None = None
     """When a beneficiary receiving the policy is reviewed (default: when it no longer qualifies)."""
+    name_zh: str = ""
+    """The programme's name in Simplified Chinese."""
+    amount_label: Label | None = None
+    """How the amount is said to the citizen (with `{amount}` and the values it is computed from)."""
 
     @cached_property
     def follows_state(self) -> bool:

@@ -13,6 +13,7 @@ from dataclasses import dataclass, field
 from types import MappingProxyType
 
 from services.matching.domain.catalogue.checks import check_catalogue
+from services.matching.domain.catalogue.labels import NO_WORDING, CatalogueWording
 from services.matching.domain.catalogue.parameters import Number, Parameter
 from services.matching.domain.catalogue.place_index import place_of
 from services.matching.domain.catalogue.policy import Definition, Policy
@@ -41,6 +42,8 @@ class PolicyCatalogue:
     policies: tuple[Policy, ...]
     description: str = ""
     origin: str = ""
+    wording: CatalogueWording = NO_WORDING
+    """Place names and money names the labels of its explanations need."""
     _by_trigger: Mapping[str, tuple[Policy, ...]] = field(default_factory=dict, repr=False, compare=False)
     _by_id: Mapping[str, Policy] = field(default_factory=dict, repr=False, compare=False)
     _local: Mapping[tuple[str, str, str], tuple[Policy, ...]] = field(default_factory=dict, repr=False,
@@ -54,7 +57,7 @@ class PolicyCatalogue:
     @staticmethod
     def of(name: str, version: str, effective_from: dt.date, parameters: Mapping[str, Parameter],
            definitions: Mapping[str, Definition], policies: tuple[Policy, ...], description: str = "",
-           origin: str = "") -> PolicyCatalogue:
+           origin: str = "", wording: CatalogueWording = NO_WORDING) -> PolicyCatalogue:
         by_trigger: dict[str, list[Policy]] = {}
         local: dict[tuple[str, str, str], list[Policy]] = {}
         for policy in policies:
@@ -67,7 +70,7 @@ class PolicyCatalogue:
                         local.setdefault((trigger, place[0], code), []).append(policy)
         return PolicyCatalogue(
             name, version, effective_from, MappingProxyType(dict(parameters)),
-            MappingProxyType(dict(definitions)), policies, description, origin,
+            MappingProxyType(dict(definitions)), policies, description, origin, wording,
             MappingProxyType({t: tuple(ps) for t, ps in by_trigger.items()}),
             MappingProxyType({p.id: p for p in policies}),
             MappingProxyType({k: tuple(ps) for k, ps in local.items()}),
@@ -127,7 +130,7 @@ def load_catalogue(text: str, origin: str, vocabulary: Vocabulary = DEFAULT_VOCA
         raise CatalogueError(origin, reader.problems)
     policies = tuple(_policy(d, reads[d.id]) for d in draft.policies)
     return PolicyCatalogue.of(draft.name, draft.version, draft.effective_from, draft.parameters,
-                              draft.definitions, policies, draft.description, origin)
+                              draft.definitions, policies, draft.description, origin, draft.wording)
 
 
 def _policy(draft: PolicyDraft, reads: tuple[str, ...]) -> Policy:
@@ -137,4 +140,4 @@ def _policy(draft: PolicyDraft, reads: tuple[str, ...]) -> Policy:
         amount_period=draft.amount_period, route=draft.route, priority=draft.priority, sla_hours=draft.sla_hours,
         benefit_period=draft.benefit_period, event_members=draft.event_members, district=draft.district,
         referral_need=draft.referral_need, description=draft.description, line=draft.line, reads=reads,
-        review_when=draft.review_when)
+        review_when=draft.review_when, name_zh=draft.name_zh, amount_label=draft.amount_label)

@@ -12,6 +12,7 @@ from typing import TypeVar
 
 import yaml
 
+from services.matching.domain.catalogue.labels import LANGUAGES, NO_WORDING, CatalogueWording, Label
 from services.matching.domain.catalogue.parameter_reading import identifier, parameters_declared, read_parameters
 from services.matching.domain.catalogue.parameters import Parameter
 from services.matching.domain.catalogue.policy import (
@@ -30,10 +31,11 @@ from services.matching.domain.policy_language.expressions import Expression, Exp
 T = TypeVar("T")
 
 _TOP_REQUIRED = ("catalogue", "version", "effective_from", "policies")
-_TOP_OPTIONAL = ("description", "parameters", "definitions")
+_TOP_OPTIONAL = ("description", "parameters", "definitions", "places", "money")
 _POLICY_REQUIRED = ("id", "name", "legal_basis", "tier", "scope", "triggers", "conditions", "amount_period",
                     "route", "priority", "sla_hours", "benefit_period")
-_POLICY_OPTIONAL = ("amount", "description", "district", "referral_need", "event_members", "review_when")
+_POLICY_OPTIONAL = ("amount", "description", "district", "referral_need", "event_members", "review_when", "name_zh",
+                    "amount_label")
 
 
 @dataclass(frozen=True)
@@ -63,6 +65,8 @@ class PolicyDraft:
     line: int
     review_when: Expression | None = None
     review_line: int = 0
+    name_zh: str = ""
+    amount_label: Label | None = None
 
 
 @dataclass(frozen=True)
@@ -77,6 +81,8 @@ class CatalogueDraft:
     declared: frozenset[str]
     """Every parameter and definition name, also those whose value has a problem (so uses of them do not add
     'unknown name' problems)."""
+    wording: CatalogueWording = NO_WORDING
+    money_line: int = 0
 
 
 class CatalogueReader(DocumentReader):
@@ -101,10 +107,39 @@ class CatalogueReader(DocumentReader):
         self._declared.update(parameters_declared(top.get("parameters")))
         definitions = self._definitions(top["definitions"], parameters) if "definitions" in top else {}
         policies = self._policies(top["policies"]) if "policies" in top else []
+        wording = CatalogueWording(self._places(top["places"]) if "places" in top else {},
+                                   self._money(top["money"]) if "money" in top else frozenset())
         if name is None or version is None or effective_from is None:
             return None
         return CatalogueDraft(name, version, effective_from, description or "", parameters, definitions, policies,
-                              frozenset(self._declared))
+                              frozenset(self._declared), wording, line_of(top["money"]) if "money" in top else 0)
+
+    def label(self, node: yaml.Node, context: str) -> Label | None:
+        """A label: its text per language; a language left out reads as empty (the checks name it)."""
+        fields = self.mapping(node, context, (), LANGUAGES)
+        if fields is None:
+            return None
+        texts = {lang: self.text(fields[lang], f"{context} ({lang})") if lang in fields else "" for lang in LANGUAGES}
+        return Label((texts["zh-CN"] or "").strip(), (texts["en"] or "").strip())
+
+    def _places(self, node: yaml.Node) -> dict[str, Label]:
+        """Division codes (county, district or region) and their names in each language."""
+        if self.mapping(node, "places") is None:
+            return {}
+        places: dict[str, Label] = {}
+        for key_node, value_node in node.value:
+            code = str(key_node.value)
+            found = self.label(value_node, f"places {code}")
+            if found is not None and (not found.zh_cn or not found.en):
+                self.problem(value_node, f"places {code}", "a place needs its name in zh-CN and en")
+            elif found is not None:
+                places[code] = found
+        return places
+
+    def _money(self, node: yaml.Node) -> frozenset[str]:
+        items = self.sequence(node, "money")
+        names = [self.text(item, "money") for item in items or []]
+        return frozenset(n for n in names if n is not None)
 
     def expression(self, node: yaml.Node, context: str) -> Expression | None:
         source = self.text(node, context)
@@ -191,6 +226,9 @@ class CatalogueReader(DocumentReader):
         referral, referral_line, referral_ok = optional_expression("referral_need")
         review, review_line, review_ok = optional_expression("review_when")
         description = text("description") if "description" in fields else ""
+        name_zh = text("name_zh") if "name_zh" in fields else ""
+        amount_label = self.label(fields["amount_label"], f"{context}: amount_label") \
+            if "amount_label" in fields else None
         if amount_period is not None and (amount_period == AmountPeriod.SERVICE) == ("amount" in fields):
             self.problem(node, context, "a SERVICE has no amount; every other amount_period needs one")
             return None
@@ -202,7 +240,7 @@ class CatalogueReader(DocumentReader):
                 _read(triggers), _read(conditions), amount, amount_line, AmountPeriod(_read(amount_period)),
                 Route(_read(route)), _read(priority), _read(sla_hours), BenefitPeriod(_read(benefit_period)),
                 EventMembers(_read(event_members)), district, district_line, referral, referral_line,
-                _read(description), line_of(node), review, review_line)
+                _read(description), line_of(node), review, review_line, name_zh or "", amount_label)
         except _Unreadable:
             return None
 
@@ -224,16 +262,18 @@ class CatalogueReader(DocumentReader):
         conditions: list[Condition] = []
         for number, item in enumerate(items, start=1):
             where = f"{context}: condition {number}"
-            source, meaning = item, None
+            source, meaning, label, unmet = item, None, None, None
             if isinstance(item, yaml.MappingNode):
-                fields = self.mapping(item, where, ("check",), ("meaning",))
+                fields = self.mapping(item, where, ("check",), ("meaning", "label", "unmet"))
                 if fields is None or "check" not in fields:
                     continue
                 source = fields["check"]
                 meaning = self.text(fields["meaning"], where) if "meaning" in fields else None
+                label = self.label(fields["label"], f"{where}: label") if "label" in fields else None
+                unmet = self.label(fields["unmet"], f"{where}: unmet") if "unmet" in fields else None
             expression = self.expression(source, where)
             if expression is not None:
-                conditions.append(Condition(expression, meaning, line_of(source)))
+                conditions.append(Condition(expression, meaning, line_of(source), label, unmet))
         return tuple(conditions) if len(conditions) == len(items) else None
 
 
