@@ -17,7 +17,7 @@ SCHEMA_DIR = PROJECT_ROOT / "schemas"
 # Records other records refer to by name are loaded first.
 RECORD_ORDER = ("envelope", "explanation", "offer", "caseworker_task", "decision", "notification_status",
                 "household", "policy_catalogue", "contact", "application_answer",
-                "person_identity", "disclosure")
+                "person_identity", "disclosure", "consent")
 
 
 @dataclass(frozen=True)

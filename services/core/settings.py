@@ -65,6 +65,15 @@ class Settings:
     # sealing key first; `python -m services.vault new-key` makes one), and the feed worker's metrics port.
     vault_keys: str = "dev1:httvLX+1ur+bhFo17AyzuxIdZxgoE7ccqEFnXeqJUpU="
     vault_metrics_port: int = 8085
+    # Notification's contact store: phones and e-mails sealed at rest like the vault's (its own key ring, same
+    # format), and how long inbox entries and the data-use log of notification are kept (docs/retention.md).
+    contact_keys: str = "dev1:SzHTtiTe7UOfX9q1mb5sxwHEhztt64w4lNOyA02O5eA="
+    inbox_retention_days: int = 730
+    data_use_retention_days: int = 1095
+    # Casework: decided and withdrawn tasks are kept as casework records; the vault's disclosure tally as long
+    # as the audit topic keeps disclosures.
+    decided_task_retention_days: int = 1826
+    disclosure_retention_days: int = 1095
 
 
 def load_settings(env: Mapping[str, str] | None = None) -> Settings:

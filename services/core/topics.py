@@ -50,6 +50,8 @@ APPLICATION_ANSWERS = Topic("assist.applications.answers", 8, "Matching's answer
 
 CONTACTS = Topic("assist.contacts", 4, "Consented contact details and preferences keyed by person id; read only by "
                  "notification.", compacted=True)
+CONSENTS = Topic("assist.consents", 4, "Residents' withdrawals of consent to SMS and e-mail, keyed by person id; "
+                 "written from the citizen page and read only by notification.", compacted=True)
 
 # The identity vault's: names, addresses and phones held apart from the pseudonymised pipeline, and the audit of
 # every disclosure (kept for three years).
@@ -87,6 +89,7 @@ ALL_TOPICS: tuple[Topic, ...] = (
     DECISIONS,
     APPLICATION_ANSWERS,
     CONTACTS,
+    CONSENTS,
     IDENTITIES,
     DISCLOSURES,
     VAULT_DLQ,

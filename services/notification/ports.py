@@ -14,6 +14,7 @@ from typing import Any, Protocol
 
 from services.notification.domain.answers import Answer, OfferView
 from services.notification.domain.attempts import SendResult
+from services.notification.domain.consent import Withdrawal
 from services.notification.domain.contact import Channel, Contact, Language
 from services.notification.domain.data_use import ContactUse
 from services.notification.domain.plan import DeliveryState
@@ -66,6 +67,10 @@ class ContactBook(Protocol):
     async def get(self, person_id: str) -> Contact | None: ...
 
     async def language(self, person_id: str) -> Language | None: ...
+
+    async def withdraw(self, withdrawal: Withdrawal) -> Withdrawal:
+        """Consent to SMS and/or e-mail withdrawn (assist.consents): erase those details now and whenever the
+        contact is stored again; returns every channel withdrawn so far."""
 
 
 class SendClaim(enum.Enum):

@@ -1,6 +1,6 @@
-"""What the worker does with each record it consumes (assist.contacts, assist.offers, assist.tasks,
-assist.decisions, assist.applications.answers, assist.disclosures). Every handler is idempotent: a record read
-twice changes nothing the second time."""
+"""What the worker does with each record it consumes (assist.consents, assist.contacts, assist.offers,
+assist.tasks, assist.decisions, assist.applications.answers, assist.disclosures). Every handler is idempotent: a
+record read twice changes nothing the second time."""
 
 from __future__ import annotations
 
@@ -11,6 +11,7 @@ from typing import Any
 
 from services.core.application_views import ApplicationStore
 from services.notification.domain.answers import Answer
+from services.notification.domain.consent import withdrawal_from_record
 from services.notification.domain.data_use import contact_use
 from services.notification.domain.revisions import NEW, Amended, change_of
 from services.notification.ports import CitizenViews, ContactBook, DataUseLog, DeliveryJobs, OfferChains, OfferMemory
@@ -39,6 +40,11 @@ class InboundRecords:
             await self._contacts.forget(person_id)
         else:
             await self._contacts.put(record)
+
+    async def consent(self, record: Mapping[str, Any]) -> None:
+        """A resident's withdrawal of consent (assist.consents): the withdrawn details are erased from the contact
+        and stay erased when the contact record is read again."""
+        await self._contacts.withdraw(withdrawal_from_record(record))
 
     async def offer(self, offer: Mapping[str, Any]) -> None:
         """Offers made directly to the citizen are notified; verification offers wait for a caseworker. A revision

@@ -19,6 +19,7 @@ from services.core.kafka import durable_producer
 from services.core.resident_applications import CatalogueProgrammes
 from services.core.settings import Settings
 from services.notification.adapters.kafka_applications import KafkaApplicationLog
+from services.notification.adapters.kafka_consents import KafkaConsentLog
 from services.notification.adapters.kafka_inbound import (
     GROUP,
     InboundConsumer,
@@ -37,6 +38,7 @@ from services.notification.adapters.sms_gateway import SmsGateway
 from services.notification.adapters.smtp_mail import SmtpMail
 from services.notification.applications import ApplicationDesk
 from services.notification.citizen import CitizenDesk
+from services.notification.consent import ConsentDesk
 from services.notification.data_use import DataUseDesk
 from services.notification.delivery import SEND_TIMEOUT_SECONDS, Delivery
 from services.notification.domain.link import Signer
@@ -45,6 +47,7 @@ from services.notification.records import InboundRecords
 from services.notification.recovery import Recovery
 from services.notification.rendering import MessageTemplates
 from services.notification.scheduler import Scheduler
+from services.vault.domain.sealing import Keyring
 
 KEY_PREFIX = "assist:notification"
 
@@ -94,7 +97,7 @@ async def worker(settings: Settings, group: str = GROUP, prefix: str = KEY_PREFI
         await consumer.start()
         kafka = KafkaRecords(producer, contract, settings.publish_timeout_seconds)
         jobs = RedisDeliveryJobs(redis, contract, prefix)
-        contacts = RedisContactBook(redis, prefix)
+        contacts = RedisContactBook(redis, prefix, Keyring.parse(settings.contact_keys))
         views = RedisCitizenViews(redis, prefix)
         inbox = RedisInbox(redis, prefix)
         sms = SmsGateway(http, settings.sms_gateway_url, send_timeout_seconds)
@@ -134,6 +137,7 @@ class Citizen:
     applications: ApplicationDesk
     application_store: RedisApplications
     data_use: DataUseDesk
+    consent: ConsentDesk
 
 
 @asynccontextmanager
@@ -149,7 +153,7 @@ async def citizen(settings: Settings, prefix: str = KEY_PREFIX, registry: Collec
     try:
         await producer.start()
         views, inbox = RedisCitizenViews(redis, prefix), RedisInbox(redis, prefix)
-        contacts = RedisContactBook(redis, prefix)
+        contacts = RedisContactBook(redis, prefix, Keyring.parse(settings.contact_keys))
         desk = CitizenDesk(views, inbox, contacts, KafkaRecords(producer, contract, settings.publish_timeout_seconds),
                            Signer(settings.link_signing_key), metrics, StoreMarker(redis, prefix).check_usable)
         store = RedisApplications(redis, prefix)
@@ -158,7 +162,8 @@ async def citizen(settings: Settings, prefix: str = KEY_PREFIX, registry: Collec
                                 "assist-citizen-catalogue"),
             KafkaApplicationLog(producer, contract, settings.publish_timeout_seconds), store)
         data_use = DataUseDesk(views, RedisDataUse(redis, prefix), store, StoreMarker(redis, prefix).check_usable)
-        yield Citizen(desk, metrics, views, inbox, contacts, redis, applications, store, data_use)
+        consent = ConsentDesk(KafkaConsentLog(producer, contract, settings.publish_timeout_seconds), contacts)
+        yield Citizen(desk, metrics, views, inbox, contacts, redis, applications, store, data_use, consent)
     finally:
         await producer.stop()
         await redis.aclose()

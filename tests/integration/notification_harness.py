@@ -22,11 +22,12 @@ from redis.asyncio import Redis
 
 from services.core.codec import Contract, decode_record, encode_record, load_contract
 from services.core.kafka import commit_group_at_end, durable_producer
-from services.core.settings import Settings
+from services.core.settings import Settings, load_settings
 from services.core.topics import APPLICATION_ANSWERS, CONTACTS, DECISIONS, DISCLOSURES, OFFERS, TASKS
 from services.notification.adapters.kafka_inbound import TOPICS
 from services.notification.adapters.redis_contacts import RedisContactBook
 from services.notification.wiring import Worker, worker
+from services.vault.domain.sealing import Keyring
 
 CONTRACT = load_contract()
 NOW = dt.datetime.now(dt.UTC).replace(microsecond=0)
@@ -234,7 +235,7 @@ async def running_worker(settings: Settings, prefix: str, group: str, contract: 
 
 
 async def wait_for_contacts(redis: Redis, prefix: str, person_ids: list[str], timeout: float = 20) -> None:
-    book = RedisContactBook(redis, prefix)
+    book = RedisContactBook(redis, prefix, Keyring.parse(load_settings().contact_keys))
     loop = asyncio.get_running_loop()
     deadline = loop.time() + timeout
     while loop.time() < deadline:

@@ -23,6 +23,7 @@ from services.notification.adapters.citizen_openapi import OPENAPI
 from services.notification.adapters.citizen_pages import Pages, inbox_model, offer_model
 from services.notification.applications import ApplicationDesk
 from services.notification.citizen import Answered, CitizenDesk
+from services.notification.consent import ConsentDesk
 from services.notification.data_use import DataUseDesk
 from services.notification.domain.answers import Answer
 from services.notification.domain.contact import Language
@@ -58,17 +59,20 @@ _HEADERS = {
 def build_citizen_app(desk: CitizenDesk, metrics: NotificationMetrics, secure_cookies: bool,
                       rate_limit: RateLimiter | None = None,
                       clock: Callable[[], float] = time.monotonic, *,
-                      applications: ApplicationDesk, data_use: DataUseDesk | None = None) -> web.Application:
+                      applications: ApplicationDesk, data_use: DataUseDesk | None = None,
+                      consent: ConsentDesk | None = None) -> web.Application:
     """`secure_cookies`: mark cookies Secure (the site is served over https). `rate_limit`: requests per signed-in
     person (default: ASSIST_CITIZEN_RATE_PER_SECOND and ASSIST_CITIZEN_RATE_BURST). `applications`: my
     applications and applying (adapters/citizen_applications.py). `data_use`: the data-use log
-    (adapters/citizen_data_use.py; without it the site does not offer one)."""
+    (adapters/citizen_data_use.py; without it the site does not offer one). `consent`: withdrawing consent to SMS
+    and e-mail (adapters/citizen_consent.py)."""
     if rate_limit is None:
         settings = load_settings()
         rate_limit = RateLimiter(settings.citizen_rate_per_second, settings.citizen_rate_burst)
     app = web.Application(middlewares=[_security_headers, _refusals, _limit_rate],
                           client_max_size=64 * 1024)
-    app[DESK], app[PAGES], app[METRICS], app[SECURE] = desk, Pages(data_use is not None), metrics, secure_cookies
+    app[DESK], app[METRICS], app[SECURE] = desk, metrics, secure_cookies
+    app[PAGES] = Pages(data_use is not None, consent is not None)
     app[RATE_LIMIT], app[CLOCK] = rate_limit, clock
     app.router.add_get("/", index)
     app.router.add_get("/c/{token}", open_link)
@@ -87,6 +91,9 @@ def build_citizen_app(desk: CitizenDesk, metrics: NotificationMetrics, secure_co
     if data_use is not None:
         from services.notification.adapters.citizen_data_use import add_data_use_routes
         add_data_use_routes(app, data_use)
+    if consent is not None:
+        from services.notification.adapters.citizen_consent import add_consent_routes
+        add_consent_routes(app, consent)
     app.router.add_get("/static/citizen.css", stylesheet)
     app.router.add_get("/openapi.json", openapi)
     app.router.add_get("/healthz", healthz)

@@ -63,6 +63,15 @@ TEXT: dict[Language, dict[str, str]] = {
         "contact_uses": "Who saw your contact details", "when": "When", "who_saw": "Who",
         "district": "District", "what_seen": "What they saw", "list_separator": ", ",
         "no_contact_uses": "Nobody has seen your contact details.",
+        "consent": "How we may contact you",
+        "consent_lead": "You may withdraw your consent to be contacted by SMS or e-mail. Your phone number or e-mail "
+                        "address is then erased from our notification service.",
+        "consent_note": "Messages then reach you in this site's inbox, and important notices are brought to you "
+                        "in person by a caseworker.",
+        "channel_SMS": "SMS", "channel_EMAIL": "E-mail", "consent_in_use": "in use",
+        "consent_not_given": "not given", "consent_withdrawn_state": "consent withdrawn, details erased",
+        "consent_withdraw": "Withdraw consent", "consent_choose": "Please choose SMS, e-mail or both.",
+        "consent_withdrawn": "Your consent was withdrawn and your details were erased.",
     },
     Language.ZH_CN: {
         "title": "我的救助", "offers": "我的救助事项", "inbox": "消息", "switch_language": "English",
@@ -103,14 +112,21 @@ TEXT: dict[Language, dict[str, str]] = {
         "contact_uses": "谁查看了您的联系信息", "when": "时间", "who_saw": "查看人",
         "district": "区县", "what_seen": "查看内容", "list_separator": "、",
         "no_contact_uses": "还没有人查看过您的联系信息。",
+        "consent": "联系方式授权",
+        "consent_lead": "您可以撤回通过短信或电子邮件联系您的授权。撤回后，您的手机号码或邮箱地址将从通知服务中删除。",
+        "consent_note": "此后消息将发送到本网站的消息栏，重要通知由工作人员上门送达。",
+        "channel_SMS": "短信", "channel_EMAIL": "电子邮件", "consent_in_use": "使用中",
+        "consent_not_given": "未授权", "consent_withdrawn_state": "已撤回授权，信息已删除",
+        "consent_withdraw": "撤回授权", "consent_choose": "请选择短信、电子邮件或两者。",
+        "consent_withdrawn": "您的授权已撤回，相关信息已删除。",
     },
 }
 
 
 class Pages:
-    def __init__(self, data_use: bool = False) -> None:
-        """`data_use`: the site serves the data-use log (the menu links to it)."""
-        self._data_use = data_use
+    def __init__(self, data_use: bool = False, consent: bool = False) -> None:
+        """`data_use`: the site serves the data-use log (the menu links to it); `consent`: the consent page."""
+        self._data_use, self._consent = data_use, consent
         self._env = jinja2.Environment(loader=jinja2.FileSystemLoader(TEMPLATES / "pages"), autoescape=True,
                                        undefined=jinja2.StrictUndefined, trim_blocks=True, lstrip_blocks=True)
 
@@ -119,7 +135,8 @@ class Pages:
         values.setdefault("notice", None)
         return self._env.get_template(f"{name}.html.j2").render(
             t=TEXT[language], lang=language.value, html_lang=_html_lang(language), other_lang=other.value,
-            other_html_lang=_html_lang(other), signed_in=signed_in, data_use_link=self._data_use, **values)
+            other_html_lang=_html_lang(other), signed_in=signed_in, data_use_link=self._data_use,
+            consent_link=self._consent, **values)
 
     def text(self, language: Language, key: str) -> str:
         return TEXT[language][key]

@@ -1,4 +1,4 @@
-"""The worker's consumer: assist.contacts, assist.offers, assist.tasks, assist.decisions,
+"""The worker's consumer: assist.consents, assist.contacts, assist.offers, assist.tasks, assist.decisions,
 assist.applications.answers and assist.disclosures in one consumer group,
 offsets committed by hand only after every record before them was handled. A crash re-reads records, and the
 handlers are idempotent, so nothing is lost and nothing happens twice. A record that cannot be used goes to
@@ -18,6 +18,7 @@ from services.core.dead_letter import DeadLetters, DeadLetterSink, Reason
 from services.core.kafka import consume_batches
 from services.core.topics import (
     APPLICATION_ANSWERS,
+    CONSENTS,
     CONTACTS,
     DECISIONS,
     DISCLOSURES,
@@ -31,9 +32,10 @@ from services.notification.records import InboundRecords
 
 log = logging.getLogger(__name__)
 GROUP = "assist-notification"
-TOPICS = (CONTACTS, TASKS, OFFERS, DECISIONS, APPLICATION_ANSWERS, DISCLOSURES)
-"""In this order within a fetched batch: contacts before the offers that need them, tasks before decisions."""
-SCHEMAS = {CONTACTS.name: "contact", OFFERS.name: "offer", TASKS.name: "caseworker_task",
+TOPICS = (CONSENTS, CONTACTS, TASKS, OFFERS, DECISIONS, APPLICATION_ANSWERS, DISCLOSURES)
+"""In this order within a fetched batch: withdrawals of consent and contacts before the offers that need them,
+tasks before decisions."""
+SCHEMAS = {CONSENTS.name: "consent", CONTACTS.name: "contact", OFFERS.name: "offer", TASKS.name: "caseworker_task",
            DECISIONS.name: "decision", APPLICATION_ANSWERS.name: "application_answer",
            DISCLOSURES.name: "disclosure"}
 _RANK = {t.name: i for i, t in enumerate(TOPICS)}
@@ -104,6 +106,8 @@ class InboundConsumer:
             return
         if topic == CONTACTS.name:
             await self._records.contact(str(value["person_id"]), value)
+        elif topic == CONSENTS.name:
+            await self._records.consent(value)
         elif topic == OFFERS.name:
             await self._records.offer(value)
         elif topic == TASKS.name:

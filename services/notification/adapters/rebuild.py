@@ -4,7 +4,8 @@
                      group's positions as where the deployment began; they are kept in the marker)
     <p>:rebuilding   present while a rebuild runs; workers pause and the citizen API answers 503
 
-Contacts are read whole (assist.contacts is compacted), and so are the disclosures of the data-use log;
+Contacts and withdrawals of consent are read whole (assist.contacts and assist.consents are compacted), and so
+are the disclosures of the data-use log;
 assist.offers, assist.tasks and assist.decisions from where
 the deployment began, through the same handlers as the live consumer. assist.notifications, read first, says what
 was already delivered: after each record, the deliveries of its offer that were delivered are finished, their sends
@@ -33,6 +34,7 @@ from services.core.history import HistoryReader, RebuildLock, clear_view
 from services.core.resident_applications import CITIZEN_PAGE_SOURCE
 from services.core.topics import (
     APPLICATION_ANSWERS,
+    CONSENTS,
     CONTACTS,
     DECISIONS,
     DISCLOSURES,
@@ -53,13 +55,15 @@ from services.notification.ports import ContactBook
 
 log = logging.getLogger(__name__)
 LOCK_SECONDS = 120
-REPLAYED = (CONTACTS, OFFERS, TASKS, DECISIONS, APPLICATION_ANSWERS, DISCLOSURES)
-"""In this order: contacts before the offers that need them, offers and tasks before the decisions on them.
+REPLAYED = (CONSENTS, CONTACTS, OFFERS, TASKS, DECISIONS, APPLICATION_ANSWERS, DISCLOSURES)
+"""In this order: withdrawals of consent before the contacts they erase details of (so an erased detail is
+never stored again, not even for a moment), contacts before the offers that need them, offers and tasks before
+the decisions on them.
 Disclosures (the data-use log) are read whole, like contacts: the log is the person's for as long as the topic
 keeps it, not only since this deployment began."""
 
 
-WHOLE = (CONTACTS, DISCLOSURES)
+WHOLE = (CONSENTS, CONTACTS, DISCLOSURES)
 
 
 class StoreRebuilding(RedisConnectionError):
