@@ -198,7 +198,8 @@ def evaluate_policy(catalogue: PolicyCatalogue, policy: Policy, scope: FactScope
         amount_period=policy.amount_period, route=policy.route, priority=policy.priority,
         sla_hours=policy.sla_hours, benefit_period=_benefit_period(policy, scope),
         district=district or str(scope.get("household.district", "")), referral_need=need,
-        explain_with=lambda: explain_outcome(policy, catalogue.version, scope, holds, amount_fen), review=review,
+        explain_with=lambda: explain_outcome(policy, catalogue.version, scope, holds, amount_fen, catalogue.wording),
+        review=review,
         review_values=review_values)
 
 

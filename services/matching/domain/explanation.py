@@ -1,17 +1,21 @@
 """Why a policy did or did not apply, shaped like schemas/records/explanation.avsc: the facts read, each
-condition with its values and outcome, the amount computation, and one sentence a citizen can read."""
+condition with its values and outcome, the amount computation, and one sentence a citizen can read; each condition
+and the amount also carry their catalogue labels (zh-CN and en) with the typed values they show, so notification and
+casework say them in plain words (services/core/reasons.py)."""
 
 from __future__ import annotations
 
 from collections.abc import Mapping
 from typing import Any
 
+from services.matching.domain.catalogue.labels import NO_WORDING, CatalogueWording, Label, label_names
 from services.matching.domain.catalogue.policy import AmountPeriod, Policy, Route
 from services.matching.domain.policy_language.expressions import format_value
 
 Explanation = dict[str, Any]
 """policy_id, policy_version, legal_basis, eligible, facts (name -> text), conditions ([{expression, values,
-holds}]), computation (text or None), summary."""
+holds, label, unmet, label_values}]), computation (text or None), summary, policy_names, amount_label,
+amount_values."""
 
 _PERIOD_WORDS = {
     AmountPeriod.MONTHLY: "per month",
@@ -30,13 +34,18 @@ def yuan(fen: int) -> str:
 
 
 def explain_outcome(policy: Policy, version: str, values: Mapping[str, Any], holds: list[bool],
-                    amount_fen: int | None) -> Explanation:
-    """The explanation of one evaluation; `values` resolves every name the policy reads."""
+                    amount_fen: int | None, wording: CatalogueWording = NO_WORDING) -> Explanation:
+    """The explanation of one evaluation; `values` resolves every name the policy reads, `wording` the places
+    and money names its labels need."""
     eligible = all(holds)
     conditions = [
-        {"expression": c.expression.source, "values": c.expression.render(values), "holds": held}
+        {"expression": c.expression.source, "values": c.expression.render(values), "holds": held,
+         "label": _texts(c.label), "unmet": _texts(c.unmet),
+         "label_values": wording.values(c.label, values) + [
+             v for v in wording.values(c.unmet, values) if v["name"] not in _names(c.label)]}
         for c, held in zip(policy.conditions, holds, strict=True)
     ]
+    labelled = eligible and policy.amount_label is not None and amount_fen is not None
     computation = None
     if eligible and policy.amount is not None and amount_fen is not None:
         computation = f"{policy.amount.render(values)} = {amount_fen} fen ({yuan(amount_fen)} yuan)"
@@ -49,7 +58,18 @@ def explain_outcome(policy: Policy, version: str, values: Mapping[str, Any], hol
         "conditions": conditions,
         "computation": computation,
         "summary": summary(policy, holds, amount_fen, conditions),
+        "policy_names": {"zh-CN": policy.name_zh or policy.name, "en": policy.name},
+        "amount_label": _texts(policy.amount_label) if labelled else {},
+        "amount_values": wording.values(policy.amount_label, values, amount_fen) if labelled else [],
     }
+
+
+def _texts(label: Label | None) -> dict[str, str]:
+    return {} if label is None else label.texts()
+
+
+def _names(label: Label | None) -> set[str]:
+    return set() if label is None else set(label_names(label))
 
 
 def _fact_text(values: Mapping[str, Any], name: str) -> str:

@@ -64,7 +64,19 @@ def test_job_loss_below_line_offers_subsistence_allowance_with_its_explanation(c
     explanation = dibao.explanation
     assert explanation["conditions"][0] == {
         "expression": "household.per_capita_income_fen < standard",
-        "values": "household.per_capita_income_fen 50000 < standard 80000", "holds": True}
+        "values": "household.per_capita_income_fen 50000 < standard 80000", "holds": True,
+        "label": {"zh-CN": "您家人均月收入 {household.per_capita_income_fen}，低于{place}{area}低保标准 {standard}",
+                  "en": "Your household's income per person is {household.per_capita_income_fen} a month, below "
+                        "{place}'s {area} standard of {standard}"},
+        "unmet": {"zh-CN": "您家人均月收入 {household.per_capita_income_fen}，不低于{place}{area}低保标准 {standard}",
+                  "en": "Your household's income per person is {household.per_capita_income_fen} a month, not below "
+                        "{place}'s {area} standard of {standard}"},
+        "label_values": [
+            {"name": "household.per_capita_income_fen", "kind": "money", "value": "50000", "words": {}},
+            {"name": "place", "kind": "words", "value": "Jinjiang District",
+             "words": {"zh-CN": "锦江区", "en": "Jinjiang District"}},
+            {"name": "area", "kind": "words", "value": "urban", "words": {"zh-CN": "城市", "en": "urban"}},
+            {"name": "standard", "kind": "money", "value": "80000", "words": {}}]}
     assert explanation["computation"] == ("(standard 80000 - household.per_capita_income_fen 50000) * "
                                           "household.members 3 = 90000 fen (900.00 yuan)")
     assert explanation["facts"]["standard"] == "80000"

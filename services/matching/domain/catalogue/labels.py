@@ -88,8 +88,14 @@ class CatalogueWording:
             return {"name": name, "kind": "number", "value": format_value(raw), "words": {}}
         return {"name": name, "kind": "text", "value": str(raw), "words": {}}
 
-    def values(self, label: Label | None, values: Mapping[str, Any]) -> list[dict[str, Any]]:
-        return [] if label is None else [self.value(name, values) for name in label_names(label)]
+    def values(self, label: Label | None, values: Mapping[str, Any],
+               amount_fen: int | None = None) -> list[dict[str, Any]]:
+        """The values of every placeholder of `label` (both languages); `amount_fen` is what {amount} shows."""
+        if label is None:
+            return []
+        return [self.value(name, values) if name != AMOUNT
+                else {"name": AMOUNT, "kind": "money", "value": str(amount_fen or 0), "words": {}}
+                for name in label_names(label)]
 
 
 NO_WORDING = CatalogueWording()
