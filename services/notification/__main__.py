@@ -56,7 +56,7 @@ async def run_citizen_api(settings: Settings, args: argparse.Namespace) -> None:
     async with citizen(settings, args.key_prefix) as parts:
         app = build_citizen_app(parts.desk, parts.metrics, settings.citizen_link_base.startswith("https://"),
                                 applications=parts.applications, data_use=parts.data_use,
-                                consent=parts.consent)
+                                consent=parts.consent, reviews=parts.reviews)
         await serve_until_signalled(app, settings.citizen_web_host, settings.citizen_web_port, "citizen API")
 
 

@@ -13,8 +13,10 @@ from services.core.application_views import ApplicationStore
 from services.notification.domain.answers import Answer
 from services.notification.domain.consent import withdrawal_from_record
 from services.notification.domain.data_use import contact_use
+from services.notification.domain.reviews import REVIEW_PREFIX, decided, is_citizen_review, request_of
 from services.notification.domain.revisions import NEW, Amended, change_of
 from services.notification.ports import CitizenViews, ContactBook, DataUseLog, DeliveryJobs, OfferChains, OfferMemory
+from services.notification.reviews import ReviewStore
 
 log = logging.getLogger(__name__)
 
@@ -29,10 +31,11 @@ def recipient_of(offer: Mapping[str, Any], person_id: str | None = None) -> str:
 class InboundRecords:
     def __init__(self, contacts: ContactBook, memory: OfferMemory, jobs: DeliveryJobs, views: CitizenViews,
                  chains: OfferChains, applications: ApplicationStore, data_use: DataUseLog,
-                 clock: Callable[[], dt.datetime] = lambda: dt.datetime.now(dt.UTC)):
+                 clock: Callable[[], dt.datetime] = lambda: dt.datetime.now(dt.UTC),
+                 reviews: ReviewStore | None = None):
         self._contacts, self._memory, self._jobs, self._views = contacts, memory, jobs, views
         self._chains, self._applications, self._data_use = chains, applications, data_use
-        self._clock = clock
+        self._clock, self._reviews = clock, reviews
 
     async def contact(self, person_id: str, record: Mapping[str, Any] | None) -> None:
         """A consented contact replaces the previous one; a tombstone (None) erases it."""
@@ -59,6 +62,9 @@ class InboundRecords:
     async def task(self, task: Mapping[str, Any]) -> None:
         """Remember the offer a caseworker is asked to verify (its latest revision); notify it now if its approval
         came first. A revision or withdrawal before the approval only changes what will be notified."""
+        if is_citizen_review(task) and task.get("person_id") and self._reviews is not None:
+            await self._reviews.asked(str(task["person_id"]), request_of(task))  # a rebuild reads it back
+            return
         offer = task.get("offer")
         if task.get("kind") != "VERIFY_ELIGIBILITY" or not offer:
             return
@@ -84,6 +90,9 @@ class InboundRecords:
 
     async def decision(self, decision: Mapping[str, Any]) -> None:
         action, offer_id = decision.get("action"), decision.get("offer_id")
+        if str(decision.get("task_id") or "").startswith(REVIEW_PREFIX):
+            await self._review_decided(decision)
+            return
         if not offer_id:
             return
         if action == "APPROVED":
@@ -95,6 +104,16 @@ class InboundRecords:
         elif action in ("ACCEPTED", "DECLINED"):
             person = str(decision.get("person_id") or decision["household_id"])
             await self._views.apply_answer(person, str(offer_id), Answer(str(action)), decision["at"])
+
+    async def _review_decided(self, decision: Mapping[str, Any]) -> None:
+        """A caseworker's decision on a resident's request for a review: its outcome on the resident's page."""
+        person = decision.get("person_id")
+        if self._reviews is None or not person:
+            return
+        request = await self._reviews.get(str(person), str(decision["task_id"]))
+        outcome = decided(request, decision) if request is not None else None
+        if outcome is not None:
+            await self._reviews.decided(str(person), outcome)
 
     async def _amend(self, offer: Mapping[str, Any], recipient: str) -> None:
         """Replace or cancel the waiting message, or tell the change when the citizen was told; the citizen's page

@@ -34,6 +34,7 @@ from services.notification.adapters.redis_contacts import RedisContactBook
 from services.notification.adapters.redis_data_use import RedisDataUse
 from services.notification.adapters.redis_jobs import RedisDeliveryJobs
 from services.notification.adapters.redis_offers import RedisOfferMemory
+from services.notification.adapters.redis_reviews import RedisReviews
 from services.notification.adapters.sms_gateway import SmsGateway
 from services.notification.adapters.smtp_mail import SmtpMail
 from services.notification.applications import ApplicationDesk
@@ -46,6 +47,7 @@ from services.notification.metrics import NotificationMetrics
 from services.notification.records import InboundRecords
 from services.notification.recovery import Recovery
 from services.notification.rendering import MessageTemplates
+from services.notification.reviews import ReviewDesk
 from services.notification.scheduler import Scheduler
 from services.vault.domain.sealing import Keyring
 
@@ -108,7 +110,7 @@ async def worker(settings: Settings, group: str = GROUP, prefix: str = KEY_PREFI
                             send_timeout_seconds)
         records = InboundRecords(contacts, RedisOfferMemory(redis, contract, prefix), jobs, views,
                                  RedisOfferChains(redis, contract, prefix), RedisApplications(redis, prefix),
-                                 RedisDataUse(redis, prefix))
+                                 RedisDataUse(redis, prefix), reviews=RedisReviews(redis, prefix))
         marker = StoreMarker(redis, prefix)
         inbound = InboundConsumer(consumer, records, contract, metrics, inbound_dead_letters(producer, metrics),
                                   ready=marker.check_built)
@@ -138,6 +140,7 @@ class Citizen:
     application_store: RedisApplications
     data_use: DataUseDesk
     consent: ConsentDesk
+    reviews: ReviewDesk
 
 
 @asynccontextmanager
@@ -163,7 +166,9 @@ async def citizen(settings: Settings, prefix: str = KEY_PREFIX, registry: Collec
             KafkaApplicationLog(producer, contract, settings.publish_timeout_seconds), store)
         data_use = DataUseDesk(views, RedisDataUse(redis, prefix), store, StoreMarker(redis, prefix).check_usable)
         consent = ConsentDesk(KafkaConsentLog(producer, contract, settings.publish_timeout_seconds), contacts)
-        yield Citizen(desk, metrics, views, inbox, contacts, redis, applications, store, data_use, consent)
+        reviews = ReviewDesk(views, store, KafkaRecords(producer, contract, settings.publish_timeout_seconds),
+                             RedisReviews(redis, prefix))
+        yield Citizen(desk, metrics, views, inbox, contacts, redis, applications, store, data_use, consent, reviews)
     finally:
         await producer.stop()
         await redis.aclose()

@@ -43,14 +43,10 @@ async def consent_page(request: web.Request, notice: str | None = None, status: 
 
 
 async def withdraw_form(request: web.Request) -> web.Response:
-    session = site._session(request)
-    if session is None:
-        return await site._page(request, None, "message", 401, text="sign_in")
-    form = await site._form(request)
-    token = form.get("csrf_token")
-    if not site._same_origin(request) or not request.app[site.DESK].signer.csrf_ok(
-            session, token if isinstance(token, str) else None):
-        return await site._page(request, session, "message", 403, text="forbidden")
+    signed = await site.signed_form(request)
+    if isinstance(signed, web.Response):
+        return signed
+    session, form = signed
     try:
         await request.app[CONSENT].withdraw(session.person_id, form.getall("withdraw", []))
     except ConsentRefused:
@@ -66,15 +62,11 @@ async def api_consent(request: web.Request) -> web.Response:
 
 
 async def api_withdraw(request: web.Request) -> web.Response:
-    session = site._api_session(request)
-    if not site._same_origin(request) or not request.app[site.DESK].signer.csrf_ok(
-            session, request.headers.get(site.CSRF_HEADER)):
-        return site._problem(403, f"a valid {site.CSRF_HEADER} header is required (the session's csrf_token)")
-    try:
-        body = await request.json()
-    except (ValueError, RecursionError):
-        return site._problem(400, "the body must be JSON")
-    channels = body.get("withdraw") if isinstance(body, dict) else None
+    signed = await site.signed_json(request)
+    if isinstance(signed, web.Response):
+        return signed
+    session, body = signed
+    channels = body.get("withdraw")
     if not isinstance(channels, list):
         return site._problem(400, "withdraw: a list of channels (SMS, EMAIL) is required")
     try:

@@ -30,6 +30,7 @@ from services.notification.domain.contact import Language
 from services.notification.domain.link import SESSION_HOURS, LinkRefused, Session
 from services.notification.metrics import NotificationMetrics
 from services.notification.rendering import TEMPLATES
+from services.notification.reviews import ReviewDesk
 
 SESSION_COOKIE = "assist_session"
 LANGUAGE_COOKIE = "assist_lang"
@@ -60,19 +61,19 @@ def build_citizen_app(desk: CitizenDesk, metrics: NotificationMetrics, secure_co
                       rate_limit: RateLimiter | None = None,
                       clock: Callable[[], float] = time.monotonic, *,
                       applications: ApplicationDesk, data_use: DataUseDesk | None = None,
-                      consent: ConsentDesk | None = None) -> web.Application:
+                      consent: ConsentDesk | None = None, reviews: ReviewDesk | None = None) -> web.Application:
     """`secure_cookies`: mark cookies Secure (the site is served over https). `rate_limit`: requests per signed-in
     person (default: ASSIST_CITIZEN_RATE_PER_SECOND and ASSIST_CITIZEN_RATE_BURST). `applications`: my
     applications and applying (adapters/citizen_applications.py). `data_use`: the data-use log
     (adapters/citizen_data_use.py; without it the site does not offer one). `consent`: withdrawing consent to SMS
-    and e-mail (adapters/citizen_consent.py)."""
+    and e-mail (adapters/citizen_consent.py). `reviews`: asking for a review (adapters/citizen_reviews.py)."""
     if rate_limit is None:
         settings = load_settings()
         rate_limit = RateLimiter(settings.citizen_rate_per_second, settings.citizen_rate_burst)
     app = web.Application(middlewares=[_security_headers, _refusals, _limit_rate],
                           client_max_size=64 * 1024)
     app[DESK], app[METRICS], app[SECURE] = desk, metrics, secure_cookies
-    app[PAGES] = Pages(data_use is not None, consent is not None)
+    app[PAGES] = Pages(data_use is not None, consent is not None, reviews is not None)
     app[RATE_LIMIT], app[CLOCK] = rate_limit, clock
     app.router.add_get("/", index)
     app.router.add_get("/c/{token}", open_link)
@@ -94,6 +95,9 @@ def build_citizen_app(desk: CitizenDesk, metrics: NotificationMetrics, secure_co
     if consent is not None:
         from services.notification.adapters.citizen_consent import add_consent_routes
         add_consent_routes(app, consent)
+    if reviews is not None:
+        from services.notification.adapters.citizen_reviews import add_review_routes
+        add_review_routes(app, reviews)
     app.router.add_get("/static/citizen.css", stylesheet)
     app.router.add_get("/openapi.json", openapi)
     app.router.add_get("/healthz", healthz)
@@ -219,6 +223,35 @@ async def _form(request: web.Request) -> MultiDictProxy[Any]:
         return MultiDictProxy(MultiDict())
 
 
+async def signed_form(request: web.Request) -> tuple[Session, MultiDictProxy[Any]] | web.Response:
+    """The session and submitted form of a page's POST, or the page refusing it: 401 without a session, 403 when
+    the CSRF token is missing or wrong or the request is cross-site."""
+    session = _session(request)
+    if session is None:
+        return await _page(request, None, "message", 401, text="sign_in")
+    form = await _form(request)
+    token = form.get("csrf_token")
+    if not _same_origin(request) or not request.app[DESK].signer.csrf_ok(session, token if isinstance(
+            token, str) else None):
+        return await _page(request, session, "message", 403, text="forbidden")
+    return session, form
+
+
+async def signed_json(request: web.Request) -> tuple[Session, dict[str, Any]] | web.Response:
+    """The session and JSON object of an API POST, or the problem refusing it (401, 403 without the CSRF header,
+    400 when the body is not a JSON object)."""
+    session = _api_session(request)
+    if not _same_origin(request) or not request.app[DESK].signer.csrf_ok(session, request.headers.get(CSRF_HEADER)):
+        return _problem(403, f"a valid {CSRF_HEADER} header is required (the session's csrf_token)")
+    try:
+        body = await request.json()
+    except (ValueError, RecursionError):  # RecursionError: nested deeper than the parser goes
+        return _problem(400, "the body must be JSON")
+    if not isinstance(body, dict):
+        return _problem(400, "the body must be a JSON object")
+    return session, body
+
+
 # ---- pages -----------------------------------------------------------------------------------------------------
 
 async def index(request: web.Request) -> web.Response:
@@ -260,14 +293,10 @@ async def offer_page(request: web.Request) -> web.Response:
 
 
 async def answer_form(request: web.Request) -> web.Response:
-    session = _session(request)
-    if session is None:
-        return await _page(request, None, "message", 401, text="sign_in")
-    form = await _form(request)
-    token = form.get("csrf_token")
-    if not _same_origin(request) or not request.app[DESK].signer.csrf_ok(session, token if isinstance(
-            token, str) else None):
-        return await _page(request, session, "message", 403, text="forbidden")
+    signed = await signed_form(request)
+    if isinstance(signed, web.Response):
+        return signed
+    session, form = signed
     answer = _answer_of(form.get("answer"))
     if answer is None:
         return await _page(request, session, "message", 400, text="forbidden")

@@ -72,6 +72,21 @@ TEXT: dict[Language, dict[str, str]] = {
         "consent_not_given": "not given", "consent_withdrawn_state": "consent withdrawn, details erased",
         "consent_withdraw": "Withdraw consent", "consent_choose": "Please choose SMS, e-mail or both.",
         "consent_withdrawn": "Your consent was withdrawn and your details were erased.",
+        "reviews": "Ask for a review",
+        "reviews_lead": "If you disagree with a decision, you can ask for a caseworker of your district to review "
+                        "it. Say in a few words why; the answer appears here.",
+        "review_kind_WITHDRAWN": "offer withdrawn", "review_kind_NOT_ELIGIBLE": "application not eligible",
+        "review_reason": "Why you disagree", "review_ask": "Ask for a review", "review_outcome": "Review",
+        "review_outcome_WAITING": "asked for, waiting for a caseworker",
+        "review_outcome_UPHELD": "decided in your favour",
+        "review_outcome_STANDS": "the decision stands",
+        "review_outcome_INFORMATION_REQUESTED": "the caseworker needs more information",
+        "review_requests": "My requests for a review", "review_nothing": "There is no decision to review.",
+        "review_no_district": "Please ask your local civil affairs office for a review of this decision.",
+        "review_asked": "Your request for a review was sent to a caseworker.",
+        "review_refused_reason_invalid": "Please say in a few words (at most 500 characters) why you disagree.",
+        "review_refused_subject_id_not_found": "This decision cannot be reviewed here.",
+        "review_refused_subject_id_already": "You already asked for a review of this decision.",
     },
     Language.ZH_CN: {
         "title": "我的救助", "offers": "我的救助事项", "inbox": "消息", "switch_language": "English",
@@ -119,14 +134,27 @@ TEXT: dict[Language, dict[str, str]] = {
         "consent_not_given": "未授权", "consent_withdrawn_state": "已撤回授权，信息已删除",
         "consent_withdraw": "撤回授权", "consent_choose": "请选择短信、电子邮件或两者。",
         "consent_withdrawn": "您的授权已撤回，相关信息已删除。",
+        "reviews": "申请复核",
+        "reviews_lead": "如果您对决定有异议，可以申请由所在区县的工作人员复核。请简要说明理由，答复将显示在这里。",
+        "review_kind_WITHDRAWN": "救助事项已撤回", "review_kind_NOT_ELIGIBLE": "申请不符合条件",
+        "review_reason": "您的异议理由", "review_ask": "申请复核", "review_outcome": "复核",
+        "review_outcome_WAITING": "已申请，等待工作人员处理", "review_outcome_UPHELD": "复核结果有利于您",
+        "review_outcome_STANDS": "维持原决定", "review_outcome_INFORMATION_REQUESTED": "工作人员需要补充信息",
+        "review_requests": "我的复核申请", "review_nothing": "没有可以复核的决定。",
+        "review_no_district": "请向当地民政部门申请复核此决定。",
+        "review_asked": "您的复核申请已提交给工作人员。",
+        "review_refused_reason_invalid": "请简要说明异议理由（不超过500字）。",
+        "review_refused_subject_id_not_found": "此决定不能在这里申请复核。",
+        "review_refused_subject_id_already": "您已经申请过复核此决定。",
     },
 }
 
 
 class Pages:
-    def __init__(self, data_use: bool = False, consent: bool = False) -> None:
-        """`data_use`: the site serves the data-use log (the menu links to it); `consent`: the consent page."""
-        self._data_use, self._consent = data_use, consent
+    def __init__(self, data_use: bool = False, consent: bool = False, reviews: bool = False) -> None:
+        """`data_use`: the site serves the data-use log (the menu links to it); `consent`: the consent page;
+        `reviews`: asking for a review."""
+        self._data_use, self._consent, self._reviews = data_use, consent, reviews
         self._env = jinja2.Environment(loader=jinja2.FileSystemLoader(TEMPLATES / "pages"), autoescape=True,
                                        undefined=jinja2.StrictUndefined, trim_blocks=True, lstrip_blocks=True)
 
@@ -136,7 +164,7 @@ class Pages:
         return self._env.get_template(f"{name}.html.j2").render(
             t=TEXT[language], lang=language.value, html_lang=_html_lang(language), other_lang=other.value,
             other_html_lang=_html_lang(other), signed_in=signed_in, data_use_link=self._data_use,
-            consent_link=self._consent, **values)
+            consent_link=self._consent, reviews_link=self._reviews, **values)
 
     def text(self, language: Language, key: str) -> str:
         return TEXT[language][key]
