@@ -49,6 +49,8 @@ class ApplicationRefused(ValueError):
 class Programme:
     policy_id: str
     name: str
+    name_zh: str = ""
+    """The programme's name in Chinese, from the catalogue (empty when it gives none)."""
 
 
 @dataclass(frozen=True)
@@ -66,8 +68,8 @@ class Programmes:
 def programmes_of(version: Mapping[str, Any]) -> Programmes:
     """The programmes of a decoded PolicyCatalogueVersion record (its YAML document's `policies`)."""
     document = yaml.safe_load(str(version["document"])) or {}
-    items = tuple(Programme(str(p["id"]), str(p.get("name") or p["id"])) for p in document.get("policies") or []
-                  if isinstance(p, dict) and "id" in p)
+    items = tuple(Programme(str(p["id"]), str(p.get("name") or p["id"]), str(p.get("name_zh") or ""))
+                  for p in document.get("policies") or [] if isinstance(p, dict) and "id" in p)
     return Programmes(str(version["catalogue"]), str(version["version"]), items)
 
 

@@ -28,6 +28,7 @@ from services.notification.adapters.kafka_inbound import TOPICS
 from services.notification.adapters.redis_contacts import RedisContactBook
 from services.notification.wiring import Worker, worker
 from services.vault.domain.sealing import Keyring
+from tests.unit.notification.offers import NAMES_ZH
 
 CONTRACT = load_contract()
 NOW = dt.datetime.now(dt.UTC).replace(microsecond=0)
@@ -168,7 +169,8 @@ def offer_record(person_id: str | None, policy_id: str = "employment_assistance"
                         "conditions": [{"expression": "member.monthly_income_fen < standard",
                                         "values": "1000 < 80000", "holds": True}],
                         "computation": None,
-                        "summary": f"Eligible for {policy_id}: 1,234.50 yuan per month, offered directly."},
+                        "summary": f"Eligible for {policy_id}: 1,234.50 yuan per month, offered directly.",
+                        "policy_names": {"zh-CN": NAMES_ZH.get(policy_id, policy_id)}},
     }
     record.update(fields)
     return record

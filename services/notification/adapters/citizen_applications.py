@@ -34,7 +34,8 @@ async def _listing(request: web.Request, session: Session, language: Language) -
     desk = request.app[APPLICATIONS]
     programmes = await desk.programmes()
     return {"programmes": [{"policy_id": p.policy_id,
-                            "name": policy_name({"policy_id": p.policy_id, "policy_name": p.name}, language)}
+                            "name": policy_name({"policy_id": p.policy_id, "policy_name": p.name,
+                                                 "policy_names": {"zh-CN": p.name_zh}}, language)}
                            for p in (programmes.items if programmes else ())],
             "applications": [application_model(a, language) for a in await desk.applications(session.person_id)]}
 

@@ -1,5 +1,7 @@
 """The words of a message, before any template: the programme's name, the amount in yuan, the reason and the link,
-in the person's language. Summaries and conditions come from matching as written there."""
+in the person's language. The programme's names and the reasons come from the catalogue's labels, carried by the
+offer's explanation (services/core/reasons.py says them); an explanation written before labels existed gives its
+summary as matching wrote it."""
 
 from __future__ import annotations
 
@@ -7,25 +9,9 @@ import datetime as dt
 from collections.abc import Mapping
 from typing import Any
 
+from services.core import reasons
 from services.notification.domain.contact import Language
 
-POLICY_NAMES_ZH = {
-    "subsistence_allowance": "最低生活保障",
-    "marginal_household": "低保边缘家庭认定",
-    "marginal_single_person_inclusion": "低保边缘家庭成员单人纳入低保",
-    "special_hardship": "特困人员救助供养",
-    "temporary_assistance": "临时救助",
-    "medical_assistance": "医疗救助",
-    "education_assistance": "教育救助",
-    "employment_assistance": "就业救助",
-    "housing_assistance": "住房救助",
-    "disability_living_subsidy": "困难残疾人生活补贴",
-    "severe_disability_nursing_subsidy": "重度残疾人护理补贴",
-    "old_age_allowance": "高龄津贴",
-    "elderly_care_services": "独居老人居家照护和助餐服务",
-    "essential_expenditure_hardship": "支出型困难救助",
-    "charity_referral": "慈善帮扶转介",
-}
 _PERIODS = {
     Language.EN: {"MONTHLY": "per month", "ONE_OFF": "as a one-off payment", "PER_TERM": "per school term"},
     Language.ZH_CN: {"MONTHLY": "每月", "ONE_OFF": "一次性", "PER_TERM": "每学期"},
@@ -39,9 +25,35 @@ def yuan(fen: int) -> str:
 
 
 def policy_name(offer: Mapping[str, Any], language: Language) -> str:
-    if language is Language.ZH_CN:
-        return POLICY_NAMES_ZH.get(str(offer["policy_id"]), str(offer["policy_name"]))
-    return str(offer["policy_name"])
+    """The programme's name in the person's language, from the catalogue: the explanation's (or the item's own)
+    `policy_names`, else the catalogue name the item carries."""
+    explanation = offer.get("explanation") or {"policy_names": offer.get("policy_names") or {}}
+    return reasons.policy_name(explanation, language.value) or str(offer["policy_name"])
+
+
+def reason_text(explanation: Mapping[str, Any], language: Language) -> str:
+    """Why, in plain words in the person's language (the summary when the explanation has no labels)."""
+    return reasons.reason_text(explanation, language.value) or str(explanation.get("summary") or "")
+
+
+def unmet_text(explanation: Mapping[str, Any], language: Language) -> str:
+    """The conditions no longer met, in plain words; empty when the explanation has no labels for them."""
+    said = reasons.condition_sentences(explanation, language.value, holding=False)
+    return ("；".join(said) + "。" if language is Language.ZH_CN else ". ".join(said) + ".") if said else ""
+
+
+def plain_reasons(explanation: Mapping[str, Any], language: Language) -> dict[str, Any]:
+    """What the citizen page says of an explanation: the reason, each condition and how the amount is reached in
+    plain words. `labelled` is False for an explanation written before labels existed (the page then shows what it
+    carries as it was written)."""
+    return {
+        "labelled": bool(reasons.condition_sentences(explanation, language.value)),
+        "reason": reason_text(explanation, language),
+        "condition_sentences": [{"text": reasons.condition_sentence(c, language.value) or "",
+                                 "holds": bool(c.get("holds"))} for c in explanation.get("conditions") or []],
+        "amount_reason": reasons.amount_sentence(explanation, language.value),
+        "unmet_sentences": reasons.condition_sentences(explanation, language.value, holding=False),
+    }
 
 
 def amount_text(offer: Mapping[str, Any], language: Language) -> str:
@@ -74,7 +86,10 @@ def message_facts(offer: Mapping[str, Any], language: Language, link: str, link_
         "policy_id": offer["policy_id"],
         "amount": amount_text(offer, language),
         "has_amount": offer.get("amount_fen") is not None,
-        "reason": str(explanation.get("summary") or ""),
+        "reason": reason_text(explanation, language),
+        "short_reason": (reasons.condition_sentences(explanation, language.value, holding=True) or [""])[0],
+        "amount_reason": reasons.amount_sentence(explanation, language.value) or "",
+        "unmet_reason": unmet_text(explanation, language),
         "legal_basis": str(explanation.get("legal_basis") or ""),
         "link": link,
         "link_expires": date_text(link_expires, language, zone),

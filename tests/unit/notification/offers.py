@@ -5,7 +5,14 @@ from __future__ import annotations
 import datetime as dt
 from typing import Any
 
+import yaml
+
+from services.core.settings import PROJECT_ROOT
 from services.notification.domain.contact import Contact, contact_from_record
+
+NAMES_ZH = {str(p["id"]): str(p["name_zh"]) for p in yaml.safe_load(
+    (PROJECT_ROOT / "policies" / "national-demo.yaml").read_text(encoding="utf-8"))["policies"]}
+"""The programmes' Chinese names, from the catalogue as matching carries them in explanations."""
 
 NOW = dt.datetime(2026, 11, 20, 4, 0, tzinfo=dt.UTC)  # 12:00 in Shanghai
 
@@ -20,7 +27,8 @@ def offer(policy_id: str = "employment_assistance", tier: str = "specialised", p
         "explanation": {"policy_id": policy_id, "policy_version": "2026.1", "legal_basis": "Art. 9",
                         "eligible": True, "facts": {}, "conditions": [
                             {"expression": "income < standard", "values": "1000 < 80000", "holds": True}],
-                        "computation": None, "summary": "Eligible because the income is below the standard."},
+                        "computation": None, "summary": "Eligible because the income is below the standard.",
+                        "policy_names": {"zh-CN": NAMES_ZH.get(policy_id, policy_id)}},
     }
     value.update(extra)
     return value
