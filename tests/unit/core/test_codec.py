@@ -53,8 +53,15 @@ def test_offer_record_round_trips_with_nested_explanation():
         "change": "NEW", "revision": None,
         "explanation": {"policy_id": "subsistence_allowance", "policy_version": "2026.1", "legal_basis": "art. 9",
                         "eligible": True, "facts": {"household.members": "3"},
-                        "conditions": [{"expression": "a < b", "values": "1 < 2", "holds": True}],
-                        "computation": "(800 - 400) x 3", "summary": "Income below the standard."},
+                        "conditions": [{"expression": "a < b", "values": "1 < 2", "holds": True,
+                                        "label": {"zh-CN": "收入 {a} 低于 {b}", "en": "Income {a} below {b}"},
+                                        "unmet": {}, "label_values": [
+                                            {"name": "a", "kind": "money", "value": "1", "words": {}},
+                                            {"name": "b", "kind": "number", "value": "2", "words": {}}]}],
+                        "computation": "(800 - 400) x 3", "summary": "Income below the standard.",
+                        "policy_names": {"zh-CN": "最低生活保障", "en": "Subsistence allowance"},
+                        "amount_label": {"en": "{amount} a month"},
+                        "amount_values": [{"name": "amount", "kind": "money", "value": "123400", "words": {}}]},
     }
     assert decode_record(CONTRACT, "offer", encode_record(CONTRACT, "offer", offer)) == offer
 
