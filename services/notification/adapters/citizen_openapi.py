@@ -19,7 +19,16 @@ _OFFER = {
         "amount_period": {"enum": ["MONTHLY", "ONE_OFF", "PER_TERM", "SERVICE", None]},
         "state": {"enum": ["OFFERED", "ANSWERING", "ACCEPTED", "DECLINED"]},
         "answered_at": {"type": ["string", "null"], "format": "date-time"},
-        "reason": {"type": "string", "description": "The explanation's summary: why this is offered."},
+        "reason": {"type": "string", "description": "Why this is offered, in plain words in the session's language "
+                                                    "(the catalogue's labels; the explanation's summary when it has "
+                                                    "none)."},
+        "labelled": {"type": "boolean", "description": "The explanation carries the catalogue's labels."},
+        "condition_sentences": {"type": "array", "description": "Each condition in plain words.",
+                                "items": {"type": "object", "properties": {
+                                    "text": {"type": "string"}, "holds": {"type": "boolean"}}}},
+        "amount_reason": {"type": ["string", "null"], "description": "How the amount is reached, in plain words."},
+        "unmet_sentences": {"type": "array", "items": {"type": "string"},
+                            "description": "The conditions not met, in plain words."},
         "conditions": {"type": "array", "items": {"type": "object", "properties": {
             "expression": {"type": "string"}, "values": {"type": "string"}, "holds": {"type": "boolean"}}}},
         "computation": {"type": ["string", "null"]}, "legal_basis": {"type": ["string", "null"]},

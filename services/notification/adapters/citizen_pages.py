@@ -11,7 +11,7 @@ from services.core.application_views import Application
 from services.notification.domain.answers import OfferView
 from services.notification.domain.applications import answer_words
 from services.notification.domain.contact import Language
-from services.notification.domain.wording import amount_text, policy_name
+from services.notification.domain.wording import amount_text, plain_reasons, policy_name
 from services.notification.ports import InboxItem
 from services.notification.rendering import TEMPLATES
 
@@ -201,7 +201,7 @@ def offer_model(view: OfferView, language: Language) -> dict[str, Any]:
         "answered_at": view.answered_at.isoformat() if view.answered_at else None,
         "reason": explanation.get("summary", ""), "conditions": list(explanation.get("conditions") or []),
         "computation": explanation.get("computation"), "legal_basis": explanation.get("legal_basis"),
-        "created_at": offer.get("created_at"),
+        "created_at": offer.get("created_at"), **plain_reasons(explanation, language),
     }
 
 
@@ -210,7 +210,8 @@ def application_model(application: Application, language: Language) -> dict[str,
     answer = application.answer or {}
     return {"application_id": application.application_id, "policy_id": application.policy_id,
             "policy": policy_name({"policy_id": application.policy_id,
-                                   "policy_name": answer.get("policy_name") or application.policy_id}, language),
+                                   "policy_name": answer.get("policy_name") or application.policy_id,
+                                   "explanation": answer.get("explanation")}, language),
             "applied_by": application.applied_by, "outcome": application.outcome,
             "submitted_at": dt.datetime.fromtimestamp(application.submitted_at_ms / 1000, dt.UTC).isoformat()
             if application.submitted_at_ms else None,
