@@ -4,6 +4,8 @@
                                                                tasks in, outbox out, leases, escalations
     python -m services.casework api                            API and console on ASSIST_CASEWORK_WEB_HOST:PORT
     python -m services.casework rebuild                        rebuild the Redis queues from the topics
+    python -m services.casework purge                          remove tasks closed longer ago than
+                                                               ASSIST_DECIDED_TASK_RETENTION_DAYS (docs/retention.md)
     python -m services.casework staff add USER --role caseworker --districts 110105,110108 [--password-stdin]
     python -m services.casework staff add USER --role supervisor --region 110000
     python -m services.casework staff list | remove USER
@@ -14,19 +16,26 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import datetime as dt
 import getpass
 import logging
 import sys
 
+from redis.asyncio import Redis
+
+from services.casework.adapters.redis_layout import DEFAULT_PREFIX, Keys
+from services.casework.adapters.redis_purge import PurgeRefused, RedisTaskPurge, TaskPurge
 from services.casework.adapters.staff_file import StaffFile, WeakPassword
 from services.casework.adapters.task_feed import GROUP, tasks_consumer
 from services.casework.adapters.tokens import StaffTokens
 from services.casework.adapters.web import build_app
+from services.casework.domain.retention import MINIMUM_DAYS
 from services.casework.domain.scope import InvalidStaff, Staff, staff
 from services.casework.wiring import casework_parts, staff_file_path
 from services.casework.worker import run_worker
 from services.core.process import Health, health_app, serve_until_signalled, start_site, supervise
 from services.core.readiness import ConsumerProgress, Readiness, kafka_answers, redis_answers
+from services.core.retention import RetentionRefused, cutoff_ms
 from services.core.settings import Settings, load_settings
 from services.vault.wiring import vault_parts
 
@@ -66,6 +75,20 @@ async def rebuild(settings: Settings) -> None:
         report = await parts.rebuilder(settings.kafka_bootstrap).rebuild()
         print(f"rebuilt {report.tasks} tasks with {report.transitions} transitions in {report.seconds:.1f} s "
               f"({report.drained} outbox decisions sent first; {report.inconsistent} with gaps)")
+
+
+async def purge(settings: Settings, now: dt.datetime, prefix: str = DEFAULT_PREFIX) -> TaskPurge:
+    """Remove the tasks closed before the retention window (never an open one) and say what was removed."""
+    cutoff = cutoff_ms(now, settings.decided_task_retention_days, MINIMUM_DAYS, "ASSIST_DECIDED_TASK_RETENTION_DAYS")
+    redis = Redis.from_url(settings.redis_url)
+    try:
+        report = await RedisTaskPurge(redis, Keys(prefix)).purge(cutoff)
+    finally:
+        await redis.aclose()
+    print(f"casework purge: {report.removed} closed tasks removed (closed more than "
+          f"{settings.decided_task_retention_days} days ago); kept {report.kept_closed} closed within the window "
+          f"and {report.kept_open} open")
+    return report
 
 
 def _member(args: argparse.Namespace, sub: str) -> Staff:
@@ -112,6 +135,7 @@ def _parser() -> argparse.ArgumentParser:
     worker.add_argument("--group", default=GROUP, help="consumer group of assist.tasks")
     sub.add_parser("api")
     sub.add_parser("rebuild")
+    sub.add_parser("purge")
     for name, actions in (("staff", ["add", "list", "remove"]), ("token", ["issue"])):
         p = sub.add_parser(name)
         p.add_argument("action", choices=actions)
@@ -140,11 +164,13 @@ def main(argv: list[str]) -> int:
             return asyncio.run(work(settings, port, args.group))
         elif args.command == "rebuild":
             asyncio.run(rebuild(settings))
+        elif args.command == "purge":
+            asyncio.run(purge(settings, dt.datetime.now(dt.UTC)))
         elif args.command == "staff":
             return _staff_command(args, StaffFile(staff_file_path(settings)))
         else:
             print(StaffTokens(settings.staff_token_key).issue(_member(args, args.sub), args.ttl))
-    except (InvalidStaff, WeakPassword) as exc:
+    except (InvalidStaff, WeakPassword, RetentionRefused, PurgeRefused) as exc:
         print(str(exc), file=sys.stderr)
         return 2
     return 0

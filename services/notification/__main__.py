@@ -4,6 +4,8 @@
                                                   and fall back (metrics on --metrics-port)
     python -m services.notification citizen-api   the citizen page and API on ASSIST_CITIZEN_WEB_HOST:PORT
     python -m services.notification rebuild       rebuild the Redis state from the topics (running workers pause)
+    python -m services.notification purge         remove inbox entries and data-use log entries past their
+                                                  retention windows (docs/retention.md)
     python -m services.notification dev-gateways  LOCAL DEVELOPMENT ONLY: an SMTP server writing mail to a folder
                                                   and an HTTP SMS sink writing a JSONL file, on loopback
 
@@ -14,6 +16,7 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import datetime as dt
 import logging
 import sys
 from pathlib import Path
@@ -22,11 +25,13 @@ from redis.asyncio import Redis
 
 from services.core.process import Health, health_app, serve_until_signalled, start_site, supervise, until_signalled
 from services.core.readiness import ConsumerProgress, Readiness, kafka_answers, redis_answers
+from services.core.retention import RetentionRefused, cutoff_ms
 from services.core.settings import Settings, load_settings
 from services.notification.adapters.citizen_http import build_citizen_app
 from services.notification.adapters.dev_gateways import start_sms_sink, start_smtp
 from services.notification.adapters.kafka_inbound import GROUP
 from services.notification.adapters.rebuild import StoreMarker
+from services.notification.adapters.redis_purge import NotificationPurge, RedisNotificationPurge
 from services.notification.delivery import SEND_TIMEOUT_SECONDS
 from services.notification.wiring import KEY_PREFIX, citizen, worker
 
@@ -75,6 +80,35 @@ async def run_rebuild(settings: Settings, args: argparse.Namespace) -> int:
     return 0
 
 
+INBOX_MINIMUM_DAYS = 90
+"""Never shorter than assist.notifications keeps statuses: a rebuild would write the removed entries again."""
+DATA_USE_MINIMUM_DAYS = 3 * 365
+"""Disclosures are audit records: the resident may see each one as long as the audit topic keeps it."""
+
+
+async def purge(settings: Settings, now: dt.datetime, prefix: str = KEY_PREFIX) -> NotificationPurge:
+    """Remove inbox entries and data-use log entries past their windows and say how many went and stayed."""
+    inbox = cutoff_ms(now, settings.inbox_retention_days, INBOX_MINIMUM_DAYS, "ASSIST_INBOX_RETENTION_DAYS")
+    uses = cutoff_ms(now, settings.data_use_retention_days, DATA_USE_MINIMUM_DAYS, "ASSIST_DATA_USE_RETENTION_DAYS")
+    redis = Redis.from_url(settings.redis_url)
+    try:
+        report = await RedisNotificationPurge(redis, prefix).purge(inbox, uses)
+    finally:
+        await redis.aclose()
+    print(f"notification purge: {report.inbox_removed} inbox entries removed, {report.inbox_kept} kept; "
+          f"{report.uses_removed} data-use log entries removed, {report.uses_kept} kept")
+    return report
+
+
+async def run_purge(settings: Settings, args: argparse.Namespace) -> int:
+    try:
+        await purge(settings, dt.datetime.now(dt.UTC), args.key_prefix)
+    except RetentionRefused as refused:
+        print(f"notification purge: {refused}", file=sys.stderr)
+        return 2
+    return 0
+
+
 async def run_dev_gateways(settings: Settings, args: argparse.Namespace) -> None:
     folder = args.mail_dir or settings.data_dir / "dev-gateways" / "mail"
     sms_log = args.sms_log or settings.data_dir / "dev-gateways" / "sms.jsonl"
@@ -105,6 +139,8 @@ def main(argv: list[str]) -> int:
     again.add_argument("--key-prefix", default=KEY_PREFIX, help="prefix of every Redis key")
     again.add_argument("--settle", type=float, default=3.0,
                        help="seconds left to running workers to pause and finish the steps under way")
+    purging = sub.add_parser("purge")
+    purging.add_argument("--key-prefix", default=KEY_PREFIX, help="prefix of every Redis key")
     dev = sub.add_parser("dev-gateways")
     dev.add_argument("--mail-dir", type=Path, help="folder for received mail (default: DATA_DIR/dev-gateways/mail)")
     dev.add_argument("--sms-log", type=Path, help="JSONL file of SMS requests (default: .../sms.jsonl)")
@@ -112,7 +148,7 @@ def main(argv: list[str]) -> int:
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s %(message)s")
     settings = load_settings()
     command = {"worker": run_worker, "citizen-api": run_citizen_api, "rebuild": run_rebuild,
-               "dev-gateways": run_dev_gateways}
+               "dev-gateways": run_dev_gateways, "purge": run_purge}
     return asyncio.run(command[args.command](settings, args)) or 0
 
 

@@ -86,8 +86,9 @@ class RedisSealedStore:
                 return
 
 
-TALLY_DAYS = 90
-"""How long the tally keeps a disclosure (the audit topic keeps it three years)."""
+TALLY_DAYS = 3 * 365
+"""The least the tally keeps a disclosure: as long as the audit topic (assist.disclosures) keeps it. Older ones go
+as a member of staff discloses again, or by `python -m services.vault purge` (ASSIST_DISCLOSURE_RETENTION_DAYS)."""
 
 
 class RedisDisclosureTally:
@@ -108,6 +109,20 @@ class RedisDisclosureTally:
             pipe.zremrangebyscore(self._key(disclosure.actor), "-inf", at_ms - TALLY_DAYS * 86_400_000)
             pipe.sadd(f"{self._prefix}:tally-actors", disclosure.actor)
             await pipe.execute()
+
+    async def purge(self, before_ms: int) -> tuple[int, int]:
+        """Remove the disclosures recorded before `before_ms` (epoch ms) for every member of staff, and staff with
+        none left from the list; how many were removed and kept."""
+        removed = kept = 0
+        for actor in sorted(map(_text, await self._redis.smembers(f"{self._prefix}:tally-actors"))):
+            async with self._redis.pipeline(transaction=True) as pipe:
+                pipe.zremrangebyscore(self._key(actor), "-inf", f"({before_ms}")
+                pipe.zcard(self._key(actor))
+                gone, left = await pipe.execute()
+            removed, kept = removed + int(gone), kept + int(left)
+            if not left:
+                await self._redis.srem(f"{self._prefix}:tally-actors", actor)
+        return removed, kept
 
     async def since(self, at_ms: int, actors: Iterable[str] | None = None) -> list[Disclosure]:
         names = sorted(map(_text, await self._redis.smembers(f"{self._prefix}:tally-actors"))) if actors is None \
