@@ -1,8 +1,13 @@
-"""The console's words in Simplified Chinese and English, and how it writes money, times and codes."""
+"""The console's words in Simplified Chinese and English, and how it writes money, times, codes and an
+explanation's reasons (the catalogue's labels in plain words; the expressions stay in the technical detail)."""
 
 from __future__ import annotations
 
 import datetime as dt
+from collections.abc import Mapping
+from typing import Any
+
+from services.core import reasons
 
 LANGUAGES = ("zh-CN", "en")
 DEFAULT_LANGUAGE = "zh-CN"
@@ -73,6 +78,8 @@ _TEXT: dict[str, tuple[str, str]] = {
     "conditions": ("条件", "Conditions"), "condition": ("条件", "Condition"), "values": ("代入数值", "With values"),
     "outcome": ("结果", "Outcome"), "holds": ("满足", "Holds"), "fails": ("不满足", "Fails"),
     "computation": ("金额计算", "Amount computation"), "facts": ("事实", "Facts"),
+    "reasons": ("认定理由", "Reasons"), "reasons.amount": ("金额", "Amount"),
+    "technical": ("技术细节（条件表达式与代入数值）", "Technical detail (expressions and values)"),
     "evidence": ("证据事件", "Evidence events"), "audit": ("处理记录", "Audit trail"),
     "action": ("操作", "Action"), "actor": ("操作人", "By"), "at": ("时间", "At"), "none": ("无", "None"),
     "no_tasks": ("队列中没有任务", "No tasks in this queue"), "truncated": (
@@ -165,6 +172,17 @@ def money(fen: int | None) -> str:
     sign = "-" if fen < 0 else ""
     yuan, cents = divmod(abs(fen), 100)
     return f"{sign}¥{yuan:,}.{cents:02d}"
+
+
+def plain_reasons(explanation: Mapping[str, Any] | None, lang: str) -> dict[str, Any]:
+    """An explanation said in plain words in the console's language: the programme's name, each condition (with
+    whether it holds) and how the amount is reached. `labelled` is False for an explanation written before labels
+    existed; the console then opens its technical detail."""
+    shown = explanation or {}
+    sentences = [{"text": reasons.condition_sentence(c, lang), "holds": bool(c.get("holds"))}
+                 for c in shown.get("conditions") or []]
+    return {"labelled": any(s["text"] for s in sentences), "name": reasons.policy_name(shown, lang),
+            "sentences": [s for s in sentences if s["text"]], "amount": reasons.amount_sentence(shown, lang)}
 
 
 def when(ms: int | None) -> str:
