@@ -163,7 +163,8 @@ async def citizen_site(live: Live) -> AsyncIterator[web.Application]:
                 "disclosure_id": unique("d-"), "actor_role": "CASEWORKER", "district": "110105", "purpose": "VISIT",
                 "fields": ["name", "address", "phone"], "at": dt.datetime.now(dt.UTC)}))
             yield build_citizen_app(parts.desk, parts.metrics, secure_cookies=False, rate_limit=GENEROUS,
-                                    applications=parts.applications, data_use=parts.data_use)
+                                    applications=parts.applications, data_use=parts.data_use,
+                                    consent=parts.consent, reviews=parts.reviews)
         finally:
             await forget_keys(parts.redis, prefix)
 

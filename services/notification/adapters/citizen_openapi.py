@@ -140,6 +140,27 @@ def _pages(**by_status: dict[str, Any]) -> dict[str, Any]:
 _BAD_QUERY = _problem("A query parameter this operation does not take, or a lang other than zh_CN and en.")
 _NOT_MINE = _problem("Not one of this person's offers (other people's offers are not revealed).")
 
+_CSRF = {"name": "X-CSRF-Token", "in": "header", "required": True, "schema": {"type": "string"},
+         "description": "csrf_token from /api/v1/session"}
+_CONSENT = {"type": "object", "required": ["channels", "withdrawn_at"], "properties": {
+    "channels": {"type": "array", "items": {"type": "object", "required": ["channel", "usable", "withdrawn"],
+                                            "properties": {"channel": {"enum": ["SMS", "EMAIL"]},
+                                                           "usable": {"type": "boolean"},
+                                                           "withdrawn": {"type": "boolean"}}}},
+    "withdrawn_at": {"type": ["string", "null"], "format": "date-time"}}}
+_REVIEW_REQUEST = {"type": "object", "required": ["task_id", "policy_id", "reason", "asked_at", "outcome"],
+                   "properties": {"task_id": {"type": "string"}, "policy_id": {"type": "string"},
+                                  "reason": {"type": "string"}, "asked_at": {"type": "string", "format": "date-time"},
+                                  "outcome": {"enum": ["WAITING", "UPHELD", "STANDS", "INFORMATION_REQUESTED"]},
+                                  "outcome_reason": {"type": ["string", "null"]},
+                                  "decided_at": {"type": ["string", "null"], "format": "date-time"}}}
+_REVIEWS = {"type": "object", "required": ["decisions", "requests", "max_reason"], "properties": {
+    "decisions": {"type": "array", "items": {"type": "object", "required": ["subject_id", "kind", "can_ask"],
+                                             "properties": {"subject_id": {"type": "string"},
+                                                            "kind": {"enum": ["WITHDRAWN", "NOT_ELIGIBLE"]},
+                                                            "can_ask": {"type": "boolean"}}}},
+    "requests": {"type": "array", "items": _REVIEW_REQUEST}, "max_reason": {"type": "integer"}}}
+
 OPENAPI: dict[str, Any] = {
     "openapi": "3.1.0",
     "info": {"title": "Assist citizen API", "version": "1.1.0",
@@ -263,6 +284,68 @@ OPENAPI: dict[str, Any] = {
                            "responses": _pages(**{"200": _page("Page"), "401": _page("No session")})}},
         "/data-use": {"get": {"summary": "Who used my data and why (HTML)", "parameters": [_PAGE_LANG],
                               "responses": _pages(**{"200": _page("Page"), "401": _page("No session")})}},
+        "/api/v1/consent": {
+            "get": {"summary": "Whether SMS and e-mail may be used, and what was withdrawn",
+                    "responses": _api(**{"200": _json(_CONSENT, "Consent"), "400": _BAD_QUERY})},
+            "post": {
+                "summary": "Withdraw consent to SMS and/or e-mail: a ConsentWithdrawal on assist.consents, then the "
+                           "phone or e-mail is erased; the inbox and notices in person stay",
+                "parameters": [_CSRF],
+                "requestBody": {"required": True, "content": {"application/json": {"schema": {
+                    "type": "object", "required": ["withdraw"],
+                    "properties": {"withdraw": {"type": "array", "minItems": 1,
+                                                "items": {"enum": ["SMS", "EMAIL"]}}}}}}},
+                "responses": _api(**{
+                    "200": _json(_CONSENT, "Withdrawn; consent as it now stands"),
+                    "400": _problem("The body is not a JSON object, or withdraw is not a list of SMS and EMAIL (the "
+                                    "title names the field)."),
+                    "403": _problem("Missing or wrong CSRF token, or a cross-site request."),
+                    "413": _problem("The body is larger than 64 KiB.")})}},
+        "/api/v1/reviews": {
+            "get": {"summary": "The decisions I may ask a review of, and my requests with their outcomes",
+                    "parameters": [_LANG],
+                    "responses": _api(**{"200": _json(_REVIEWS, "Reviews"), "400": _BAD_QUERY})},
+            "post": {
+                "summary": "Ask for a review: a REVIEW caseworker task on assist.tasks for the decision's district",
+                "parameters": [_CSRF],
+                "requestBody": {"required": True, "content": {"application/json": {"schema": {
+                    "type": "object", "required": ["subject_id", "reason"],
+                    "properties": {"subject_id": {"type": "string"},
+                                   "reason": {"type": "string", "minLength": 1, "maxLength": 500}}}}}},
+                "responses": _api(**{
+                    "201": _json(_REVIEW_REQUEST, "Asked"),
+                    "400": _problem("The body is not a JSON object, or reason is missing, longer than 500 characters "
+                                    "or not plain text (the title names the field)."),
+                    "403": _problem("Missing or wrong CSRF token, or a cross-site request."),
+                    "404": _problem("subject_id is not a decision of this person's that can be reviewed."),
+                    "409": _problem("A review of this decision was already asked for."),
+                    "413": _problem("The body is larger than 64 KiB.")})}},
+        "/consent": {
+            "get": {"summary": "How we may contact you, and the form to withdraw consent (HTML)",
+                    "parameters": [_PAGE_LANG],
+                    "responses": _pages(**{"200": _page("Page"), "401": _page("No session")})},
+            "post": {"summary": "Withdraw form (HTML): withdraw=SMS and/or EMAIL, csrf_token",
+                     "parameters": [_PAGE_LANG],
+                     "requestBody": {"required": True, "content": {"application/x-www-form-urlencoded": {"schema": {
+                         "type": "object", "required": ["withdraw", "csrf_token"],
+                         "properties": {"withdraw": {"enum": ["SMS", "EMAIL"]}, "csrf_token": {"type": "string"}}}}}},
+                     "responses": _pages(**{
+                         "200": _page("Withdrawn; the page as it now stands"), "400": _page("No channel chosen"),
+                         "401": _page("No session"), "403": _page("CSRF check failed, or a cross-site request"),
+                         "413": _page("The body is larger than 64 KiB", _TEXT)})}},
+        "/reviews": {
+            "get": {"summary": "Decisions I may ask a review of, and my requests (HTML)", "parameters": [_PAGE_LANG],
+                    "responses": _pages(**{"200": _page("Page"), "401": _page("No session")})},
+            "post": {"summary": "Review form (HTML): subject_id, reason, csrf_token", "parameters": [_PAGE_LANG],
+                     "requestBody": {"required": True, "content": {"application/x-www-form-urlencoded": {"schema": {
+                         "type": "object", "required": ["subject_id", "reason", "csrf_token"],
+                         "properties": {"subject_id": {"type": "string"}, "reason": {"type": "string"},
+                                        "csrf_token": {"type": "string"}}}}}},
+                     "responses": _pages(**{
+                         "200": _page("Asked; the page says so"), "400": _page("No reason, or too long"),
+                         "401": _page("No session"), "403": _page("CSRF check failed, or a cross-site request"),
+                         "404": _page("Not a decision of this person's that can be reviewed"),
+                         "409": _page("Asked already"), "413": _page("The body is larger than 64 KiB", _TEXT)})}},
         "/healthz": {"get": {"security": [], "responses": {
             "200": _json({"type": "object", "properties": {"status": {"const": "ok"}}}, "Process is serving.")}}},
         "/metrics": {"get": {"security": [], "responses": {"200": _page("Prometheus text format.", _TEXT)}}},

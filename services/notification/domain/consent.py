@@ -47,7 +47,7 @@ def withdrawn_channels(names: Iterable[object]) -> frozenset[Channel]:
     """The channels a resident asks to withdraw ('SMS', 'EMAIL'); ConsentRefused naming `withdraw` otherwise."""
     chosen: set[Channel] = set()
     for name in names:
-        if name not in {c.value for c in WITHDRAWABLE}:
+        if not isinstance(name, str) or name not in {c.value for c in WITHDRAWABLE}:
             raise ConsentRefused(f"withdraw: only SMS and EMAIL can be withdrawn, not {str(name)[:20]!r}")
         chosen.add(Channel(str(name)))
     if not chosen:

@@ -64,7 +64,7 @@ def test_withdrawals_accumulate_and_round_trip_through_the_record() -> None:
     assert withdrawal_from_record(record) == both
 
 
-@pytest.mark.parametrize("names", [[], ["INBOX"], ["VISIT"], ["sms"], [None], ["SMS", "FAX"]])
+@pytest.mark.parametrize("names", [[], ["INBOX"], ["VISIT"], ["sms"], [None], ["SMS", "FAX"], [{}], [["SMS"]]])
 def test_only_sms_and_email_can_be_withdrawn_and_the_refusal_names_the_field(names: list[object]) -> None:
     with pytest.raises(ConsentRefused) as refused:
         withdrawn_channels(names)
