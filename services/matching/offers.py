@@ -187,7 +187,8 @@ def absent_outcome(policy: Policy, version: str, key: str, item: Item | None, st
     """The outcome standing for a beneficiary who is no longer a member: not eligible, because `reason`."""
     explanation = {"policy_id": policy.id, "policy_version": version, "legal_basis": policy.legal_basis,
                    "eligible": False, "facts": {}, "conditions": [], "computation": None,
-                   "summary": f"Not eligible for {policy.name}: {reason}"}
+                   "summary": f"Not eligible for {policy.name}: {reason}",
+                   "policy_names": {"zh-CN": policy.name_zh or policy.name, "en": policy.name}}
     return PolicyOutcome(
         policy_id=policy.id, policy_version=version, policy_name=policy.name, tier=policy.tier, scope=policy.scope,
         person_id=beneficiary_of(key), eligible=False, amount_fen=None, amount_period=policy.amount_period,

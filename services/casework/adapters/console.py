@@ -16,7 +16,15 @@ from urllib.parse import quote, urlencode
 from aiohttp import web
 from jinja2 import Environment, FileSystemLoader, StrictUndefined, select_autoescape
 
-from services.casework.adapters.console_text import LANGUAGES, language, money, plain_reasons, text, when
+from services.casework.adapters.console_text import (
+    LANGUAGES,
+    language,
+    money,
+    plain_reasons,
+    text,
+    unmet_reasons,
+    when,
+)
 from services.casework.adapters.tokens import SESSION_SECONDS
 from services.casework.adapters.web_applications import applying_of, for_page
 from services.casework.adapters.web_auth import (
@@ -54,7 +62,7 @@ def jinja_environment() -> Environment:
     env = Environment(loader=FileSystemLoader(TEMPLATES), autoescape=select_autoescape(["html"]),
                       undefined=StrictUndefined, trim_blocks=True, lstrip_blocks=True)
     env.globals.update(money=money, when=when, bands=list(PriorityBand), slas=list(SlaState),
-                       plain_reasons=plain_reasons)
+                       plain_reasons=plain_reasons, unmet_reasons=unmet_reasons)
     return env
 
 

@@ -185,6 +185,14 @@ def plain_reasons(explanation: Mapping[str, Any] | None, lang: str) -> dict[str,
             "sentences": [s for s in sentences if s["text"]], "amount": reasons.amount_sentence(shown, lang)}
 
 
+def unmet_reasons(answer: Mapping[str, Any] | None, lang: str) -> list[str]:
+    """Why an application was not eligible, in plain words from its explanation's labels, else as matching wrote
+    it ("not eligible, because ...")."""
+    shown = answer or {}
+    return reasons.condition_sentences(shown.get("explanation") or {}, lang, holding=False) \
+        or [str(r) for r in shown.get("reasons") or []]
+
+
 def when(ms: int | None) -> str:
     if not ms:
         return "—"

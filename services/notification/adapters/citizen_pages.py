@@ -11,7 +11,7 @@ from services.core.application_views import Application
 from services.notification.domain.answers import OfferView
 from services.notification.domain.applications import answer_words
 from services.notification.domain.contact import Language
-from services.notification.domain.wording import amount_text, plain_reasons, policy_name
+from services.notification.domain.wording import amount_text, plain_reasons, policy_name, unmet_sentences
 from services.notification.ports import InboxItem
 from services.notification.rendering import TEMPLATES
 
@@ -216,7 +216,8 @@ def application_model(application: Application, language: Language) -> dict[str,
             "submitted_at": dt.datetime.fromtimestamp(application.submitted_at_ms / 1000, dt.UTC).isoformat()
             if application.submitted_at_ms else None,
             "answer": answer_words(application, language), "offer_id": answer.get("offer_id"),
-            "reasons": [str(r) for r in answer.get("reasons") or []]}
+            "reasons": unmet_sentences(answer.get("explanation"), language)
+            or [str(r) for r in answer.get("reasons") or []]}
 
 
 def inbox_model(item: InboxItem) -> dict[str, Any]:

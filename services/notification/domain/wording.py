@@ -56,6 +56,11 @@ def plain_reasons(explanation: Mapping[str, Any], language: Language) -> dict[st
     }
 
 
+def unmet_sentences(explanation: Mapping[str, Any] | None, language: Language) -> list[str]:
+    """Why an application was not eligible: each condition not met in plain words (empty without labels)."""
+    return reasons.condition_sentences(explanation or {}, language.value, holding=False)
+
+
 def amount_text(offer: Mapping[str, Any], language: Language) -> str:
     """'¥1,050.00 per month' or '每月 1,050.00 元'; a service when the offer has no amount."""
     fen = offer.get("amount_fen")

@@ -9,6 +9,8 @@ from zoneinfo import ZoneInfo
 
 import pytest
 
+from services.core.application_views import Application
+from services.notification.adapters.citizen_pages import application_model
 from services.notification.domain.contact import Language
 from services.notification.domain.revisions import Notice
 from services.notification.domain.wording import plain_reasons, policy_name
@@ -59,3 +61,13 @@ def test_the_chinese_name_comes_from_the_catalogue_not_from_code() -> None:
                        Language.ZH_CN) == "某项救助"
     assert policy_name({"policy_id": "subsistence_allowance", "policy_name": "Subsistence allowance"},
                        Language.ZH_CN) == "Subsistence allowance"
+
+
+def test_an_application_not_eligible_says_which_conditions_are_not_met_in_plain_words() -> None:
+    explanation = explanation_of("subsistence_allowance", {"household.per_capita_income_fen": 80000})
+    application = Application("a1", "p1", "subsistence_allowance", "citizen", answer={
+        "outcome": "NOT_ELIGIBLE", "policy_name": "Subsistence allowance (dibao)", "explanation": explanation,
+        "reasons": ["not eligible, because the household's monthly income per person is not below the standard"]})
+    model = application_model(application, Language.ZH_CN)
+    assert model["policy"] == "最低生活保障"
+    assert model["reasons"] == ["您家人均月收入 800 元，不低于冕宁县农村低保标准 650 元"]
