@@ -1,4 +1,4 @@
-"""(e) The matching worker SIGKILLed at random points and restarted gives the outcome of a clean run of the same
+"""(f) The matching worker SIGKILLed at random points and restarted gives the outcome of a clean run of the same
 seeded input: the same distinct offers and tasks (ids, revisions, amounts) and the same final household states;
 two clean runs give the same outcome too. Duplicate records of one id are allowed (consumers keep one per id),
 counted and reported."""
@@ -60,7 +60,7 @@ async def test_killed_matching_worker_gives_the_outcome_of_a_clean_run(fault_sta
 
     twice = compared(first, second)
     deterministic = results.add(Outcome(
-        "e matching clean twice", f"{len(data.households)} households, {len(data.events)} events",
+        "f matching clean twice", f"{len(data.households)} households, {len(data.events)} events",
         "offers, tasks, dues and states of two clean runs equal",
         f"{len(first.offers)}/{len(second.offers)} offers, {len(first.tasks)}/{len(second.tasks)} tasks; "
         f"{len(twice['states'])} states and {len(twice['dues'])} due dates differ",
@@ -74,7 +74,7 @@ async def test_killed_matching_worker_gives_the_outcome_of_a_clean_run(fault_sta
     faulted = compared(first, killed)
     recovery = max(killed.recovery_seconds) if killed.recovery_seconds else None
     outcome = results.add(Outcome(
-        "e matching SIGKILL", f"{len(data.households)} households, {len(data.events)} events, {killed.kills} kills",
+        "f matching SIGKILL", f"{len(data.households)} households, {len(data.events)} events, {killed.kills} kills",
         "offers, tasks and states = clean run",
         f"clean {len(first.offers)} offers {len(first.tasks)} tasks, killed {len(killed.offers)} offers "
         f"{len(killed.tasks)} tasks; {len(faulted['states'])} states differ; inbox {first.inbox_messages} → "
