@@ -1,7 +1,7 @@
 """Withdrawing consent against the real broker and Redis: the citizen page publishes the withdrawal on
 assist.consents and erases the phone and e-mail from the contact store (sealed at rest, never in plain text); the
 consent registry's record read again, and a rebuild from the topics, never bring them back; later messages go to
-the inbox only."""
+the inbox only; an unreadable withdrawal goes to assist.notification.dlq with its reason."""
 
 from __future__ import annotations
 
@@ -10,11 +10,12 @@ import re
 from dataclasses import replace
 
 from aiohttp.test_utils import TestClient, TestServer
+from aiokafka import AIOKafkaProducer
 from redis.asyncio import Redis
 
 from services.core.codec import decode_record
 from services.core.settings import Settings
-from services.core.topics import CONSENTS, CONTACTS, OFFERS
+from services.core.topics import CONSENTS, CONTACTS, NOTIFICATION_DLQ, OFFERS
 from services.notification.adapters.citizen_http import CSRF_HEADER, build_citizen_app
 from services.notification.adapters.rebuild import StoreMarker
 from services.notification.adapters.redis_citizen import RedisInbox
@@ -41,6 +42,7 @@ async def test_a_withdrawn_consent_erases_the_details_and_no_rebuild_brings_them
     person = unique("p-")
     redis = Redis.from_url(settings.redis_url)
     consents = await probe(CONSENTS.name)
+    dead = await probe(NOTIFICATION_DLQ.name)
     contact = contact_record(person, ["SMS", "EMAIL", "INBOX"],
                              consented_at=dt.datetime.now(dt.UTC).replace(microsecond=0) - dt.timedelta(days=3))
     try:
@@ -95,6 +97,16 @@ async def test_a_withdrawn_consent_erases_the_details_and_no_rebuild_brings_them
                 assert (again.phone, again.email) == (None, None)
                 assert not [r for r in gateway.requests if r["to"] == contact["phone"]]
                 assert not mail.to(contact["email"])
+
+                bad = AIOKafkaProducer(bootstrap_servers=config.kafka_bootstrap)
+                await bad.start()
+                try:
+                    await bad.send_and_wait(CONSENTS.name, b"\x00not a withdrawal", key=person.encode())
+                finally:
+                    await bad.stop()
+                [parked] = await dead.collect(lambda r: r.key == person.encode(), 1)
+                assert dict(parked.headers)["dlq_reason"].startswith(b"unreadable as consent")
+                assert (await book.withdrawal(person)).channels == {Channel.SMS, Channel.EMAIL}  # nothing lost
 
                 await forget_keys(redis, prefix)  # Redis lost notification's state: the worker rebuilds it
 
