@@ -9,9 +9,11 @@
 3. departments report the story's events over HTTP, a simulated stream of events over HTTP and Kafka, a few
    broken ones, and one re-sent batch;
 4. the subsistence standard of Sichuan rises 8.5 % from today: matching re-evaluates everyone it monitors;
-5. a caseworker approves the Yang family's subsistence allowance through the casework API, and the family gets an
-   SMS with a signed link to the citizen page;
-6. prints what happened: each story household's offers and tasks with the reasons, and the totals.
+5. a caseworker in Mianning claims the Yang family's verification task, chooses "visit" and sees their names and
+   address from the identity vault (the disclosure recorded first), approves the subsistence allowance through the
+   casework API, and the family gets an SMS with a signed link to the citizen page;
+6. prints what happened: each story household's offers and tasks with the reasons, what the family's page says
+   (why, in Chinese; who saw their details), the totals and the outcome figures of this run.
 """
 
 from __future__ import annotations
@@ -34,7 +36,14 @@ from services.core.identity import Pseudonymiser
 from services.core.kafka import commit_group_at_end, durable_producer
 from services.core.settings import PROJECT_ROOT, Settings, load_settings
 from services.core.topics import EVENTS_DLQ, MATCHING_INPUTS, OFFERS, TASKS
-from services.demo.casework_scene import caseworker_approves, contacts_of, delivered, publish_contacts, wait_for_sms
+from services.demo.casework_scene import (
+    caseworker_visits_and_approves,
+    contacts_of,
+    delivered,
+    family_page,
+    publish_contacts,
+    wait_for_sms,
+)
 from services.demo.console_logins import Login, console_hint, create_logins
 from services.demo.live_figures import print_live_figures
 from services.demo.report import Outputs, notification_summary, print_report
@@ -42,9 +51,12 @@ from services.demo.watch import TopicWatch
 from services.intake.adapters.tokens import TokenFile
 from services.matching.adapters.catalogue_feed import publish_catalogue
 from services.notification.adapters.kafka_inbound import TOPICS as NOTIFICATION_INPUTS
+from services.outcomes.adapters.topics import read_outcomes
+from services.outcomes.report import table
 from services.simulator.adapters.intake_http import IntakeClient
 from services.simulator.adapters.raw_kafka import RawEventProducer
 from services.simulator.adapters.registry import RegistryPublisher
+from services.simulator.identities import identity_records
 from services.simulator.pacing import Pacer
 from services.simulator.population import generate_population
 from services.simulator.scenario import ScenarioClock, department_events
@@ -127,6 +139,7 @@ async def run(settings: Settings, households: int, events: int, keep: bool) -> i
     services.start("citizen", "services.notification", "citizen-api")
     services.start("casework", "services.casework", "worker")
     services.start("casework-api", "services.casework", "api")
+    services.start("vault", "services.vault", "feed")
     try:
         base = f"http://{settings.intake_host}:{settings.intake_port}"
         matching_metrics = f"http://{settings.matching_web_host}:{settings.matching_web_port}/metrics"
@@ -154,6 +167,9 @@ async def run(settings: Settings, households: int, events: int, keep: bool) -> i
             registry = RegistryPublisher(producer, contract)
             await registry.publish([s.household.record(now - dt.timedelta(days=60)) for s in story])
             await registry.publish(population.records(now - dt.timedelta(days=60)))
+            await RegistryPublisher.identities(producer, contract).publish(
+                [r for s in story for r in identity_records(s.household, now, s.names)]
+                + [r for h in population.households for r in identity_records(h, now)])
             await asyncio.sleep(5)  # matching reads the registry before the departments report
 
             print("departments report the story's events and a stream of others")
@@ -181,11 +197,12 @@ async def run(settings: Settings, households: int, events: int, keep: bool) -> i
             await producer.stop()
 
         outputs = Outputs.read(contract, await watch.drain())
-        print("a caseworker in Mianning approves the Yang family's subsistence allowance")
+        print("a caseworker in Mianning claims the Yang family's task, chooses 'visit', and approves the allowance")
         yang = story[0]
         verification = next(t for t in outputs.of(yang.household.household_id)[1]
                             if t["offer"] and t["offer"]["policy_id"] == "subsistence_allowance")
-        steps = await caseworker_approves(casework, settings.staff_token_key, verification)
+        visit = await caseworker_visits_and_approves(casework, settings.staff_token_key, verification)
+        steps = visit.steps
         earner = yang.household.members[0]
         phone = f"+86139{0:08d}"  # contacts_of numbers story people first; the Yang earner is number 0
         gateways = run_dir / "dev-gateways"
@@ -200,10 +217,22 @@ async def run(settings: Settings, households: int, events: int, keep: bool) -> i
         print(f"notification: {sent_sms} SMS through the gateway, {sent_mail} e-mails through SMTP "
               f"(local stand-ins in {gateways}); {notification_summary(notified)}")
         print(f"casework: {'; '.join(steps)} — task {verification['task_id']} for {earner.person_id[:12]}…")
+        for person in visit.persons:
+            print(f"   the vault showed the caseworker, for the visit: {person.get('name', '?')}, "
+                  f"{person.get('address', '?')}" + (f", {person['phone']}" if person.get("phone") else ""))
         if sms:
             print(f"   the family's phone received: {sms['text']}")
+            page = await family_page(str(sms["text"]), "subsistence_allowance")
+            if page is not None:
+                for reason in page.reasons:
+                    print(f"   the family's page explains: {reason}")
+                for use in page.contact_uses:
+                    print(f"   the family's data-use log: {use}")
         else:
             print("   no SMS reached the family within 30 s (see notification.log)")
+        print("outcomes of this run (python -m services.outcomes report reads the same from the topics):")
+        for line in table(await read_outcomes(settings.kafka_bootstrap, contract, since=now), "policy"):
+            print(f"   {line}")
         (run_dir / "summary.json").write_text(json.dumps(outputs.totals(), indent=2))
         await print_live_figures(prometheus_port(), run_id, settings.data_dir)
     finally:

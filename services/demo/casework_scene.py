@@ -1,12 +1,15 @@
-"""The demo's second half: citizens' consented contacts, a caseworker approving a verification task through the
-casework API, and the message that then reaches the citizen."""
+"""The demo's second half: citizens' consented contacts, a caseworker who claims a verification task, chooses
+"visit" and sees where the family lives, then approves it through the casework API; the message that then reaches
+the citizen, and what the family's own page says: why, in Chinese, and who saw their details."""
 
 from __future__ import annotations
 
 import asyncio
 import datetime as dt
 import json
+import re
 from collections.abc import Iterable
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
@@ -50,20 +53,71 @@ async def publish_contacts(producer: AIOKafkaProducer, contract: Contract, recor
     await asyncio.gather(*futures)
 
 
-async def caseworker_approves(base: str, staff_key: str, task: dict[str, Any]) -> list[str]:
-    """A caseworker of the task's district claims and approves it through the casework API; returns what happened."""
+@dataclass
+class Visit:
+    """What the caseworker did on the task, and the household members' details the vault showed for the visit."""
+
+    steps: list[str] = field(default_factory=list)
+    persons: list[dict[str, str]] = field(default_factory=list)
+
+
+async def caseworker_visits_and_approves(base: str, staff_key: str, task: dict[str, Any]) -> Visit:
+    """A caseworker of the task's district claims it, chooses "visit" (the vault shows the household's names,
+    address and phones, and records the disclosure first), then approves it, all through the casework API."""
     district = task["district"]
     token = StaffTokens(staff_key).issue(Staff("demo-caseworker", Role.CASEWORKER, frozenset({district})))
     headers = {"Authorization": f"Bearer {token}"}
-    steps = []
+    visit = Visit()
     async with aiohttp.ClientSession(headers=headers) as session:
-        for action, body in (("claim", None), ("decide", {"action": "approve"})):
+        for action, body in (("claim", None), ("disclosures", {"purpose": "VISIT"}),
+                             ("decide", {"action": "approve"})):
             async with session.post(f"{base}/api/v1/tasks/{task['task_id']}/{action}", json=body) as response:
-                steps.append(f"{action}: HTTP {response.status}")
+                visit.steps.append(f"{action}: HTTP {response.status}")
                 if response.status >= 300:
-                    steps.append(await response.text())
+                    visit.steps.append(await response.text())
                     break
-    return steps
+                if action == "disclosures":
+                    visit.persons = list((await response.json())["persons"])
+    return visit
+
+
+@dataclass
+class FamilyPage:
+    """What the family's citizen page says, read through its API with the link from their message, in zh-CN."""
+
+    reasons: list[str] = field(default_factory=list)
+    """Why the subsistence allowance, in plain words."""
+    contact_uses: list[str] = field(default_factory=list)
+    """Who saw their contact details and why."""
+
+
+LINK = re.compile(r"https?://[^\s]+/c/[A-Za-z0-9._~-]+")
+
+
+async def family_page(message_text: str, policy_id: str) -> FamilyPage | None:
+    """Open the signed link of `message_text` and read the page's offer reasons and data-use log (None: no link)."""
+    found = LINK.search(message_text)
+    if found is None:
+        return None
+    link = found.group()
+    site = link.split("/c/")[0]
+    page = FamilyPage()
+    async with aiohttp.ClientSession(cookie_jar=aiohttp.CookieJar(unsafe=True)) as session:
+        async with session.get(link, allow_redirects=False) as opened:
+            if opened.status >= 400:
+                return None
+        async with session.get(f"{site}/api/v1/offers", params={"lang": "zh_CN"}) as response:
+            offers = (await response.json()).get("offers", []) if response.status == 200 else []
+        for offer in offers:
+            if offer.get("policy_id") == policy_id:
+                page.reasons = [c["text"] for c in offer.get("condition_sentences", []) if c.get("text")]
+                if offer.get("amount_reason"):
+                    page.reasons.append(offer["amount_reason"])
+        async with session.get(f"{site}/api/v1/data-use", params={"lang": "zh_CN"}) as response:
+            uses = (await response.json()).get("contact_uses", []) if response.status == 200 else []
+        page.contact_uses = [f"{u['at_text']} {u['role_text']}（{u['district']}）{u['purpose_text']}："
+                             f"{'、'.join(u['fields_text'])}" for u in uses]
+    return page
 
 
 def _sms_to(sms_log: Path, phone: str, mentioning: str) -> dict[str, Any] | None:

@@ -23,6 +23,8 @@ class District:
     """Median monthly wage of the employed (fen)."""
     share: float
     """Share of the synthetic households registered here."""
+    name_zh: str = ""
+    """How a Chinese address names it: province, prefecture and county or district."""
 
     @property
     def region(self) -> str:
@@ -31,15 +33,15 @@ class District:
 
 
 DISTRICTS: tuple[District, ...] = (
-    District("110101", "Dongcheng, Beijing", True, 145_000, 950_000, 0.06),
-    District("110105", "Chaoyang, Beijing", True, 145_000, 900_000, 0.16),
-    District("110108", "Haidian, Beijing", True, 145_000, 1_050_000, 0.14),
-    District("510104", "Jinjiang, Chengdu", True, 80_000, 550_000, 0.10),
-    District("510107", "Wuhou, Chengdu", True, 80_000, 560_000, 0.12),
-    District("513433", "Mianning County, Liangshan", False, 65_000, 280_000, 0.10),
-    District("440103", "Liwan, Guangzhou", True, 110_000, 700_000, 0.10),
-    District("440305", "Nanshan, Shenzhen", True, 110_000, 950_000, 0.12),
-    District("441781", "Yangchun, Yangjiang", False, 90_000, 320_000, 0.10),
+    District("110101", "Dongcheng, Beijing", True, 145_000, 950_000, 0.06, "北京市东城区"),
+    District("110105", "Chaoyang, Beijing", True, 145_000, 900_000, 0.16, "北京市朝阳区"),
+    District("110108", "Haidian, Beijing", True, 145_000, 1_050_000, 0.14, "北京市海淀区"),
+    District("510104", "Jinjiang, Chengdu", True, 80_000, 550_000, 0.10, "四川省成都市锦江区"),
+    District("510107", "Wuhou, Chengdu", True, 80_000, 560_000, 0.12, "四川省成都市武侯区"),
+    District("513433", "Mianning County, Liangshan", False, 65_000, 280_000, 0.10, "四川省凉山彝族自治州冕宁县"),
+    District("440103", "Liwan, Guangzhou", True, 110_000, 700_000, 0.10, "广东省广州市荔湾区"),
+    District("440305", "Nanshan, Shenzhen", True, 110_000, 950_000, 0.12, "广东省深圳市南山区"),
+    District("441781", "Yangchun, Yangjiang", False, 90_000, 320_000, 0.10, "广东省阳江市阳春市"),
 )
 
 BY_CODE: dict[str, District] = {d.code: d for d in DISTRICTS}

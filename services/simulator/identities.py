@@ -23,7 +23,7 @@ def _draw(*parts: str) -> int:
 
 def household_address(household: Household) -> str:
     n = _draw("address", household.household_id)
-    return f"{household.district.name}{STREETS[n % len(STREETS)]}{n // 8 % 300 + 1}号"
+    return f"{household.district.name_zh}{STREETS[n % len(STREETS)]}{n // 8 % 300 + 1}号"
 
 
 def identity_records(household: Household, as_of: dt.datetime, names: Sequence[str] = ()) -> list[dict[str, Any]]:

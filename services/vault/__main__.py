@@ -1,6 +1,6 @@
 """Identity vault entry point.
 
-    python -m services.vault feed [--metrics-port 8085]   take assist.identities into the sealed store
+    python -m services.vault feed [--metrics-port 8087]   take assist.identities into the sealed store
     python -m services.vault reseal                      re-seal values of older keys with the sealing key
     python -m services.vault new-key ID                  print a fresh key entry for ASSIST_VAULT_KEYS
     python -m services.vault purge                       remove disclosures from the staff tally past

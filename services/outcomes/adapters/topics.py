@@ -38,9 +38,10 @@ def _decision(value: dict[str, Any]) -> DecisionSeen:
 
 
 async def _read(history: HistoryReader, topic: Topic, contract: Contract, record_name: str,
-                seen: Callable[[dict[str, Any]], T], skipped: list[int]) -> list[T]:
+                seen: Callable[[dict[str, Any]], T], skipped: list[int], since_ms: int | None) -> list[T]:
     found = []
-    async for record in history.records(topic):
+    start = None if since_ms is None else await history.offsets_since(topic, since_ms)
+    async for record in history.records(topic, start):
         try:
             found.append(seen(decode_record(contract, record_name, record.value)))
         except Exception:  # fastavro raises several types on garbled bodies; never quote the payload
@@ -48,16 +49,18 @@ async def _read(history: HistoryReader, topic: Topic, contract: Contract, record
     return found
 
 
-async def read_outcomes(bootstrap: str, contract: Contract) -> Outcomes:
-    """The outcome figures of everything on the topics now. A record that cannot be decoded is left out and
-    counted in the log (the services that consume it dead-letter it)."""
+async def read_outcomes(bootstrap: str, contract: Contract, since: dt.datetime | None = None) -> Outcomes:
+    """The outcome figures of everything on the topics now (of what was written at or after `since`, if given).
+    A record that cannot be decoded is left out and counted in the log (its consumers dead-letter it)."""
     skipped = [0]
+    since_ms = None if since is None else _ms(since)
     async with HistoryReader(bootstrap, (OFFERS, TASKS, DECISIONS, EVENTS), "assist-outcomes") as history:
-        offers = await _read(history, OFFERS, contract, "offer", offer_seen, skipped)
-        tasks = await _read(history, TASKS, contract, "caseworker_task", _task, skipped)
-        decisions = await _read(history, DECISIONS, contract, "decision", _decision, skipped)
+        offers = await _read(history, OFFERS, contract, "offer", offer_seen, skipped, since_ms)
+        tasks = await _read(history, TASKS, contract, "caseworker_task", _task, skipped, since_ms)
+        decisions = await _read(history, DECISIONS, contract, "decision", _decision, skipped, since_ms)
         events = []
-        async for record in history.records(EVENTS):
+        async for record in history.records(EVENTS, None if since_ms is None
+                                            else await history.offsets_since(EVENTS, since_ms)):
             event_id, type_ = header(record.headers, "ce_id"), header(record.headers, "ce_type")
             if event_id and type_:
                 events.append(EventSeen(event_id, type_, int(record.timestamp)))

@@ -21,7 +21,7 @@ def test_every_resident_gets_one_record_that_fits_the_schema_with_a_phone_only_w
     for household in population.households:
         records = identity_records(household, AS_OF)
         assert [r["person_id"] for r in records] == [m.person_id for m in household.members]
-        assert len({r["address"] for r in records}) == 1 and household.district.name in records[0]["address"]
+        assert len({r["address"] for r in records}) == 1 and household.district.name_zh in records[0]["address"]
         for record, member in zip(records, household.members, strict=True):
             assert decode_record(CONTRACT, "person_identity", encode_record(CONTRACT, "person_identity", record)) \
                 == record
@@ -41,3 +41,4 @@ def test_the_demo_familys_members_carry_their_names_from_the_story():
     yang = next(s for s in demo_story(CONTRACT, PERSON_ID, AS_OF) if s.household.household_id == "demo-yang")
     names = [r["name"] for r in identity_records(yang.household, AS_OF, yang.names)]
     assert names == ["杨建国", "马秀兰", "杨小军", "杨小梅", "张桂英"]
+    assert identity_records(yang.household, AS_OF)[0]["address"].startswith("四川省凉山彝族自治州冕宁县")
