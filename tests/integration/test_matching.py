@@ -31,9 +31,11 @@ async def worker(tmp_path):
     await w.publish_catalogue()
     await w.start_at_topic_ends()
     w.start()
-    await w.wait_ready()
-    yield w
-    w.stop()
+    try:  # a worker that never got ready is stopped too (else it routes every later test's events again)
+        await w.wait_ready()
+        yield w
+    finally:
+        w.stop()
 
 
 def ids(prefix: str) -> str:
