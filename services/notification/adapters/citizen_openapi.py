@@ -161,6 +161,11 @@ _REVIEWS = {"type": "object", "required": ["decisions", "requests", "max_reason"
                                                             "can_ask": {"type": "boolean"}}}},
     "requests": {"type": "array", "items": _REVIEW_REQUEST}, "max_reason": {"type": "integer"}}}
 
+_CONTROL = "\\x00-\\x08\\x0e-\\x1b"
+REVIEW_REASON = f"^[^{_CONTROL}]*[^\\s{_CONTROL}][^{_CONTROL}]*$"
+"""Plain text with something besides spaces: control characters other than whitespace are refused
+(services/notification/domain/reviews.py)."""
+
 OPENAPI: dict[str, Any] = {
     "openapi": "3.1.0",
     "info": {"title": "Assist citizen API", "version": "1.1.0",
@@ -311,7 +316,8 @@ OPENAPI: dict[str, Any] = {
                 "requestBody": {"required": True, "content": {"application/json": {"schema": {
                     "type": "object", "required": ["subject_id", "reason"],
                     "properties": {"subject_id": {"type": "string"},
-                                   "reason": {"type": "string", "minLength": 1, "maxLength": 500}}}}}},
+                                   "reason": {"type": "string", "minLength": 1, "maxLength": 500,
+                                              "pattern": REVIEW_REASON}}}}}},
                 "responses": _api(**{
                     "201": _json(_REVIEW_REQUEST, "Asked"),
                     "400": _problem("The body is not a JSON object, or reason is missing, longer than 500 characters "
