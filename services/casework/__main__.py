@@ -37,6 +37,8 @@ from services.core.process import Health, health_app, serve_until_signalled, sta
 from services.core.readiness import ConsumerProgress, Readiness, kafka_answers, redis_answers
 from services.core.retention import RetentionRefused, cutoff_ms
 from services.core.settings import Settings, load_settings
+from services.outcomes.adapters.topics import read_outcomes
+from services.outcomes.region import RegionOutcomes
 from services.vault.wiring import vault_parts
 
 log = logging.getLogger("services.casework")
@@ -44,8 +46,10 @@ log = logging.getLogger("services.casework")
 
 async def serve_api(settings: Settings) -> None:
     async with casework_parts(settings, kafka=False) as parts, vault_parts(settings) as vault:
+        outcomes = RegionOutcomes(lambda since: read_outcomes(settings.kafka_bootstrap, parts.contract, since))
         app = build_app(parts.casework, parts.tokens, parts.staff, parts.metrics, settings.staff_token_key,
-                        parts.redis.ping, applying=parts.applying, disclosing=parts.disclosing(vault.vault))
+                        parts.redis.ping, applying=parts.applying, disclosing=parts.disclosing(vault.vault),
+                        outcomes=outcomes)
         await serve_until_signalled(app, settings.casework_web_host, settings.casework_web_port,
                                     "casework API and console")
 

@@ -31,6 +31,7 @@ from services.core.codec import Contract, decode_record, encode_record
 from services.core.kafka import commit_group_at_end
 from services.core.settings import Settings, load_settings
 from services.core.topics import APPLICATION_ANSWERS, DECISIONS, TASKS
+from services.outcomes.region import RegionOutcomes
 
 CASEWORK_DB = urlunsplit(urlsplit(load_settings().redis_url)._replace(path="/11"))
 """The stack's Redis (ASSIST_REDIS_URL), database 11."""
@@ -128,7 +129,8 @@ class Desk:
 @asynccontextmanager
 async def open_desk(tmp_path: Path, lease_seconds: int = 30, publishing: bool = True, tick: float = 0.2,
                     clock: Callable[[], float] | None = None, catalogue: str | None = None,
-                    contract: Contract | None = None, vault: IdentityVault | None = None) -> AsyncIterator[Desk]:
+                    contract: Contract | None = None, vault: IdentityVault | None = None,
+                    outcomes: RegionOutcomes | None = None) -> AsyncIterator[Desk]:
     settings = replace(load_settings(), redis_url=CASEWORK_DB, lease_seconds=lease_seconds, data_dir=tmp_path)
     if catalogue is not None:
         settings = replace(settings, matching_catalogue=catalogue)
@@ -152,7 +154,7 @@ async def open_desk(tmp_path: Path, lease_seconds: int = 30, publishing: bool = 
             loops.append(asyncio.create_task(parts.publisher().run(stop, block_ms=100)))
         app = build_app(parts.casework, parts.tokens, parts.staff, parts.metrics, settings.staff_token_key,
                         parts.redis.ping, applying=parts.applying,
-                        disclosing=parts.disclosing(vault) if vault is not None else None)
+                        disclosing=parts.disclosing(vault) if vault is not None else None, outcomes=outcomes)
         try:
             async with TestClient(TestServer(app, host="127.0.0.1")) as client:
                 desk = Desk(parts, settings, client, stop, loops)

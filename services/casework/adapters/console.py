@@ -47,9 +47,11 @@ from services.casework.adapters.web_auth import (
 )
 from services.casework.adapters.web_disclosures import PURPOSES, disclosing_of, may_ask, persons_of, staff_lines
 from services.casework.adapters.web_forms import queue_query, verdict_of
+from services.casework.adapters.web_outcomes import region_outcomes
 from services.casework.domain.ordering import PriorityBand, SlaState, band_of, sla_state
 from services.casework.domain.tasks import Status
 from services.casework.service import CaseworkError, Invalid
+from services.outcomes.domain.figures import OUTCOMES as OUTCOME_NAMES
 
 TEMPLATES = Path(__file__).parent / "templates"
 JINJA = web.AppKey("jinja", Environment)
@@ -214,7 +216,8 @@ async def overview_page(request: web.Request) -> web.Response:
     except CaseworkError as exc:
         return render(request, "error.html", exc.status, code=exc.code)
     return render(request, "overview.html", view=view, now=casework.now_ms(),
-                  staff_lines=await staff_lines(request, who(request)), purposes=PURPOSES)
+                  staff_lines=await staff_lines(request, who(request)), purposes=PURPOSES,
+                  outcomes=await region_outcomes(request, who(request)), outcome_names=OUTCOME_NAMES)
 
 
 async def no_icon(request: web.Request) -> web.Response:

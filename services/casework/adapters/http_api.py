@@ -16,6 +16,7 @@ from services.casework.adapters.web_applications import application_json, applyi
 from services.casework.adapters.web_auth import CASEWORK, CSRF_HEADER, csrf_valid, who
 from services.casework.adapters.web_disclosures import disclosing_of, revealed_json, staff_line_json, staff_lines
 from services.casework.adapters.web_forms import queue_query, verdict_of
+from services.casework.adapters.web_outcomes import region_outcomes, region_outcomes_json
 from services.casework.domain.ordering import sla_state
 from services.casework.domain.revisions import Revision
 from services.casework.domain.tasks import Status
@@ -286,4 +287,7 @@ async def overview(request: web.Request) -> web.Response:
     lines = await staff_lines(request, who(request))
     if lines is not None:
         body["staff"] = [staff_line_json(line) for line in lines]
+    figures = await region_outcomes(request, who(request))
+    if figures is not None:
+        body["outcomes"] = region_outcomes_json(figures)
     return web.json_response(body)

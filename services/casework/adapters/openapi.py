@@ -163,7 +163,21 @@ _OVERVIEW = {"type": "object", "required": ["region", "queues", "breaches"], "pr
                   "properties": {"actor": {"type": "string"}, "role": {"enum": ["CASEWORKER", "SUPERVISOR"]},
                                  "disclosures": {"type": "integer"}, "households": {"type": "integer"},
                                  "by_purpose": {"type": "object", "additionalProperties": {"type": "integer"}},
-                                 "explained_households": {"type": "integer"}, "browsing": {"type": "boolean"}}}}}}
+                                 "explained_households": {"type": "integer"}, "browsing": {"type": "boolean"}}}},
+    "outcomes": {"type": "object", "description": "What the region's work achieved over the last days (offers by "
+                 "policy and what became of them, median seconds, warnings raised and confirmed by a visit). Present "
+                 "when the API reads the topics' outcome figures.", "required": ["days", "by_policy", "warnings"],
+                 "properties": {"days": {"type": "integer"}, "by_policy": {"type": "array", "items": {
+                     "type": "object", "required": ["policy_id", "made"], "properties": {
+                         "policy_id": {"type": "string"}, "made": {"type": "integer"},
+                         "accepted": {"type": "integer"}, "declined": {"type": "integer"},
+                         "approved": {"type": "integer"}, "rejected": {"type": "integer"},
+                         "withdrawn": {"type": "integer"},
+                         "median_event_to_offer_seconds": {"type": ["number", "null"]},
+                         "median_offer_to_decision_seconds": {"type": ["number", "null"]}}}},
+                     "warnings": {"type": "object", "properties": {
+                         "raised": {"type": "integer"}, "confirmed": {"type": "integer"},
+                         "rejected": {"type": "integer"}, "confirmed_share": {"type": ["number", "null"]}}}}}}}
 _ME = {"type": "object", "required": ["sub", "role"], "properties": {
     "sub": {"type": "string"}, "role": {"enum": ["caseworker", "supervisor"]},
     "districts": {"type": "array", "items": {"type": "string"}}, "region": {"type": "string"}}}

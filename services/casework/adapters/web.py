@@ -29,6 +29,7 @@ from services.casework.adapters.web_auth import (
     identify,
 )
 from services.casework.adapters.web_disclosures import DISCLOSING
+from services.casework.adapters.web_outcomes import OUTCOMES
 from services.casework.applying import Applying
 from services.casework.disclosing import Disclosing
 from services.casework.domain.ordering import PriorityBand
@@ -36,6 +37,7 @@ from services.casework.metrics import CaseworkMetrics
 from services.casework.service import Casework
 from services.core.rate_limit import RateLimiter, retry_after
 from services.core.settings import load_settings
+from services.outcomes.region import RegionOutcomes
 
 log = logging.getLogger(__name__)
 Handler = Callable[[web.Request], Awaitable[web.StreamResponse]]
@@ -59,10 +61,11 @@ SECURITY_HEADERS = {
 def build_app(casework: Casework, tokens: StaffTokens, staff: StaffFile, metrics: CaseworkMetrics,
               staff_token_key: str, health: Callable[[], Awaitable[bool]], rate_limit: RateLimiter | None = None,
               clock: Callable[[], float] = time.monotonic, applying: Applying | None = None,
-              disclosing: Disclosing | None = None) -> web.Application:
+              disclosing: Disclosing | None = None, outcomes: RegionOutcomes | None = None) -> web.Application:
     """`rate_limit`: requests per member of staff (default: ASSIST_CASEWORK_RATE_PER_SECOND and _BURST).
     `applying`: applications on residents' behalf (without it, applying answers 503).
-    `disclosing`: contact details from the identity vault (without it, asking for them answers 503)."""
+    `disclosing`: contact details from the identity vault (without it, asking for them answers 503).
+    `outcomes`: what the region's work achieved, on the supervisor overview (without it, not shown)."""
     if rate_limit is None:
         settings = load_settings()
         rate_limit = RateLimiter(settings.casework_rate_per_second, settings.casework_rate_burst)
@@ -76,6 +79,8 @@ def build_app(casework: Casework, tokens: StaffTokens, staff: StaffFile, metrics
         app[APPLYING] = applying
     if disclosing is not None:
         app[DISCLOSING] = disclosing
+    if outcomes is not None:
+        app[OUTCOMES] = outcomes
     http_api.add_routes(app)
     console.add_routes(app)
     app.router.add_get("/healthz", healthz)
