@@ -52,6 +52,14 @@ def _contact(state: HouseholdState, subject: str | None) -> str | None:
     return next(iter(state.members), None)
 
 
+def event_type_of(state: HouseholdState, event_id: str | None) -> str | None:
+    """The CloudEvents type of an event the household applied (kept history), so readers know which department's
+    event an offer or task is based on; None for no event or one no longer kept."""
+    if event_id is None:
+        return None
+    return next((e.type for e in reversed(state.recent_events) if e.event_id == event_id), None)
+
+
 def offer_record(state: HouseholdState, outcome: PolicyOutcome, now: dt.datetime,
                  trigger_event_id: str | None, trigger_subject: str | None = None) -> dict[str, Any]:
     beneficiary = outcome.person_id or state.household_id
@@ -72,6 +80,7 @@ def offer_record(state: HouseholdState, outcome: PolicyOutcome, now: dt.datetime
         "priority": outcome.priority,
         "created_at": now,
         "trigger_event_id": trigger_event_id,
+        "trigger_event_type": event_type_of(state, trigger_event_id),
         "explanation": dict(explanation),
         "change": NEW,
         "revision": None,
@@ -170,6 +179,7 @@ def review_output(state: HouseholdState, step: Step, outcome: PolicyOutcome, tas
         "offer": None,
         "risk_tier": None,
         "evidence_event_ids": list(evidence),
+        "evidence_event_types": [event_type_of(state, e) or "" for e in evidence],
         "created_at": now,
         "change": WITHDRAWN if ending else NEW,
         "review": {"policy_id": outcome.policy_id, "policy_name": outcome.policy_name, "amount_fen": amount,
@@ -211,6 +221,7 @@ def _verification_task(state: HouseholdState, outcome: PolicyOutcome, offer: dic
         "offer": offer,
         "risk_tier": None,
         "evidence_event_ids": list(evidence),
+        "evidence_event_types": [event_type_of(state, e) or "" for e in evidence],
         "created_at": now,
         "change": change,
         "review": None,
@@ -243,6 +254,7 @@ def warning_output(state: HouseholdState, risk: RiskAssessment, now: dt.datetime
         "offer": None,
         "risk_tier": risk.tier,
         "evidence_event_ids": list(risk.evidence_event_ids),
+        "evidence_event_types": [event_type_of(state, e) or "" for e in risk.evidence_event_ids],
         "created_at": now,
         "change": NEW,
         "review": None,

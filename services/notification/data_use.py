@@ -4,7 +4,7 @@ purpose, fields, when; never who)."""
 
 from __future__ import annotations
 
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Mapping
 from dataclasses import dataclass
 
 from services.core.application_views import ApplicationStore
@@ -29,8 +29,10 @@ class DataUse:
 
 class DataUseDesk:
     def __init__(self, views: CitizenViews, log: DataUseLog, applications: ApplicationStore,
-                 usable: Callable[[], Awaitable[None]] | None = None):
+                 usable: Callable[[], Awaitable[None]] | None = None, departments: Mapping[str, str] | None = None):
+        """`departments`: event type → the department that owns it (schemas/events)."""
         self._views, self._log, self._applications, self._usable = views, log, applications, usable
+        self._departments = dict(departments or {})
 
     async def of_person(self, person_id: str) -> DataUse:
         """The person's data-use log (raises a Redis ConnectionError while the state is being rebuilt)."""
@@ -38,6 +40,8 @@ class DataUseDesk:
             await self._usable()
         views = await self._views.all(person_id)
         evidence = await self._log.evidence_of([v.offer_id for v in views])
+        types = await self._log.evidence_types_of([v.offer_id for v in views])
         mine = [a.application_id for a in await self._applications.of_person(person_id)]
-        offers = tuple(OfferUse(v, tuple(events_of(v.offer, evidence.get(v.offer_id, ()), mine))) for v in views)
+        offers = tuple(OfferUse(v, tuple(events_of(v.offer, evidence.get(v.offer_id, ()), mine, types,
+                                                   self._departments))) for v in views)
         return DataUse(offers, tuple(await self._log.contact_uses(person_id)))

@@ -223,11 +223,15 @@ class DataUseLog(Protocol):
     """What the citizen's data-use log is made of beside their offers: the evidence events of verified offers and
     every disclosure of their contact details (from assist.disclosures, without who saw them)."""
 
-    async def evidence(self, offer_id: str, event_ids: Sequence[str]) -> None:
-        """Remember the events a verification task for `offer_id` gave as evidence (the latest task's)."""
+    async def evidence(self, offer_id: str, event_ids: Sequence[str], event_types: Sequence[str] = ()) -> None:
+        """Remember the events a verification task for `offer_id` gave as evidence (the latest task's), with their
+        CloudEvents types where the task names them ('' where not)."""
 
     async def evidence_of(self, offer_ids: Sequence[str]) -> dict[str, list[str]]:
         """offer id → its evidence event ids, for the offers that have any."""
+
+    async def evidence_types_of(self, offer_ids: Sequence[str]) -> dict[str, str]:
+        """event id → CloudEvents type, for the evidence of these offers whose type is known."""
 
     async def disclosed(self, person_id: str, use: ContactUse) -> None:
         """Note one disclosure of the person's details; the same disclosure again changes nothing."""

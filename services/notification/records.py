@@ -69,7 +69,8 @@ class InboundRecords:
         if task.get("kind") != "VERIFY_ELIGIBILITY" or not offer:
             return
         if task.get("evidence_event_ids"):
-            await self._data_use.evidence(str(offer["offer_id"]), [str(e) for e in task["evidence_event_ids"]])
+            await self._data_use.evidence(str(offer["offer_id"]), [str(e) for e in task["evidence_event_ids"]],
+                                          [str(t) for t in task.get("evidence_event_types") or ()])
         approved_for = await self._memory.remember_offer(offer)
         if approved_for is None:
             return

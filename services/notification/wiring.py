@@ -164,7 +164,8 @@ async def citizen(settings: Settings, prefix: str = KEY_PREFIX, registry: Collec
             CatalogueProgrammes(settings.kafka_bootstrap, contract, settings.matching_catalogue,
                                 "assist-citizen-catalogue"),
             KafkaApplicationLog(producer, contract, settings.publish_timeout_seconds), store)
-        data_use = DataUseDesk(views, RedisDataUse(redis, prefix), store, StoreMarker(redis, prefix).check_usable)
+        data_use = DataUseDesk(views, RedisDataUse(redis, prefix), store, StoreMarker(redis, prefix).check_usable,
+                               {t: et.department for t, et in contract.event_types.items()})
         consent = ConsentDesk(KafkaConsentLog(producer, contract, settings.publish_timeout_seconds), contacts)
         reviews = ReviewDesk(views, store, KafkaRecords(producer, contract, settings.publish_timeout_seconds),
                              RedisReviews(redis, prefix))

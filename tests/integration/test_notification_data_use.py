@@ -39,8 +39,10 @@ async def test_disclosures_and_the_events_used_show_in_the_citizens_log_and_surv
     log = RedisDataUse(redis, prefix)
     dead = await probe(NOTIFICATION_DLQ.name)
     direct = offer_record(father, household_id=household)
-    verified = offer_record(father, "subsistence_allowance", route="VERIFICATION", household_id=household)
-    task = {**verification_task(verified), "evidence_event_ids": [verified["trigger_event_id"], "e-income-2026-10"]}
+    verified = offer_record(father, "subsistence_allowance", route="VERIFICATION", household_id=household,
+                            trigger_event_type="job.lost")
+    task = {**verification_task(verified), "evidence_event_ids": [verified["trigger_event_id"], "e-income-2026-10"],
+            "evidence_event_types": ["job.lost", "hospitalisation.discharged"]}
     visit = disclosure_record(household, [father, daughter], "VISIT")
     notice = disclosure_record(household, [father], "DELIVER_NOTICE", actor="sv-li", role="SUPERVISOR")
     try:
@@ -82,8 +84,8 @@ async def test_disclosures_and_the_events_used_show_in_the_citizens_log_and_surv
                     assert uses["DELIVER_NOTICE"]["role_text"] == "a supervisor"
                     assert "cw-zhang" not in await response.text() and "sv-li" not in await response.text()
                     events = {o["offer_id"]: o["events"] for o in body["offers"]}
-                    assert [e["event_id"] for e in events[verified["offer_id"]]] == [
-                        verified["trigger_event_id"], "e-income-2026-10"]
+                    assert [(e["event_id"], e["department"]) for e in events[verified["offer_id"]]] == [
+                        (verified["trigger_event_id"], "human_resources"), ("e-income-2026-10", "health")]
                     assert events[direct["offer_id"]] == [{"event_id": direct["trigger_event_id"], "trigger": True,
                                                            "department": None, "department_text": None}]
                     page = await (await client.get("/data-use?lang=zh_CN")).text()

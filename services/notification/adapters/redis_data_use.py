@@ -22,8 +22,19 @@ class RedisDataUse:
     def _evidence(self, offer_id: str) -> str:
         return f"{self._prefix}:evidence:{offer_id}"
 
-    async def evidence(self, offer_id: str, event_ids: Sequence[str]) -> None:
-        await self._redis.set(self._evidence(offer_id), json.dumps(list(event_ids)))
+    async def evidence(self, offer_id: str, event_ids: Sequence[str], event_types: Sequence[str] = ()) -> None:
+        types = {e: t for e, t in zip(event_ids, event_types, strict=False) if t}
+        async with self._redis.pipeline(transaction=True) as pipe:
+            pipe.set(self._evidence(offer_id), json.dumps(list(event_ids)))
+            pipe.set(f"{self._evidence(offer_id)}:types", json.dumps(types))
+            await pipe.execute()
+
+    async def evidence_types_of(self, offer_ids: Sequence[str]) -> dict[str, str]:
+        ids = list(offer_ids)
+        if not ids:
+            return {}
+        found = await self._redis.mget([f"{self._evidence(o)}:types" for o in ids])
+        return {e: t for raw in found if raw for e, t in json.loads(raw).items()}
 
     async def evidence_of(self, offer_ids: Sequence[str]) -> dict[str, list[str]]:
         ids = list(offer_ids)

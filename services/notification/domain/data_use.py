@@ -50,16 +50,29 @@ class EventUse:
     """The event that started the evaluation (else evidence a caseworker was given)."""
 
 
-def events_of(offer: Mapping[str, Any], evidence: Iterable[str], applications: Iterable[str]) -> list[EventUse]:
-    """The events an offer names: its trigger first, then the evidence of its task, each once."""
+def events_of(offer: Mapping[str, Any], evidence: Iterable[str], applications: Iterable[str],
+              types: Mapping[str, str] | None = None, departments: Mapping[str, str] | None = None) -> list[EventUse]:
+    """The events an offer names: its trigger first, then the evidence of its task, each once, with the department
+    that sent it: the resident's own applications are civil affairs; another event's department follows from its
+    type (the offer's trigger_event_type, the task's evidence_event_types in `types`) through `departments`
+    (event type → owning department, from schemas/events)."""
     mine = set(applications)
+    known = {**(types or {})}
     trigger = offer.get("trigger_event_id")
-    found = [EventUse(str(trigger), APPLICATION_DEPARTMENT if trigger in mine else None, True)] if trigger else []
+    if trigger and offer.get("trigger_event_type"):
+        known[str(trigger)] = str(offer["trigger_event_type"])
+
+    def department(event_id: str) -> str | None:
+        if event_id in mine:
+            return APPLICATION_DEPARTMENT
+        return (departments or {}).get(known.get(event_id, ""))
+
+    found = [EventUse(str(trigger), department(str(trigger)), True)] if trigger else []
     seen = {trigger}
     for event_id in evidence:
         if event_id not in seen:
             seen.add(event_id)
-            found.append(EventUse(event_id, APPLICATION_DEPARTMENT if event_id in mine else None, False))
+            found.append(EventUse(event_id, department(event_id), False))
     return found
 
 

@@ -50,6 +50,7 @@ def test_offer_record_round_trips_with_nested_explanation():
         "policy_name": "Subsistence allowance", "tier": "basic", "benefit_period": "2026-11",
         "amount_fen": 123_400, "amount_period": "MONTHLY", "route": "VERIFICATION", "district": "510107",
         "priority": 70, "created_at": dt.datetime(2026, 11, 20, tzinfo=dt.UTC), "trigger_event_id": "e1",
+        "trigger_event_type": "job.lost",
         "change": "NEW", "revision": None,
         "explanation": {"policy_id": "subsistence_allowance", "policy_version": "2026.1", "legal_basis": "art. 9",
                         "eligible": True, "facts": {"household.members": "3"},

@@ -99,3 +99,16 @@ def test_stored_household_resends_what_a_replayed_message_sent_the_first_time():
     assert recovered.replayed(Message(41)) == records
     assert recovered.replayed(Message(42)) is None
     assert recovered.state == result.state
+
+
+def test_offers_and_tasks_say_which_type_of_event_they_are_based_on():
+    state = MATCHER.on_registry(None, registry(), CATALOGUE, NOW).state
+    result = MATCHER.on_event(state, job_lost(), CATALOGUE, NOW)
+    task = next(o for o in result.outputs if o.record == "caseworker_task" and o.value["offer"]
+                and o.value["offer"]["policy_id"] == "subsistence_allowance")
+    assert task.value["offer"]["trigger_event_type"] == "job.lost"
+    assert task.value["evidence_event_types"] == ["job.lost"]
+    registry_only = MATCHER.on_registry(None, registry(income=0), CATALOGUE, NOW)
+    assert all((o.value.get("offer") or o.value).get("trigger_event_type") is None
+               for o in registry_only.outputs if o.record in ("offer", "caseworker_task") and (
+                   o.record == "offer" or o.value.get("offer")))

@@ -26,3 +26,12 @@ def test_a_disclosure_is_told_without_the_member_of_staff():
                                                                  ("name", "address", "phone"))
     assert word(Language.ZH_CN, "VISIT") == "入户走访" and word(Language.EN, "SUPERVISOR") == "a supervisor"
     assert word(Language.EN, "unknown_department") == "unknown_department"
+
+
+def test_the_department_of_each_event_follows_from_its_type_on_the_offer_and_the_task():
+    departments = {"job.lost": "human_resources", "hospitalisation.discharged": "health"}
+    offer = {"trigger_event_id": "e-1", "trigger_event_type": "job.lost"}
+    used = events_of(offer, ["e-1", "e-2", "e-3"], [], types={"e-2": "hospitalisation.discharged"},
+                     departments=departments)
+    assert [(u.event_id, u.department, u.trigger) for u in used] == [
+        ("e-1", "human_resources", True), ("e-2", "health", False), ("e-3", None, False)]
