@@ -10,6 +10,7 @@ from collections.abc import AsyncIterator, Mapping
 from aiokafka import AIOKafkaConsumer, ConsumerRecord, TopicPartition
 from redis.asyncio import Redis
 
+from services.core.kafka_security import kafka_options
 from services.core.topics import Topic
 
 RELEASE = """
@@ -23,7 +24,7 @@ class HistoryReader:
     """A consumer of no group over whole topics, up to the ends they had when it started."""
 
     def __init__(self, bootstrap: str, topics: tuple[Topic, ...], client_id: str):
-        self._consumer = AIOKafkaConsumer(bootstrap_servers=bootstrap, group_id=None, enable_auto_commit=False,
+        self._consumer = AIOKafkaConsumer(**kafka_options(bootstrap), group_id=None, enable_auto_commit=False,
                                           isolation_level="read_committed", client_id=client_id,
                                           max_partition_fetch_bytes=4 * 1024 * 1024)
         self._topics = topics

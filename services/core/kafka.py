@@ -1,4 +1,5 @@
-"""Kafka wiring shared by the services: the durable producer, topic creation and the one consume loop (aiokafka)."""
+"""Kafka wiring shared by the services: the durable producer, topic creation and the one consume loop (aiokafka).
+Every client is made with kafka_options (services/core/kafka_security.py): the brokers and the process's security."""
 
 from __future__ import annotations
 
@@ -12,6 +13,7 @@ from aiokafka.errors import CommitFailedError, KafkaError, KafkaTimeoutError
 from aiokafka.structs import OffsetAndMetadata
 
 from services.core.dead_letter import DeadLetterSink, internal
+from services.core.kafka_security import kafka_options
 from services.core.producer import RenewingProducer
 from services.core.topics import ALL_TOPICS, Topic
 
@@ -30,7 +32,7 @@ def durable_producer(bootstrap: str, client_id: str, request_timeout_ms: int = 1
 def kafka_producer(bootstrap: str, client_id: str, request_timeout_ms: int = 10_000) -> AIOKafkaProducer:
     """One aiokafka producer, acks=all and idempotent: what durable_producer renews."""
     return AIOKafkaProducer(
-        bootstrap_servers=bootstrap,
+        **kafka_options(bootstrap),
         client_id=client_id,
         acks="all",
         enable_idempotence=True,
@@ -43,7 +45,7 @@ def kafka_producer(bootstrap: str, client_id: str, request_timeout_ms: int = 10_
 
 async def create_topics(bootstrap: str, topics: tuple[Topic, ...] = ALL_TOPICS) -> list[str]:
     """Create the platform's topics that do not exist yet; return the names created."""
-    admin = AIOKafkaAdminClient(bootstrap_servers=bootstrap, client_id="assist-admin")
+    admin = AIOKafkaAdminClient(**kafka_options(bootstrap), client_id="assist-admin")
     await admin.start()
     try:
         existing = set(await admin.list_topics())
@@ -73,7 +75,7 @@ async def commit_group_at_end(bootstrap: str, group: str, topics: tuple[Topic, .
     partitions = [TopicPartition(t.name, p) for t in topics for p in range(t.partitions)]
     deadline = asyncio.get_running_loop().time() + wait_seconds
     while True:
-        consumer = AIOKafkaConsumer(bootstrap_servers=bootstrap, group_id=group, enable_auto_commit=False)
+        consumer = AIOKafkaConsumer(**kafka_options(bootstrap), group_id=group, enable_auto_commit=False)
         await consumer.start()
         try:
             consumer.assign(partitions)

@@ -16,6 +16,13 @@ class Settings:
 
     kafka_bootstrap: str = "127.0.0.1:9092"
     redis_url: str = "redis://127.0.0.1:6379/0"
+    # Kafka client security (services/core/kafka_security.py): PLAINTEXT for the local stack; SASL_SSL with SCRAM as
+    # the service's principal in production, its password in a file (a mounted Secret), the brokers' CA in a PEM file.
+    kafka_security_protocol: str = "PLAINTEXT"
+    kafka_sasl_mechanism: str = "SCRAM-SHA-512"
+    kafka_username: str = ""
+    kafka_password_file: str = ""
+    kafka_ca_file: str = ""
     data_dir: Path = PROJECT_ROOT / ".data"
     pseudonym_key: str = "local-development-pseudonym-key"
     intake_host: str = "127.0.0.1"

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from aiokafka import AIOKafkaConsumer, ConsumerRecord, TopicPartition
 
+from services.core.kafka_security import kafka_options
 from services.core.topics import Topic
 
 
@@ -14,7 +15,7 @@ class TopicWatch:
 
     @classmethod
     async def at_end(cls, bootstrap: str, topics: tuple[Topic, ...]) -> TopicWatch:
-        consumer = AIOKafkaConsumer(bootstrap_servers=bootstrap, group_id=None, enable_auto_commit=False)
+        consumer = AIOKafkaConsumer(**kafka_options(bootstrap), group_id=None, enable_auto_commit=False)
         await consumer.start()
         partitions = [TopicPartition(t.name, p) for t in topics for p in range(t.partitions)]
         consumer.assign(partitions)

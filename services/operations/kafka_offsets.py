@@ -8,6 +8,7 @@ import asyncio
 from aiokafka import AIOKafkaConsumer, TopicPartition
 from aiokafka.admin import AIOKafkaAdminClient
 
+from services.core.kafka_security import kafka_options
 from services.operations.lag import GroupPosition, Offsets, Partition, positions, watched
 
 TOPIC_PREFIXES = ("assist.", "assist-")
@@ -18,9 +19,9 @@ class BrokerOffsets:
     """One connection to the broker, read on every scrape."""
 
     def __init__(self, bootstrap: str, group_prefixes: tuple[str, ...], timeout_seconds: float = 10.0):
-        self._admin = AIOKafkaAdminClient(bootstrap_servers=bootstrap, client_id="assist-lag-exporter",
+        self._admin = AIOKafkaAdminClient(**kafka_options(bootstrap), client_id="assist-lag-exporter",
                                           request_timeout_ms=int(timeout_seconds * 1000))
-        self._consumer = AIOKafkaConsumer(bootstrap_servers=bootstrap, group_id=None, enable_auto_commit=False,
+        self._consumer = AIOKafkaConsumer(**kafka_options(bootstrap), group_id=None, enable_auto_commit=False,
                                           client_id="assist-lag-exporter",
                                           request_timeout_ms=int(timeout_seconds * 1000))
         self._group_prefixes = group_prefixes

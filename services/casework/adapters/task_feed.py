@@ -21,6 +21,7 @@ from services.core.application_views import ApplicationStore
 from services.core.codec import Contract, decode_record
 from services.core.dead_letter import DeadLetters, DeadLetterSink, Reason
 from services.core.kafka import consume_batches
+from services.core.kafka_security import kafka_options
 from services.core.topics import APPLICATION_ANSWERS, CASEWORK_DLQ, TASKS
 from services.core.unavailable import REDIS_UNAVAILABLE
 
@@ -29,7 +30,7 @@ GROUP = "assist-casework"
 
 
 def tasks_consumer(bootstrap: str, group: str = GROUP) -> AIOKafkaConsumer:
-    return AIOKafkaConsumer(TASKS.name, APPLICATION_ANSWERS.name, bootstrap_servers=bootstrap, group_id=group,
+    return AIOKafkaConsumer(TASKS.name, APPLICATION_ANSWERS.name, **kafka_options(bootstrap), group_id=group,
                             client_id="assist-casework",
                             enable_auto_commit=False, auto_offset_reset="earliest", isolation_level="read_committed")
 

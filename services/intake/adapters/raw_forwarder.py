@@ -30,6 +30,7 @@ from services.core.codec import Contract, Event, check_event, decode_event
 from services.core.conformance import ContractError, FieldError
 from services.core.dead_letter import DeadLetters, Reason, internal
 from services.core.kafka import consume_batches
+from services.core.kafka_security import kafka_options
 from services.core.personal_data import MASK, blanked, blanked_text
 from services.core.topics import EVENTS_DLQ, EVENTS_RAW
 from services.core.unavailable import REDIS_UNAVAILABLE
@@ -150,5 +151,5 @@ class Refused(Exception):
 
 
 def raw_consumer(bootstrap: str) -> AIOKafkaConsumer:
-    return AIOKafkaConsumer(EVENTS_RAW.name, bootstrap_servers=bootstrap, group_id=GROUP, client_id="assist-intake-raw",
+    return AIOKafkaConsumer(EVENTS_RAW.name, **kafka_options(bootstrap), group_id=GROUP, client_id="assist-intake-raw",
                             enable_auto_commit=False, auto_offset_reset="earliest", isolation_level="read_committed")

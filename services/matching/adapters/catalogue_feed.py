@@ -13,6 +13,7 @@ from aiokafka import AIOKafkaConsumer
 from services.core.codec import Contract, decode_record, encode_record
 from services.core.conformance import ContractError
 from services.core.kafka import durable_producer
+from services.core.kafka_security import kafka_options
 from services.core.topics import POLICIES
 from services.matching.domain.catalogue.policy_catalogue import CatalogueError, PolicyCatalogue, load_catalogue
 
@@ -28,7 +29,7 @@ class CatalogueFeed:
         """Why each refused version was refused (the worker goes on with the versions it has)."""
 
     async def versions(self) -> AsyncIterator[PolicyCatalogue]:
-        consumer = AIOKafkaConsumer(POLICIES.name, bootstrap_servers=self._bootstrap, group_id=None,
+        consumer = AIOKafkaConsumer(POLICIES.name, **kafka_options(self._bootstrap), group_id=None,
                                     auto_offset_reset="earliest", enable_auto_commit=False,
                                     client_id="assist-matching-catalogue")
         await consumer.start()

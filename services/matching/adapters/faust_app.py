@@ -29,6 +29,7 @@ from prometheus_client import generate_latest
 from services.core.conformance import ContractError
 from services.core.dead_letter import Reason, Source, dead_letter_headers, internal, invalid
 from services.core.kafka import is_transient
+from services.core.kafka_security import KafkaSecurity
 from services.core.readiness import STALL_SECONDS
 from services.core.settings import Settings
 from services.core.topics import (
@@ -75,6 +76,7 @@ def faust_app(settings: Settings) -> faust.App:
     return faust.App(
         settings.matching_app_id,
         broker=f"kafka://{settings.kafka_bootstrap}",
+        broker_credentials=KafkaSecurity.from_settings(settings).faust_credentials(),
         store=settings.matching_store,
         datadir=str(settings.data_dir / "matching"),
         web_host=settings.matching_web_host,

@@ -19,6 +19,8 @@ import time
 from aiokafka.client import AIOKafkaClient, CoordinationType
 from aiokafka.errors import KafkaError
 
+from services.core.kafka_security import kafka_options
+
 log = logging.getLogger(__name__)
 WAIT_SECONDS = 60.0
 PAUSE_SECONDS = 0.5
@@ -27,7 +29,7 @@ PAUSE_SECONDS = 0.5
 async def wait_for_group_coordinator(bootstrap: str, group: str, wait_seconds: float = WAIT_SECONDS) -> bool:
     """True once the broker names the coordinator of `group`; False when it did not within `wait_seconds`, or
     the broker does not answer at all (faust then reports that itself). A non-retriable error is raised."""
-    client = AIOKafkaClient(bootstrap_servers=bootstrap, client_id=f"{group}-start")
+    client = AIOKafkaClient(**kafka_options(bootstrap), client_id=f"{group}-start")
     deadline = time.monotonic() + wait_seconds
     try:
         try:

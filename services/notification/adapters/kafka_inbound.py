@@ -16,6 +16,7 @@ from aiokafka import AIOKafkaConsumer, AIOKafkaProducer, ConsumerRecord, TopicPa
 from services.core.codec import Contract, decode_record
 from services.core.dead_letter import DeadLetters, DeadLetterSink, Reason
 from services.core.kafka import consume_batches
+from services.core.kafka_security import kafka_options
 from services.core.topics import (
     APPLICATION_ANSWERS,
     CONSENTS,
@@ -42,7 +43,7 @@ _RANK = {t.name: i for i, t in enumerate(TOPICS)}
 
 
 def inbound_consumer(bootstrap: str, group: str = GROUP) -> AIOKafkaConsumer:
-    return AIOKafkaConsumer(*(t.name for t in TOPICS), bootstrap_servers=bootstrap, group_id=group,
+    return AIOKafkaConsumer(*(t.name for t in TOPICS), **kafka_options(bootstrap), group_id=group,
                             client_id="assist-notification", enable_auto_commit=False, auto_offset_reset="earliest",
                             isolation_level="read_committed", max_poll_records=500)
 

@@ -12,6 +12,7 @@ from aiokafka import AIOKafkaConsumer, AIOKafkaProducer, ConsumerRecord, TopicPa
 from services.core.codec import Contract, decode_record
 from services.core.dead_letter import DeadLetters, DeadLetterSink, Reason
 from services.core.kafka import consume_batches
+from services.core.kafka_security import kafka_options
 from services.core.topics import IDENTITIES, VAULT_DLQ
 from services.core.unavailable import REDIS_UNAVAILABLE
 from services.vault.service import Vault
@@ -21,7 +22,7 @@ GROUP = "assist-vault"
 
 
 def identities_consumer(bootstrap: str, group: str = GROUP) -> AIOKafkaConsumer:
-    return AIOKafkaConsumer(IDENTITIES.name, bootstrap_servers=bootstrap, group_id=group, client_id="assist-vault",
+    return AIOKafkaConsumer(IDENTITIES.name, **kafka_options(bootstrap), group_id=group, client_id="assist-vault",
                             enable_auto_commit=False, auto_offset_reset="earliest", isolation_level="read_committed")
 
 
