@@ -33,6 +33,7 @@ from services.casework.domain.retention import MINIMUM_DAYS
 from services.casework.domain.scope import InvalidStaff, Staff, staff
 from services.casework.wiring import casework_parts, staff_file_path
 from services.casework.worker import run_worker
+from services.core.logs import configure_logging
 from services.core.process import Health, health_app, serve_until_signalled, start_site, supervise
 from services.core.readiness import ConsumerProgress, Readiness, kafka_answers, redis_answers
 from services.core.retention import RetentionRefused, cutoff_ms
@@ -50,6 +51,8 @@ async def serve_api(settings: Settings) -> None:
         app = build_app(parts.casework, parts.tokens, parts.staff, parts.metrics, settings.staff_token_key,
                         parts.redis.ping, applying=parts.applying, disclosing=parts.disclosing(vault.vault),
                         outcomes=outcomes)
+        app.router.add_get("/readyz", Readiness({"kafka": kafka_answers(vault.producer.client.fetch_all_metadata),
+                                                 "redis": redis_answers(parts.redis)}).endpoint)
         await serve_until_signalled(app, settings.casework_web_host, settings.casework_web_port,
                                     "casework API and console")
 
@@ -158,8 +161,8 @@ def _parser() -> argparse.ArgumentParser:
 
 def main(argv: list[str]) -> int:
     args = _parser().parse_args(argv)
-    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s %(message)s")
     settings = load_settings()
+    configure_logging("casework", settings)
     try:
         if args.command == "api":
             asyncio.run(serve_api(settings))

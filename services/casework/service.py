@@ -8,6 +8,8 @@ atomic step by the board; this layer checks commands, maps refusals to errors an
 from __future__ import annotations
 
 import enum
+import json
+import logging
 import time
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
@@ -18,7 +20,9 @@ from services.casework.domain.scope import DIVISION_CODE, Staff, district_queue,
 from services.casework.domain.tasks import CaseworkerTask, InvalidCommand, Verdict, check_reason, optional_reason
 from services.casework.domain.views import Listing, Overview, QueueDepth, QueueItem, TaskPage
 from services.casework.metrics import CaseworkMetrics
+from services.core.logs import record_ids
 
+log = logging.getLogger(__name__)
 CLAIM_NEXT_WINDOW = 32
 OVERVIEW_BREACHES = 200
 
@@ -193,7 +197,19 @@ class Casework:
         claimed_at = answer.detail("claimed_at")
         if verdict is not Verdict.REQUEST_INFORMATION and claimed_at.isdigit() and int(claimed_at):
             self._metrics.decided_after((now - int(claimed_at)) / 1000)
+        await self._told_decided(task_id, answer)
         return answer
+
+    async def _told_decided(self, task_id: str, answer: Answer) -> None:
+        """One line per decision recorded, with the task's trace (the event behind it) read back from its page."""
+        try:
+            page = await self._views.page(task_id)
+        except Exception:  # the decision is recorded: only its line goes without the trace
+            page = None
+        ids = record_ids("caseworker_task", json.loads(page.task.body)) if page else {"task_id": task_id}
+        for emitted in answer.emitted:
+            log.info("decision %s recorded", emitted.action,
+                     extra={**ids, "decision_id": emitted.decision_id, "action": emitted.action})
 
     async def reassign(self, who: Staff, task_id: str, district: str | None, caseworker: str | None,
                        reason: str | None) -> Answer:

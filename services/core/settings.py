@@ -81,6 +81,10 @@ class Settings:
     # as the audit topic keeps disclosures.
     decided_task_retention_days: int = 1826
     disclosure_retention_days: int = 1095
+    # Logs of every service (services/core/logs.py): "text" lines for a person, or "json" lines (one object a
+    # line) for a log pipeline; the lowest level written.
+    log_format: str = "text"
+    log_level: str = "INFO"
 
 
 def load_settings(env: Mapping[str, str] | None = None) -> Settings:

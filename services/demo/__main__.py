@@ -34,6 +34,7 @@ import aiohttp
 from services.core.codec import load_contract
 from services.core.identity import Pseudonymiser
 from services.core.kafka import commit_group_at_end, durable_producer
+from services.core.logs import configure_logging
 from services.core.settings import PROJECT_ROOT, Settings, load_settings
 from services.core.topics import EVENTS_DLQ, MATCHING_INPUTS, OFFERS, TASKS
 from services.demo.casework_scene import (
@@ -253,7 +254,9 @@ def main(argv: list[str]) -> int:
     parser.add_argument("--events", type=int, default=600)
     parser.add_argument("--keep", action="store_true", help="leave the services running afterwards")
     args = parser.parse_args(argv)
-    return asyncio.run(run(load_settings(), args.households, args.events, args.keep))
+    settings = load_settings()
+    configure_logging("demo", settings)
+    return asyncio.run(run(settings, args.households, args.events, args.keep))
 
 
 if __name__ == "__main__":

@@ -15,6 +15,7 @@ import logging
 import sys
 
 from services.core.contract import load_contract
+from services.core.logs import configure_logging
 from services.core.process import Health, health_app, serve_until_signalled, start_site, supervise
 from services.core.readiness import ConsumerProgress, Readiness, kafka_answers, redis_answers
 from services.core.settings import Settings, load_settings
@@ -84,8 +85,8 @@ def main(argv: list[str]) -> int:
     tokens.add_argument("action", choices=["issue", "revoke", "list"])
     tokens.add_argument("value", nargs="?")
     args = parser.parse_args(argv)
-    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s %(message)s")
     settings = load_settings()
+    configure_logging("intake", settings)
     if args.command == "serve":
         asyncio.run(serve(settings))
     elif args.command == "forward-raw":

@@ -99,6 +99,7 @@ class Intake:
         if not verdict.accepted:
             outcome = Outcome.FORBIDDEN if verdict.forbidden else Outcome.INVALID
             self._metrics.rejected(outcome.name.lower(), len({p.index for p in verdict.problems}))
+            _told_rejected(department, outcome, verdict.problems)
             return Receipt(outcome, problems=verdict.problems)
         unique = _first_occurrences(verdict.events)
         try:
@@ -131,13 +132,15 @@ class Intake:
                        if d is Delivery.REFUSED]
             if refused:
                 self._metrics.rejected("too_large", len(refused))
-                return Receipt(Outcome.TOO_LARGE, problems=tuple(
-                    EventProblem(verdict.events.index(e), e.id, "", "the event log refused the record as too large")
-                    for _, e in refused))
+                problems = tuple(EventProblem(verdict.events.index(e), e.id, "",
+                                              "the event log refused the record as too large") for _, e in refused)
+                _told_rejected(department, Outcome.TOO_LARGE, problems)
+                return Receipt(Outcome.TOO_LARGE, problems=problems)
             self._metrics.rejected("unavailable", len(fresh) - len(written))
             return Receipt(Outcome.UNAVAILABLE)
         self._metrics.accepted(department, len(fresh))
         self._metrics.duplicates(len(verdict.events) - len(fresh))
+        _told_accepted(department, fresh)
         return Receipt(Outcome.ACCEPTED, _statuses(verdict.events, {(e.source, e.id) for e in fresh}))
 
     async def _release(self, department: str, events: Sequence[Event]) -> None:
@@ -156,6 +159,20 @@ class Intake:
             await asyncio.shield(self._seen.confirm(department, events))
         except Unavailable:
             log.warning("intake: %d published events not remembered (duplicate guard unavailable)", len(events))
+
+
+def _told_accepted(department: str, events: Sequence[Event]) -> None:
+    """One line per event published: its CloudEvents id is the trace every later record carries."""
+    if log.isEnabledFor(logging.INFO):
+        for e in events:
+            log.info("event accepted", extra={"event_id": e.id, "trace": e.id, "department": department,
+                                              "event_type": e.type})
+
+
+def _told_rejected(department: str, outcome: Outcome, problems: Sequence[EventProblem]) -> None:
+    for p in problems:
+        log.info("event rejected (%s): %s: %s", outcome.name.lower(), p.field or "event", p.reason,
+                 extra={"event_id": p.event_id, "trace": p.event_id, "department": department})
 
 
 def _first_occurrences(events: Sequence[Event]) -> list[Event]:

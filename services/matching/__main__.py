@@ -18,6 +18,7 @@ from pathlib import Path
 
 from services.core.codec import load_contract
 from services.core.identity import Pseudonymiser, resident_id_problem
+from services.core.logs import faust_logging, json_handler
 from services.core.process import EXIT_TASK_DIED
 from services.core.settings import PROJECT_ROOT, load_settings
 from services.matching.domain.catalogue.cases import run_cases
@@ -35,9 +36,10 @@ def worker() -> None:
     settings = load_settings()
     settings.data_dir.mkdir(parents=True, exist_ok=True)
     app, runtime = matching_worker(settings)
-    wait_before_start(settings.kafka_bootstrap, settings.matching_app_id)
+    logging_options = faust_logging("matching", settings)
+    wait_before_start(settings.kafka_bootstrap, settings.matching_app_id, handler=json_handler("matching", settings))
     try:
-        faust.Worker(app, loglevel="INFO").execute_from_commandline()
+        faust.Worker(app, **logging_options).execute_from_commandline()
     except SystemExit as stopped:
         # faust exits 0 after the orderly stop that follows a dead agent; the supervisor must see a failure.
         if not runtime.health.ok:

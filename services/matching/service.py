@@ -12,12 +12,14 @@ The faust agents (adapters/faust_app.py) only decode, call these and publish wha
 from __future__ import annotations
 
 import datetime as dt
+import logging
 from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass
 from typing import Any, Protocol
 
 from services.core.conformance import ContractError, FieldError
 from services.core.dead_letter import Reason
+from services.core.logs import record_ids
 from services.core.topics import MATCHING_INBOX
 from services.matching.answers import answer_output
 from services.matching.domain.applications import NOT_KNOWN, Decision, Outcome, decide
@@ -40,6 +42,8 @@ from services.matching.stored import Record, StoredHousehold
 
 WAITING_MAX = 20
 """Events held per person the registry has not introduced yet; later ones are dead-lettered."""
+
+log = logging.getLogger(__name__)
 
 
 class Position(Protocol):
@@ -185,3 +189,6 @@ class MatchingService:
                 metrics.offers.labels(offer["policy_id"], offer["tier"], offer["route"]).inc()
             if output.record == "caseworker_task":
                 metrics.tasks.labels(output.value["kind"], priority_band(output.value["priority"])).inc()
+            if output.record in ("offer", "caseworker_task"):
+                log.info("%s emitted (%s)", "task" if output.record == "caseworker_task" else "offer",
+                         output.value.get("change") or "NEW", extra=record_ids(output.record, output.value))

@@ -23,6 +23,7 @@ from pathlib import Path
 
 from redis.asyncio import Redis
 
+from services.core.logs import configure_logging
 from services.core.process import Health, health_app, serve_until_signalled, start_site, supervise, until_signalled
 from services.core.readiness import ConsumerProgress, Readiness, kafka_answers, redis_answers
 from services.core.retention import RetentionRefused, cutoff_ms
@@ -62,6 +63,8 @@ async def run_citizen_api(settings: Settings, args: argparse.Namespace) -> None:
         app = build_citizen_app(parts.desk, parts.metrics, settings.citizen_link_base.startswith("https://"),
                                 applications=parts.applications, data_use=parts.data_use,
                                 consent=parts.consent, reviews=parts.reviews)
+        app.router.add_get("/readyz", Readiness({"kafka": kafka_answers(parts.producer.client.fetch_all_metadata),
+                                                 "redis": redis_answers(parts.redis)}).endpoint)
         await serve_until_signalled(app, settings.citizen_web_host, settings.citizen_web_port, "citizen API")
 
 
@@ -145,8 +148,8 @@ def main(argv: list[str]) -> int:
     dev.add_argument("--mail-dir", type=Path, help="folder for received mail (default: DATA_DIR/dev-gateways/mail)")
     dev.add_argument("--sms-log", type=Path, help="JSONL file of SMS requests (default: .../sms.jsonl)")
     args = parser.parse_args(argv)
-    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s %(message)s")
     settings = load_settings()
+    configure_logging("notification", settings)
     command = {"worker": run_worker, "citizen-api": run_citizen_api, "rebuild": run_rebuild,
                "dev-gateways": run_dev_gateways, "purge": run_purge}
     return asyncio.run(command[args.command](settings, args)) or 0

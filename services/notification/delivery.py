@@ -24,6 +24,7 @@ import random
 from collections.abc import Callable, Mapping
 from dataclasses import replace
 
+from services.core.logs import record_ids
 from services.notification.domain.attempts import Outcome, SendResult, after_failure, backoff_seconds
 from services.notification.domain.contact import Channel, Contact
 from services.notification.domain.ids import notification_id
@@ -176,6 +177,8 @@ class Delivery:
 
     async def _sent(self, job: Job, state: DeliveryState, channel: Channel, attempt: int) -> None:
         await self._publish(job, channel, "SENT", attempt, None)
+        log.info("notification sent on %s, attempt %d", channel.value, attempt,
+                 extra=self._ids(job, channel, "SENT"))
         self._metrics.sent(channel.value, (self._clock() - job.ready_at).total_seconds())
         await self._jobs.finish(job.key, state, told=True)
 
@@ -189,7 +192,7 @@ class Delivery:
         await self._publish(job, channel, transition.status, attempt, result.detail or None)
         self._metrics.failed(channel.value, transition.status)
         log.info("offer %s: %s on %s attempt %d (%s)", job.offer_id, transition.status, channel.value, attempt,
-                 result.detail)
+                 result.detail, extra=self._ids(job, channel, transition.status))
         if transition.wait:
             delay = backoff_seconds(attempt, self._retry_base, self._draw())
             await self._jobs.save(job.key, transition.state, self._clock() + dt.timedelta(seconds=delay))
@@ -209,6 +212,12 @@ class Delivery:
         except Exception:
             log.exception("offer %s: message not rendered", job.offer_id)
             return None
+
+    @staticmethod
+    def _ids(job: Job, channel: Channel, status: str) -> dict[str, str]:
+        """The line's ids: the notification's, its offer's and the trace of the event behind the offer."""
+        return {**record_ids("offer", job.offer), "notification_id": notification_id(job.key, channel.value),
+                "channel": channel.value, "status": status}
 
     async def _publish(self, job: Job, channel: Channel, status: str, attempt: int, detail: str | None) -> None:
         await self._statuses.publish_statuses([{

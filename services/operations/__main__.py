@@ -16,13 +16,13 @@ from __future__ import annotations
 
 import argparse
 import asyncio
-import logging
 import sys
 from pathlib import Path
 
 import yaml
 
 from services.core.contract import load_contract
+from services.core.logs import configure_logging
 from services.core.process import serve_until_signalled
 from services.core.settings import load_settings
 from services.intake.__main__ import RAW_HEALTH_PORT
@@ -66,6 +66,7 @@ def main(argv: list[str]) -> int:
     status = sub.add_parser("services-status", help="whether the demo's processes are live and ready")
     status.add_argument("--raw-forwarder-port", type=int, default=RAW_HEALTH_PORT)
     args = parser.parse_args(argv)
+    configure_logging("operations")
     if args.command == "services-status":
         for line in status_lines(processes(load_settings(), args.raw_forwarder_port)):
             print(line)
@@ -80,7 +81,6 @@ def main(argv: list[str]) -> int:
         return 0
     settings = load_settings()
     if args.command == "lag-exporter":
-        logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s %(message)s")
         asyncio.run(export_lag(settings.kafka_bootstrap, args.host, args.port,
                                tuple(args.group_prefix or ["assist-"])))
         return 0

@@ -18,6 +18,7 @@ from aiokafka.errors import KafkaError
 from prometheus_client import CollectorRegistry
 
 from services.core.codec import load_contract
+from services.core.logs import configure_logging
 from services.core.process import Health, health_app, start_site, supervise
 from services.core.settings import Settings, load_settings
 from services.outcomes.adapters.topics import read_outcomes
@@ -60,7 +61,7 @@ def main(argv: list[str] | None = None) -> int:
     serving.add_argument("--port", type=int, default=8086)
     serving.add_argument("--every", type=float, default=300.0, help="seconds between folds")
     args = parser.parse_args(argv)
-    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+    configure_logging("outcomes")
     if args.command == "serve":
         return asyncio.run(serve(load_settings(), args.port, args.every))
     result = asyncio.run(read_outcomes(load_settings().kafka_bootstrap, load_contract()))

@@ -32,6 +32,7 @@ import aiohttp
 from services.core.codec import Contract, load_contract
 from services.core.identity import Pseudonymiser
 from services.core.kafka import durable_producer
+from services.core.logs import configure_logging
 from services.core.settings import Settings, load_settings
 from services.core.topics import EVENTS_RAW, IDENTITIES, REGISTRY
 from services.simulator.adapters.intake_http import DeliveryReport, IntakeClient
@@ -48,7 +49,7 @@ TOKENS_ENV = "ASSIST_SIMULATOR_TOKENS"
 
 def main(argv: list[str]) -> int:
     args = _parser().parse_args(argv)
-    logging.basicConfig(level=logging.WARNING, format="%(levelname)s %(name)s: %(message)s")
+    configure_logging("simulator", level=logging.WARNING)
     try:
         result: int = asyncio.run(args.run(args, load_settings()))
     except UsageError as exc:

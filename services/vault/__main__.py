@@ -19,6 +19,7 @@ import sys
 
 from redis.asyncio import Redis
 
+from services.core.logs import configure_logging
 from services.core.process import Health, health_app, start_site, supervise
 from services.core.retention import RetentionRefused, cutoff_ms
 from services.core.settings import Settings, load_settings
@@ -75,8 +76,8 @@ def main(argv: list[str] | None = None) -> int:
     new_key = commands.add_parser("new-key")
     new_key.add_argument("id", help="letters and digits, e.g. 2027a")
     args = parser.parse_args(argv)
-    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
     settings = load_settings()
+    configure_logging("vault", settings)
     if args.command == "new-key":
         entry = f"{args.id}:{base64.b64encode(os.urandom(32)).decode()}"
         try:

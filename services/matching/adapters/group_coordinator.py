@@ -56,11 +56,14 @@ async def wait_for_group_coordinator(bootstrap: str, group: str, wait_seconds: f
         await client.close()
 
 
-def wait_before_start(bootstrap: str, group: str, wait_seconds: float = WAIT_SECONDS) -> bool:
+def wait_before_start(bootstrap: str, group: str, wait_seconds: float = WAIT_SECONDS,
+                      handler: logging.Handler | None = None) -> bool:
     """wait_for_group_coordinator on a loop of its own, closed afterwards (faust then runs its own loop). Logging
-    is not configured yet (faust does it when its worker starts), so the wait is told on stderr meanwhile."""
-    handler = logging.StreamHandler(sys.stderr)
-    handler.setFormatter(logging.Formatter("[%(asctime)s] [%(process)d] [%(levelname)s] %(message)s"))
+    is not configured yet (faust does it when its worker starts), so the wait is told on stderr meanwhile (or by
+    `handler`, e.g. the platform's JSON lines)."""
+    if handler is None:
+        handler = logging.StreamHandler(sys.stderr)
+        handler.setFormatter(logging.Formatter("[%(asctime)s] [%(process)d] [%(levelname)s] %(message)s"))
     log.addHandler(handler)
     log.setLevel(logging.INFO)
     loop = asyncio.new_event_loop()
