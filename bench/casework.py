@@ -43,13 +43,16 @@ from services.core.codec import decode_record, load_contract
 from services.core.settings import Settings, load_settings
 from services.core.topics import DECISIONS
 
-BENCH_DB = "redis://127.0.0.1:6379/13"
+BENCH_DB = 13
+"""The Redis database of the stack's server (ASSIST_REDIS_URL) the benchmark flushes and fills; never 0."""
 DISTRICTS = ("110101", "110105", "110108", "510107", "440103")
 WINDOW = 16
 
 
 def bench_settings() -> Settings:
-    return replace(load_settings(), redis_url=BENCH_DB, lease_seconds=600)
+    settings = load_settings()
+    server = settings.redis_url.rsplit("/", 1)[0] if settings.redis_url.count("/") > 2 else settings.redis_url
+    return replace(settings, redis_url=f"{server}/{BENCH_DB}", lease_seconds=600)
 
 
 def bench_tasks(run: str, n: int) -> list[CaseworkerTask]:
@@ -288,6 +291,7 @@ def main() -> None:
     parser.add_argument("--processes", type=int, default=2)
     parser.add_argument("--mode", choices=["race", "next"], default="race")
     parser.add_argument("--publish", choices=["both", "on", "off"], default="both")
+    parser.add_argument("--json", type=Path, default=Path("bench/results/casework.json"), help="where the result goes")
     args = parser.parse_args()
     modes = {"both": [False, True], "on": [True], "off": [False]}[args.publish]
     results = [asyncio.run(run_once(args, publish)) for publish in modes]
@@ -296,9 +300,8 @@ def main() -> None:
               f"({r['tasks_per_second']:,} claim+decide pairs/s, {r['refused_claims']:,} refused claims) "
               f"over {r['seconds']} s; outbox left {r['outbox_left_when_claimers_finished']:,}, drained in "
               f"{r['outbox_drain_seconds']} s; problems: {r['problem_count']}")
-    out = Path("bench/results")
-    out.mkdir(parents=True, exist_ok=True)
-    (out / "casework.json").write_text(json.dumps(results, indent=2))
+    args.json.parent.mkdir(parents=True, exist_ok=True)
+    args.json.write_text(json.dumps(results, indent=2))
     if any(r["problem_count"] for r in results):
         raise SystemExit("verification failed: " + "; ".join(p for r in results for p in r["problems"]))
 

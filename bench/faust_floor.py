@@ -88,6 +88,8 @@ def rate(mode: str, name: str, count: int, bootstrap: str, tmp: Path) -> float:
 def main() -> None:
     parser = argparse.ArgumentParser(prog="./run bench faust_floor")
     parser.add_argument("--events", type=int, default=20_000)
+    parser.add_argument("--json", type=Path, default=Path("bench/results/faust_floor.json"),
+                        help="where the result goes")
     args = parser.parse_args()
     bootstrap = load_settings().kafka_bootstrap
     result: dict[str, float] = {}
@@ -95,9 +97,8 @@ def main() -> None:
         for mode in MODES:
             name = asyncio.run(prepare(bootstrap, args.events))
             result[f"faust_{mode}_events_per_second"] = round(rate(mode, name, args.events, bootstrap, Path(tmp)))
-    out = Path("bench/results")
-    out.mkdir(parents=True, exist_ok=True)
-    (out / "faust_floor.json").write_text(json.dumps(result, indent=2))
+    args.json.parent.mkdir(parents=True, exist_ok=True)
+    args.json.write_text(json.dumps(result, indent=2))
     for key, value in result.items():
         print(f"{key:<45} {value}")
 

@@ -35,7 +35,7 @@ import aiohttp
 from aiokafka import AIOKafkaConsumer, TopicPartition
 
 from bench.open_loop import Latency, next_rate, percentile, send_times, sustained, ticks
-from bench.pipeline import Pipeline, Ports
+from bench.pipeline import Pipeline, Ports, stop_on_sigterm
 from services.casework.adapters.redis_layout import Keys
 from services.core.codec import Contract, decode_record, load_contract
 from services.core.identity import Pseudonymiser
@@ -304,6 +304,7 @@ def main() -> None:
     parser.add_argument("--port-base", type=int, default=18180, help="intake on it, casework +2/+4, matching +6")
     parser.add_argument("--json", type=Path, default=RESULTS)
     args = parser.parse_args()
+    stop_on_sigterm()
     result = asyncio.run(run(args))
     args.json.parent.mkdir(parents=True, exist_ok=True)
     args.json.write_text(json.dumps(result, indent=2) + "\n")

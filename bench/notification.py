@@ -239,10 +239,12 @@ def main() -> None:
     parser = argparse.ArgumentParser(prog="./run bench notification")
     parser.add_argument("--offers", type=int, default=2000)
     parser.add_argument("--concurrency", type=int, default=32)
-    result = asyncio.run(run(parser.parse_args()))
-    out = Path("bench/results")
-    out.mkdir(parents=True, exist_ok=True)
-    (out / "notification.json").write_text(json.dumps(result, indent=2))
+    parser.add_argument("--json", type=Path, default=Path("bench/results/notification.json"),
+                        help="where the result goes")
+    args = parser.parse_args()
+    result = asyncio.run(run(args))
+    args.json.parent.mkdir(parents=True, exist_ok=True)
+    args.json.write_text(json.dumps(result, indent=2))
     width = max(map(len, result))
     for key, value in result.items():
         print(f"{key:<{width}}  {value}")

@@ -32,6 +32,7 @@ import sys
 import time
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
+from pathlib import Path
 from typing import Any
 
 from services.core.codec import Event
@@ -299,7 +300,8 @@ def disagreements(runs: Sequence[Run], catalogue: PolicyCatalogue) -> list[str]:
     policies = list(catalogue.followed())
     outcomes = evaluate_population(catalogue, columns, NOW.date(), [p.id for p in policies])
     household_row = {str(h): i for i, h in enumerate(population.household_ids())}
-    person_row = {str(p): i for i, p in enumerate(population.person_ids())}
+    person_row = {person: row for r in runs
+                  for person, row in zip(r.state.members, population.member_rows(r.household_id), strict=True)}
     found: list[str] = []
     for run in runs:
         found.extend(f"{run.household_id}: {p}" for p in run.view.protocol)
@@ -436,6 +438,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser.add_argument("--households", type=int, default=100_000)
     parser.add_argument("--seed", type=int, default=7)
     parser.add_argument("--batch", type=int, default=10_000, help="households evaluated together")
+    parser.add_argument("--json", type=Path, default=RESULTS, help="where the result goes")
     args = parser.parse_args(argv)
     totals = {"households": 0, "members": 0, "messages": 0, "reevaluated": 0, "disagreements": 0,
               "stream_seconds": 0.0, "vectorised_seconds": 0.0}
@@ -458,8 +461,8 @@ def main(argv: Sequence[str] | None = None) -> int:
           f"{totals['disagreements']} disagreements; stream path {totals['stream_seconds']:.1f} s "
           f"({totals['messages'] / max(totals['stream_seconds'], 1e-9):,.0f} messages/s), vectorised evaluation "
           f"and comparison {totals['vectorised_seconds']:.1f} s")
-    RESULTS.parent.mkdir(parents=True, exist_ok=True)
-    RESULTS.write_text(json.dumps({**totals, "seed": args.seed, "examples": shown}, indent=2) + "\n",
+    args.json.parent.mkdir(parents=True, exist_ok=True)
+    args.json.write_text(json.dumps({**totals, "seed": args.seed, "examples": shown}, indent=2) + "\n",
                        encoding="utf-8")
     return 1 if totals["disagreements"] else 0
 

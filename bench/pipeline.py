@@ -7,6 +7,8 @@ from __future__ import annotations
 import asyncio
 import os
 import re
+import signal
+import socket
 import subprocess
 import sys
 import time
@@ -26,6 +28,7 @@ from services.matching.adapters.catalogue_feed import publish_catalogue
 
 CATALOGUE = PROJECT_ROOT / "policies" / "national-demo.yaml"
 UNLIMITED = "1000000"
+ALL = ("intake", "matching", "casework", "casework-api")
 
 
 @dataclass(frozen=True)
@@ -49,6 +52,31 @@ class Ports:
     @property
     def matching_web(self) -> int:
         return self.base + 6
+
+
+def port_taken(port: int) -> bool:
+    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as probe:
+        probe.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)  # as servers bind: TIME_WAIT is no owner
+        try:
+            probe.bind(("127.0.0.1", port))
+        except OSError:
+            return True
+    return False
+
+
+def stop_on_sigterm() -> None:
+    """SIGTERM (a timeout of `./run bench all`) ends the benchmark like Ctrl-C, so it stops the processes it
+    started instead of leaving them running."""
+    signal.signal(signal.SIGTERM, lambda _signum, _frame: sys.exit(143))
+
+
+def wait_or_kill(process: subprocess.Popen[bytes], seconds: float = 60) -> None:
+    """Wait for a process told to stop; kill it past `seconds`."""
+    try:
+        process.wait(timeout=seconds)
+    except subprocess.TimeoutExpired:
+        process.kill()
+        process.wait(timeout=10)
 
 
 class Pipeline:
@@ -84,22 +112,43 @@ class Pipeline:
     def staff_token(self, districts: list[str]) -> str:
         return StaffTokens(self.settings.staff_token_key).issue(staff("bench-latency", "caseworker", districts))
 
-    async def start(self) -> None:
+    async def start(self, only: tuple[str, ...] = ALL) -> None:
+        """Publish the run's catalogue, start the consumer groups at the topics' ends and start `only` these of
+        ALL, each once it answers."""
         bootstrap = self.settings.kafka_bootstrap
         document = CATALOGUE.read_text(encoding="utf-8").replace("catalogue: national-demo",
                                                                  f"catalogue: {self.catalogue}")
         await publish_catalogue(bootstrap, self.contract, document, str(CATALOGUE))
         await commit_group_at_end(bootstrap, self.app_id, MATCHING_INPUTS)
         await commit_group_at_end(bootstrap, self.casework_group, (TASKS, APPLICATION_ANSWERS))
-        self._start("intake", "services.intake", "serve")
-        self._start("matching", "services.matching", "worker")
-        self._start("casework", "services.casework", "worker", "--group", self.casework_group,
-                    "--metrics-port", str(self.ports.casework_metrics))
-        self._start("casework-api", "services.casework", "api")
-        await self._until_answers(f"{self.intake_url}/healthz", "ok")
-        await self._until_answers(f"{self.casework_url}/healthz", "ok")
-        await self._until_answers(f"http://127.0.0.1:{self.ports.casework_metrics}/healthz", "")
-        await self._until_answers(self._matching_metrics, "assist_matching_catalogue_info{")
+        ports = {"intake": (self.ports.intake,), "matching": (self.ports.matching_web,),
+                 "casework": (self.ports.casework_metrics,), "casework-api": (self.ports.casework_web,)}
+        taken = [port for name in only for port in ports[name] if port_taken(port)]
+        if taken:  # a process of another run answering there would be measured instead of this run's
+            raise RuntimeError(f"ports {taken} are in use on 127.0.0.1: stop what listens there or pass another "
+                               "--port-base")
+        for name in only:
+            self._start(name, *self._command(name))
+        for name in only:
+            await self._until_answers(*self._answer(name))
+
+    async def resume(self, name: str) -> None:
+        """Start `name` again after stop(): the same group, ports and data folder."""
+        self._start(name, *self._command(name))
+        await self._until_answers(*self._answer(name))
+
+    def _command(self, name: str) -> tuple[str, ...]:
+        return {"intake": ("services.intake", "serve"), "matching": ("services.matching", "worker"),
+                "casework": ("services.casework", "worker", "--group", self.casework_group, "--metrics-port",
+                             str(self.ports.casework_metrics)),
+                "casework-api": ("services.casework", "api")}[name]
+
+    def _answer(self, name: str) -> tuple[str, str]:
+        """A URL of `name` and what its answer holds once the process is ready."""
+        return {"intake": (f"{self.intake_url}/healthz", "ok"),
+                "matching": (self._matching_metrics, "assist_matching_catalogue_info{"),
+                "casework": (f"http://127.0.0.1:{self.ports.casework_metrics}/healthz", ""),
+                "casework-api": (f"{self.casework_url}/healthz", "ok")}[name]
 
     def _start(self, name: str, *args: str) -> None:
         log = (self.run_dir / f"{name}.log").open("ab")
@@ -149,15 +198,9 @@ class Pipeline:
             await asyncio.sleep(0.05)
         return float("inf")
 
-    def matching_pid(self) -> int:
-        return self.processes["matching"].pid
-
     def stop(self) -> None:
         for process in self.processes.values():
             process.terminate()
         for process in self.processes.values():
-            try:
-                process.wait(timeout=60)
-            except subprocess.TimeoutExpired:
-                process.kill()
-                process.wait(timeout=10)
+            wait_or_kill(process)
+        self.processes.clear()
