@@ -141,6 +141,8 @@ class Citizen:
     data_use: DataUseDesk
     consent: ConsentDesk
     reviews: ReviewDesk
+    producer: AIOKafkaProducer
+    """For readiness: its client's metadata request says whether Kafka answers."""
 
 
 @asynccontextmanager
@@ -169,7 +171,8 @@ async def citizen(settings: Settings, prefix: str = KEY_PREFIX, registry: Collec
         consent = ConsentDesk(KafkaConsentLog(producer, contract, settings.publish_timeout_seconds), contacts)
         reviews = ReviewDesk(views, store, KafkaRecords(producer, contract, settings.publish_timeout_seconds),
                              RedisReviews(redis, prefix))
-        yield Citizen(desk, metrics, views, inbox, contacts, redis, applications, store, data_use, consent, reviews)
+        yield Citizen(desk, metrics, views, inbox, contacts, redis, applications, store, data_use, consent, reviews,
+                      producer)
     finally:
         await producer.stop()
         await redis.aclose()

@@ -1,10 +1,12 @@
 """Readiness against the real broker and Redis: a consumer is ready once assigned, not ready when records wait and
 its position stops moving; Redis that does not answer is named; each worker's /readyz turns 200 once it has its
-partitions."""
+partitions; the citizen and casework web apps' /readyz is 200 when Kafka and Redis answer and 503 naming Redis when it
+does not."""
 
 from __future__ import annotations
 
 import asyncio
+import json
 import os
 import socket
 import subprocess
@@ -14,6 +16,7 @@ import urllib.request
 import uuid
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 from urllib.parse import urlsplit, urlunsplit
 
 import pytest
@@ -138,3 +141,64 @@ async def test_a_workers_readyz_is_200_once_it_has_its_partitions(name: str, set
     finally:
         process.terminate()
         await asyncio.to_thread(process.wait, 60)
+
+
+@dataclass(frozen=True)
+class WebApp:
+    command: list[str]
+    port_setting: str
+
+
+WEB_APPS = {
+    "citizen web app": WebApp(["services.notification", "citizen-api", "--key-prefix",
+                               f"test:readiness:{uuid.uuid4().hex[:8]}"], "ASSIST_CITIZEN_WEB_PORT"),
+    "casework console and API": WebApp(["services.casework", "api"], "ASSIST_CASEWORK_WEB_PORT"),
+}
+
+
+def answer(url: str) -> tuple[int, dict[str, Any]]:
+    try:
+        with urllib.request.urlopen(url, timeout=5) as response:
+            return int(response.status), json.loads(response.read())
+    except urllib.error.HTTPError as exc:
+        return int(exc.code), json.loads(exc.read())
+    except OSError:
+        return 0, {}
+
+
+def log_tail(log: Path) -> str:
+    return log.read_text(errors="replace")[-3000:]
+
+
+async def readyz_once_serving(app: WebApp, env: dict[str, str], log: Path) -> tuple[int, dict[str, Any]]:
+    """/readyz of the app once it serves (the first answer that is not a refused connection)."""
+    port = free_port()
+    process = start([*app.command], {**env, app.port_setting: str(port)}, log)
+    try:
+        for _ in range(120):
+            found = await asyncio.to_thread(answer, f"http://127.0.0.1:{port}/readyz")
+            if found[0]:
+                return found
+            assert process.poll() is None, log_tail(log)
+            await asyncio.sleep(0.5)
+        raise AssertionError(f"{app.command} never served:\n{log_tail(log)}")
+    finally:
+        process.terminate()
+        await asyncio.to_thread(process.wait, 60)
+
+
+@pytest.mark.parametrize("name", sorted(WEB_APPS))
+async def test_a_web_apps_readyz_is_200_when_kafka_and_redis_answer_and_503_naming_redis_when_it_does_not(
+        name: str, settings: Settings, tmp_path: Path) -> None:
+    app = WEB_APPS[name]
+    env = {**os.environ, "ASSIST_DATA_DIR": str(tmp_path),
+           "ASSIST_REDIS_URL": urlunsplit(urlsplit(settings.redis_url)._replace(path="/12"))}
+    assert await readyz_once_serving(app, env, tmp_path / "up.log") == (
+        200, {"status": "ready", "checks": {"kafka": "ok", "redis": "ok"}})
+    with socket.socket() as closed:  # a loopback port nothing listens on: bound, never listening
+        closed.bind(("127.0.0.1", 0))
+        down = {**env, "ASSIST_REDIS_URL": f"redis://127.0.0.1:{closed.getsockname()[1]}/0"}
+        status, body = await readyz_once_serving(app, down, tmp_path / "down.log")
+    assert status == 503 and body["status"] == "not ready", body
+    assert body["checks"]["kafka"] == "ok"
+    assert body["checks"]["redis"].startswith("Redis does not answer"), body

@@ -48,8 +48,8 @@ DECIDE_UNAVAILABLE = ("the task store is not answering: the decision may not be 
                       "claimed by you until your lease ends; send the same decision again (one already recorded "
                       "is answered as recorded, never twice)")
 HEALTH: web.AppKey[Callable[[], Awaitable[bool]]] = web.AppKey("health")
-UNLIMITED = ("/healthz", "/metrics", "/openapi.json", "/console/static/", "/favicon.ico")
-PUBLIC = ("/login", "/healthz", "/metrics", "/openapi.json", "/console/static/", "/favicon.ico")
+UNLIMITED = ("/healthz", "/readyz", "/metrics", "/openapi.json", "/console/static/", "/favicon.ico")
+PUBLIC = ("/login", "/healthz", "/readyz", "/metrics", "/openapi.json", "/console/static/", "/favicon.ico")
 SECURITY_HEADERS = {
     "X-Content-Type-Options": "nosniff",
     "X-Frame-Options": "DENY",
