@@ -8,6 +8,9 @@ import datetime as dt
 import itertools
 from typing import Any
 
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+
 from services.core.codec import Event
 from services.matching.domain.household.needs import need_of
 from tests.unit.matching.test_handler import CATALOGUE, MATCHER, NOW, registry
@@ -86,3 +89,61 @@ def test_reports_of_one_need_recorded_at_other_hours_of_one_day_give_one_deadlin
     early, late = flood_report("p1"), flood_report("p2")
     late = Event(late.id, late.source, late.type, REPORTED + dt.timedelta(hours=2), late.subject, late.data)
     assert published([early, late]) == published([late, early])
+
+
+# ---- a household's history in any order: the same offers and tasks in the end ------------------------------------
+
+def _report(event_id: str, event_type: str, person: str, data: dict[str, Any]) -> Event:
+    return Event(event_id, "/departments/t", event_type, REPORTED, person, data)
+
+
+HISTORY = (
+    _report("h-income", "income.changed", "p1", {"effective_on": dt.date(2026, 11, 10), "monthly_income_fen": 600_000}),
+    _report("h-stay", "hospitalisation.discharged", "p2",
+            {"discharged_on": dt.date(2026, 11, 12), "diagnosis_category": "INJURY", "total_cost_fen": 9_000_000,
+             "out_of_pocket_fen": 6_000_000}),
+    _report("h-job", "job.lost", "p1", {"lost_on": dt.date(2026, 11, 14), "unemployment_registered": True,
+                                        "previous_monthly_income_fen": 600_000}),
+    _report("h-bill", "medical_expense.settled", "p3",
+            {"settled_on": dt.date(2026, 11, 15), "total_cost_fen": 2_000_000, "out_of_pocket_fen": 1_500_000}),
+    _report("h-school", "school.enrolled", "p3", {"enrolled_on": dt.date(2026, 11, 16), "level": "PRIMARY",
+                                                  "school_district": "510107", "term_fees_fen": 300_000}),
+    flood_report("p1"),
+    flood_report("p2"),
+)
+"""One household's reports: p1's pay rises before p2's hospital stay and p1 loses the job after it, then bills, a
+school term and a flood. Dated facts decide: the stay is judged on the raised pay whenever the rise arrives."""
+
+
+def holdings(order: tuple[Event, ...]) -> dict[str, tuple[Any, ...]]:
+    """What a consumer keeping the newest revision of each offer and task id holds at the end: the amount and
+    policy of each live offer or task (a withdrawn one is not held)."""
+    state = MATCHER.on_registry(None, registry(income=60_000), CATALOGUE, NOW).state
+    newest: dict[str, tuple[int, Any]] = {}
+    for event in order:
+        assert state is not None
+        result = MATCHER.on_event(state, event, CATALOGUE, NOW)
+        state = result.state
+        for output in result.outputs:
+            offer = output.value.get("offer") if output.record == "caseworker_task" else output.value
+            number = int(((offer or {}).get("revision") or {}).get("number", 0))
+            if output.id not in newest or number >= newest[output.id][0]:
+                held = None if output.value.get("change") == "WITHDRAWN" else (
+                    (offer or {}).get("amount_fen"), (offer or {}).get("policy_id") or output.value.get("kind"))
+                newest[output.id] = (number, held)
+    return {i: held for i, (_, held) in newest.items() if held is not None}
+
+
+@settings(max_examples=60, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(order=st.permutations(HISTORY))
+def test_a_household_s_reports_in_any_order_end_in_the_same_offers_and_amounts(order: list[Event]) -> None:
+    in_their_days = holdings(HISTORY)
+    assert any(policy == "temporary_assistance" for _, policy in in_their_days.values()), in_their_days
+    assert holdings(tuple(order)) == in_their_days
+
+
+def test_a_pay_rise_dated_before_a_hospital_stay_and_reported_after_it_withdraws_the_offer_it_rules_out() -> None:
+    income, stay = HISTORY[0], HISTORY[1]
+    late = holdings((stay, income))
+    assert late == holdings((income, stay))
+    assert not any(policy == "temporary_assistance" for _, policy in late.values()), late
