@@ -35,6 +35,7 @@ from services.casework.wiring import casework_parts, staff_file_path
 from services.casework.worker import run_worker
 from services.core.logs import configure_logging
 from services.core.process import Health, health_app, serve_until_signalled, start_site, supervise
+from services.core.progress_report import progress_report
 from services.core.readiness import ConsumerProgress, Readiness, kafka_answers, redis_answers
 from services.core.retention import RetentionRefused, cutoff_ms
 from services.core.settings import Settings, load_settings
@@ -79,7 +80,8 @@ async def work(settings: Settings, metrics_port: int, group: str) -> int:
 
 async def rebuild(settings: Settings) -> None:
     async with casework_parts(settings) as parts:
-        report = await parts.rebuilder(settings.kafka_bootstrap).rebuild()
+        with progress_report("rebuilding the casework view", unit="records") as progress:
+            report = await parts.rebuilder(settings.kafka_bootstrap).rebuild(progress)
         print(f"rebuilt {report.tasks} tasks with {report.transitions} transitions in {report.seconds:.1f} s "
               f"({report.drained} outbox decisions sent first; {report.inconsistent} with gaps)")
 

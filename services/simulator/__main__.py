@@ -33,6 +33,7 @@ from services.core.codec import Contract, load_contract
 from services.core.identity import Pseudonymiser
 from services.core.kafka import durable_producer
 from services.core.logs import configure_logging
+from services.core.progress_report import ProgressReport, counted, progress_report
 from services.core.settings import Settings, load_settings
 from services.core.topics import EVENTS_RAW, IDENTITIES, REGISTRY
 from services.simulator.adapters.intake_http import DeliveryReport, IntakeClient
@@ -116,7 +117,9 @@ async def _population(args: argparse.Namespace, settings: Settings) -> int:
     print("\n".join(population.summary().lines()))
     if args.dry_run:
         return 0
-    households, persons = await _publish(settings, load_contract(), [(h, ()) for h in population.households])
+    with progress_report("publishing the registry", len(population.households), "households") as progress:
+        households, persons = await _publish(settings, load_contract(), [(h, ()) for h in population.households],
+                                             progress)
     print(f"published {households:,} households to {REGISTRY.name} and {persons:,} residents' identity details "
           f"to {IDENTITIES.name}")
     return 0
@@ -135,7 +138,8 @@ async def _events(args: argparse.Namespace, settings: Settings) -> int:
     print(f"event seed {seed} (the same seed sends the same event ids again: duplicates), "
           f"population of {len(population.households):,} households, seed {args.population_seed}")
     started = time.perf_counter()
-    failed = await _send(args, settings, tokens, contract, stream, Pacer(args.rate))
+    with progress_report("sending events", args.count, "events") as progress:
+        failed = await _send(args, settings, tokens, contract, counted(stream, progress), Pacer(args.rate))
     elapsed = time.perf_counter() - started
     print(f"{args.count:,} events in {elapsed:.1f} s ({args.count / max(elapsed, 1e-9):,.0f} events/s)")
     return 1 if failed else 0
@@ -153,19 +157,22 @@ async def _story(args: argparse.Namespace, settings: Settings) -> int:
         print("   expected: " + "; ".join(story.expected_offers))
     print()
     events = [e for s in stories for e in s.events]
-    failed = await _send(args, settings, tokens, contract, events, Pacer(0))
+    with progress_report("sending the story's events", len(events), "events") as progress:
+        failed = await _send(args, settings, tokens, contract, counted(events, progress), Pacer(0))
     return 1 if failed else 0
 
 
-async def _publish(settings: Settings, contract: Contract,
-                   households: Sequence[tuple[Household, Sequence[str]]]) -> tuple[int, int]:
+async def _publish(settings: Settings, contract: Contract, households: Sequence[tuple[Household, Sequence[str]]],
+                   progress: ProgressReport | None = None) -> tuple[int, int]:
     """Publish the registry's records of `households` (with the residents' names, when given): the household
-    records, then the identity details; the counts of both."""
+    records, then the identity details; the counts of both. `progress` counts the households published."""
     producer = durable_producer(settings.kafka_bootstrap, "assist-simulator-registry")
     await producer.start()
     now = _now()
     try:
-        published = await RegistryPublisher(producer, contract).publish(h.record(now) for h, _ in households)
+        records = (h.record(now) for h, _ in households)
+        published = await RegistryPublisher(producer, contract).publish(
+            counted(records, progress) if progress else records)
         identities = (r for h, names in households for r in identity_records(h, now, names))
         return published, await RegistryPublisher.identities(producer, contract).publish(identities)
     finally:

@@ -37,6 +37,7 @@ from services.core.application_views import RedisApplications, submissions
 from services.core.codec import Contract, decode_record
 from services.core.dead_letter import Reason
 from services.core.history import RELEASE, HistoryReader, clear_view
+from services.core.progress_report import ProgressReport
 from services.core.resident_applications import CASEWORK_CONSOLE_SOURCE
 from services.core.topics import APPLICATION_ANSWERS, DECISIONS, EVENTS, TASKS
 
@@ -81,7 +82,9 @@ class Rebuilder:
         log.warning("casework view missing in Redis: rebuilding from %s and %s", TASKS.name, DECISIONS.name)
         return await self.rebuild()
 
-    async def rebuild(self) -> RebuildReport:
+    async def rebuild(self, progress: ProgressReport | None = None) -> RebuildReport:
+        """Rebuild the view; `progress` counts the records of assist.decisions and assist.tasks read (its total,
+        the topics' end offsets, is an upper bound where retention removed their oldest records)."""
         started = time.monotonic()
         if not await self._redis.set(self._keys.rebuilding, self._me, nx=True, ex=LOCK_SECONDS):
             raise RebuildRunning("a rebuild is already running")
@@ -89,7 +92,7 @@ class Rebuilder:
         try:
             await self._take_publisher()
             drained = await self._publisher.drain()
-            report = await self._rebuild(drained)
+            report = await self._rebuild(drained, progress)
         finally:
             keep_alive.cancel()
             await self._release(keys=[self._keys.publisher], args=[self._me])
@@ -99,11 +102,16 @@ class Rebuilder:
         return RebuildReport(report.tasks, report.transitions, drained, report.inconsistent,
                              time.monotonic() - started)
 
-    async def _rebuild(self, drained: int) -> RebuildReport:
+    async def _rebuild(self, drained: int, progress: ProgressReport | None) -> RebuildReport:
         async with HistoryReader(self._bootstrap, (DECISIONS, TASKS, APPLICATION_ANSWERS, EVENTS),
                                  "assist-casework-rebuild") as reader:
+            if progress is not None:
+                read = (DECISIONS.name, TASKS.name)
+                progress.retotal(sum(end for tp, end in reader.ends.items() if tp.topic in read))
             decisions: list[tuple[str, Transition]] = []
             async for record in reader.records(DECISIONS):
+                if progress is not None:
+                    progress.advance()
                 value = decode_record(self._contract, "decision", record.value or b"")
                 step = transition_from_decision(value, record.headers)
                 if step is not None:
@@ -111,6 +119,8 @@ class Rebuilder:
             steps = transitions_by_task(decisions)
             folded: dict[str, Publications] = {}
             async for record in reader.records(TASKS):
+                if progress is not None:
+                    progress.advance()
                 for task in readable_tasks(self._contract, [record]):
                     fold_one(folded, task)
             await self._clear()
