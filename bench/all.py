@@ -3,9 +3,9 @@
     ./run bench all [--only intake,latency] [--skip oracle] [--timeout 900] [--json bench/results/all.json]
 
 Sizes are chosen so the whole runs in about 30 minutes on two cores (the oracle at 10,000 households instead of
-its 100,000). Each benchmark writes its own JSON result (bench/results/<name>.json, or where --json says for those
-that take it); a benchmark that fails or runs past --timeout is reported as such and the others still run. Each
-one's output goes to a log in the run's folder, named at the end.
+its 100,000). Each benchmark writes its JSON result to bench/results/<name>.json, where the next run of capacity (the
+plan's derivation, last) reads them; a benchmark that fails or runs past --timeout is reported as such and the
+others still run. Each one's output goes to a log in the run's folder, named at the end.
 """
 
 from __future__ import annotations
@@ -26,6 +26,8 @@ from bench.summary import Row, headlines, table
 from services.core.settings import PROJECT_ROOT, load_settings
 
 RESULTS = PROJECT_ROOT / "bench" / "results"
+PORT_BASE = int(os.environ.get("ASSIST_BENCH_PORT_BASE", "18180"))
+"""Ports of the processes the latency and footprint benchmarks start (ASSIST_BENCH_PORT_BASE)."""
 
 
 @dataclass(frozen=True)
@@ -33,7 +35,7 @@ class Benchmark:
     name: str
     args: tuple[str, ...] = ()
     takes_json: bool = True
-    """Whether it takes --json PATH; otherwise its result is read from bench/results/<name>.json."""
+    """Whether it takes --json PATH (given bench/results/<name>.json); the others write there themselves."""
 
 
 BENCHMARKS = (
@@ -44,12 +46,15 @@ BENCHMARKS = (
     Benchmark("notification"),
     Benchmark("faust_floor"),
     Benchmark("oracle", ("--households", "10000")),
-    Benchmark("latency", ("--port-base", os.environ.get("ASSIST_BENCH_PORT_BASE", "18180"))),
+    Benchmark("latency", ("--port-base", str(PORT_BASE))),
+    Benchmark("footprint", ("--port-base", str(PORT_BASE + 10))),
+    Benchmark("capacity"),
 )
+"""In this order: capacity derives the plan from the results the others wrote."""
 
 
 def run_one(bench: Benchmark, out_dir: Path, timeout: float) -> dict[str, Any]:
-    target = out_dir / f"{bench.name}.json" if bench.takes_json else RESULTS / f"{bench.name}.json"
+    target = RESULTS / f"{bench.name}.json"
     command = [sys.executable, "-m", f"bench.{bench.name}", *bench.args]
     if bench.takes_json:
         command += ["--json", str(target)]

@@ -18,6 +18,7 @@ from pathlib import Path
 from typing import Any
 
 from bench.capacity_inputs import (
+    DECIDED_IN_REDIS_DAYS,
     DISASTER_HOURS,
     DISASTER_PERSONS,
     HEADROOM,
@@ -25,6 +26,7 @@ from bench.capacity_inputs import (
     MIN_PARTITIONS,
     MONITORED,
     MONTHLY_BATCH_HOURS,
+    OPEN_TASK_DAYS,
     PARTITION_GROWTH,
     PEAK_HOUR_FACTOR,
     PERSONS_PER_HOUSEHOLD,
@@ -81,7 +83,9 @@ def measured(results: dict[str, Any]) -> dict[str, Any]:
         "passthrough_events_per_second": matching.get("passthrough_events_per_second"),
         "intake_events_per_second": (results.get("intake") or {}).get("http_batches_events_per_second"),
         "pipeline_capacity_events_per_second": latency.get("capacity_events_per_second"),
-        "rocksdb_bytes_per_person": store.get("rocksdb_bytes_per_person_after_events"),
+        "rocksdb_bytes_per_person": store.get("rocksdb_bytes_per_person_compacted"),
+        "rocksdb_bytes_per_person_uncompacted": store.get("rocksdb_bytes_per_person_after_events"),
+        "changelog_bytes_per_person": store.get("changelog_bytes_per_person_compacted"),
         "event_bytes": per_record(EVENTS.name),
         "routed_bytes": per_record(MATCHING_INBOX.name),
         "routed_per_event": per_event(MATCHING_INBOX.name),
@@ -92,7 +96,7 @@ def measured(results: dict[str, Any]) -> dict[str, Any]:
         "changelog_bytes_per_event": sum(v["bytes"] for v in changelog) / events if changelog and events else None,
         "seen_bytes_per_event": redis.get("intake_seen_bytes_per_event"),
         "casework_bytes_per_task": redis.get("casework_bytes_per_task"),
-        "inbox_bytes_per_entry": redis.get("notification_inbox_bytes_per_entry"),
+        "notification_bytes_per_offer": store.get("notification_bytes_per_offer"),
         "reevaluation_persons": reevaluation.get("persons"),
         "reevaluation_seconds": reevaluation.get("reevaluation_seconds"),
         "reevaluation_all_policies_seconds": reevaluation.get("reevaluation_all_policies_seconds"),
@@ -170,12 +174,12 @@ def derive(m: dict[str, Any]) -> list[Figure]:
         disk += gb
         add(f"broker disk, {topic}", gb, "GB", f"{base:,.0f}/yr × {ratio:.3f} per event × {m[size]} B × "
             f"{days:g} d / 365 × {REPLICATION} replicas", "footprint.json")
-    if need("rocksdb_bytes_per_person"):
-        changelog = MONITORED * m["rocksdb_bytes_per_person"] * REPLICATION / GB
+    if need("changelog_bytes_per_person"):
+        changelog = MONITORED * m["changelog_bytes_per_person"] * REPLICATION / GB
         disk += changelog
         add("broker disk, table changelogs (compacted)", changelog, "GB",
-            f"≈ RocksDB total × {REPLICATION} replicas (a compacted changelog holds the tables' latest values)",
-            "footprint.json")
+            f"{MONITORED:,} persons × {m['changelog_bytes_per_person']} B/person (latest value per key) × "
+            f"{REPLICATION} replicas", "footprint.json")
     add("broker disk, total", disk, "GB", "Σ rows above", "")
     if need("event_bytes"):
         per_event = m["event_bytes"] + (m.get("routed_bytes") or 0) * (m.get("routed_per_event") or 0) + \
@@ -192,10 +196,16 @@ def derive(m: dict[str, Any]) -> list[Figure]:
         add("Redis, casework (tasks kept 5 years)", tasks * TASK_RETENTION_YEARS * m["casework_bytes_per_task"] / GB,
             "GB", f"{tasks:,.0f} tasks/yr × {TASK_RETENTION_YEARS} y × {m['casework_bytes_per_task']} B/task",
             "footprint.json")
-    if need("inbox_bytes_per_entry", "offers_per_event"):
+        days = OPEN_TASK_DAYS + DECIDED_IN_REDIS_DAYS
+        add("Redis, casework (decided tasks leave after 90 days)",
+            tasks * days / 365 * m["casework_bytes_per_task"] / GB, "GB",
+            f"{tasks:,.0f} tasks/yr × ({OPEN_TASK_DAYS} open + {DECIDED_IN_REDIS_DAYS} decided) d / 365 × "
+            f"{m['casework_bytes_per_task']} B/task", "footprint.json")
+    if need("notification_bytes_per_offer", "offers_per_event"):
         offers = monitored_events * m["offers_per_event"]
-        add("Redis, notification inboxes (2 years)", offers * INBOX_RETENTION_YEARS * m["inbox_bytes_per_entry"] / GB,
-            "GB", f"{offers:,.0f} offers/yr × {INBOX_RETENTION_YEARS} y × {m['inbox_bytes_per_entry']} B/entry",
+        add("Redis, notification (offers kept 2 years)",
+            offers * INBOX_RETENTION_YEARS * m["notification_bytes_per_offer"] / GB, "GB",
+            f"{offers:,.0f} offers/yr × {INBOX_RETENTION_YEARS} y × {m['notification_bytes_per_offer']} B/offer",
             "footprint.json")
 
     persons, seconds = m.get("reevaluation_persons"), m.get("reevaluation_seconds")

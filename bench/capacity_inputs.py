@@ -36,8 +36,8 @@ VOLUMES: tuple[Volume, ...] = (
     Volume("civil affairs (registry)", "household changes on assist.registry (births, marriages, divorces, moves)",
            9_540_000 + 2 * 6_106_000 + 2 * 2_600_000 + 20_000_000,
            "NBS Communiqué 2024: 9.54 million births; Ministry of Civil Affairs 2024: 6.1 million marriages and about "
-           "2.6 million divorces (each changes two households); about 20 million household-register moves a year "
-           "(estimate)", estimate=True),
+           "2.6 million divorces (each changes two households); about 20 million household-register moves a year",
+           estimate=True),
     Volume("health", "hospitalisation.admitted + hospitalisation.discharged", 2 * 301_870_000,
            "National Health Commission, Statistical Bulletin on Health Development 2023: 301.87 million admissions "
            "(one admission and one discharge event each)"),
@@ -49,26 +49,26 @@ VOLUMES: tuple[Volume, ...] = (
            "the basic pension insurance for employees; one change of the contribution base a year each, reported "
            "in the month of the yearly adjustment", estimate=True, monthly_batch=True),
     Volume("human resources and social security", "job.lost", 40_000_000,
-           "about 10 % a year of the 473 million urban employed (NBS Communiqué 2024) leave a job (estimate; "
-           "12.56 million new urban jobs in 2024 are the net figure)", estimate=True),
+           "about 10 % a year of the 473 million urban employed (NBS Communiqué 2024) leave a job (the "
+           "12.56 million new urban jobs of 2024 are a net figure)", estimate=True),
     Volume("education", "school.enrolled", 60_970_000,
            "Ministry of Education, Statistical Bulletin on National Education Development 2023: new entrants of "
            "primary (18.78 M), junior secondary (17.55 M), regular senior secondary (9.68 M), secondary vocational "
            "(4.54 M) schools and higher education (10.42 M)"),
     Volume("disabled persons' federation", "disability.certified", 2_000_000,
            "China Disabled Persons' Federation: about 38 million certified disabled persons; about 2 million "
-           "first certifications and re-gradings a year (estimate)", estimate=True),
+           "first certifications and re-gradings a year", estimate=True),
     Volume("emergency management", "emergency.occurred", 95_444_000,
            "Ministry of Emergency Management, 2023 natural disasters: 95.444 million person-times affected"),
     Volume("housing", "housing.lost", 1_000_000,
-           "homes destroyed or uninhabitable by disasters, fires and demolitions (estimate)", estimate=True),
+           "homes destroyed or uninhabitable by disasters, fires and demolitions", estimate=True),
     Volume("civil affairs (registry)", "age.milestone_reached", 26_000_000,
            "Seventh National Population Census 2020 age table: about 20 million a year reach 60 and about 6 million "
-           "reach 80 (estimate from the cohorts aged 55-59 and 75-79)", estimate=True),
+           "reach 80 (from the cohorts aged 55-59 and 75-79)", estimate=True),
     Volume("residents", "application.submitted", 20_000_000,
            "applications and reviews by residents and caseworkers; about 40 million receive subsistence allowance "
-           "(Ministry of Civil Affairs statistical bulletin), renewed or newly applied for about every two years "
-           "(estimate)", estimate=True),
+           "(Ministry of Civil Affairs statistical bulletin), renewed or newly applied for about every two years",
+           estimate=True),
 )
 
 # Planning choices (docs/capacity.md explains each).
@@ -94,5 +94,10 @@ SEEN_WINDOW_DAYS = 7
 """intake's idempotency window (ASSIST_IDEMPOTENCY_WINDOW_SECONDS)."""
 TASK_RETENTION_YEARS = 5
 """Decided tasks are kept in casework 5 years (ASSIST_DECIDED_TASK_RETENTION_DAYS)."""
+OPEN_TASK_DAYS = 10
+"""A task waits about its SLA (240 hours in the catalogue) before it is decided."""
+DECIDED_IN_REDIS_DAYS = 90
+"""The alternative the plan proposes: decided tasks leave Redis after 90 days (assist.tasks and assist.decisions keep
+them a year; an archive beyond)."""
 INBOX_RETENTION_YEARS = 2
 """Inbox entries are kept 2 years (ASSIST_INBOX_RETENTION_DAYS)."""

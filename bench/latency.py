@@ -24,7 +24,6 @@ import asyncio
 import datetime as dt
 import json
 import os
-import tempfile
 import time
 from collections.abc import Iterator
 from dataclasses import asdict, dataclass, field
@@ -35,7 +34,7 @@ import aiohttp
 from aiokafka import AIOKafkaConsumer, TopicPartition
 
 from bench.open_loop import Latency, next_rate, percentile, send_times, sustained, ticks
-from bench.pipeline import Pipeline, Ports, stop_on_sigterm
+from bench.pipeline import Pipeline, Ports, drop_tables, run_folder, stop_on_sigterm
 from services.casework.adapters.redis_layout import Keys
 from services.core.codec import Contract, decode_record, load_contract
 from services.core.identity import Pseudonymiser
@@ -127,39 +126,42 @@ async def check_api(api: aiohttp.ClientSession, url: str, task_id: str, evidence
 async def send_open_loop(session: aiohttp.ClientSession, url: str, tokens: dict[str, str],
                          events: list[dict[str, Any]], rate: float, seconds: float, tick: float,
                          seen: Observed) -> tuple[int, list[float]]:
-    """Send `events` at `rate` for `seconds` (open loop); (accepted, seconds each request left late)."""
+    """Send `events` at `rate` for `seconds` (open loop); (accepted, seconds each request left late). Every
+    request body is encoded before the first send, so the sender's own work does not delay the schedule."""
     loop = asyncio.get_running_loop()
-    start = loop.time() + 0.5
-    times = send_times(rate, seconds, start)
-    groups = ticks(times, tick)
+    offsets = send_times(rate, seconds, 0.0)
+    plan: list[tuple[float, str, bytes, list[str], list[float]]] = []
+    for at, indexes in ticks(offsets, tick):
+        by_department: dict[str, list[int]] = {}
+        for i in indexes:
+            by_department.setdefault(department_of(events[i]), []).append(i)
+        plan += [(at, d, json.dumps([events[i] for i in chosen]).encode(), [events[i]["id"] for i in chosen],
+                  [offsets[i] for i in chosen]) for d, chosen in by_department.items()]
     accepted = 0
     late: list[float] = []
 
-    async def post(department: str, batch: list[dict[str, Any]], at: float) -> None:
+    async def post(department: str, body: bytes, ids: list[str], at: float) -> None:
         nonlocal accepted
         await asyncio.sleep(max(0.0, at - loop.time()))
         late.append(loop.time() - at)
         headers = {"Authorization": f"Bearer {tokens[department]}",
                    "Content-Type": "application/cloudevents-batch+json"}
         try:
-            async with session.post(f"{url}/v1/events", data=json.dumps(batch), headers=headers) as answer:
+            async with session.post(f"{url}/v1/events", data=body, headers=headers) as answer:
                 await answer.read()
                 if answer.status == 202:
                     now = loop.time()
-                    accepted += len(batch)
-                    for e in batch:
-                        seen.answered[e["id"]] = now
+                    accepted += len(ids)
+                    for event_id in ids:
+                        seen.answered[event_id] = now
         except aiohttp.ClientError:
             pass
 
-    posts = []
-    for at, indexes in groups:
-        by_department: dict[str, list[dict[str, Any]]] = {}
-        for i in indexes:
-            seen.planned[events[i]["id"]] = times[i]
-            by_department.setdefault(department_of(events[i]), []).append(events[i])
-        posts += [post(d, batch, at) for d, batch in by_department.items()]
-    await asyncio.gather(*posts)
+    start = loop.time() + 0.2
+    for _, _, _, ids, planned in plan:
+        for event_id, offset in zip(ids, planned, strict=True):
+            seen.planned[event_id] = start + offset
+    await asyncio.gather(*(post(d, body, ids, start + at) for at, d, body, ids, _ in plan))
     return accepted, sorted(late)
 
 
@@ -207,13 +209,15 @@ async def run(args: argparse.Namespace) -> dict[str, Any]:
     stream = department_events(population, contract, seed=args.seed, clock=ScenarioClock.ending(
         now, plan_size(args), dt.timedelta(days=30)), bad_fraction=0.0)
     districts = sorted({h.district.code for h in population.households})
-    with tempfile.TemporaryDirectory() as tmp:
-        pipeline = Pipeline(settings, contract, Path(tmp), Ports(args.port_base))
-        try:
-            await pipeline.start()
-            return await measure(pipeline, population, contract, stream, districts, args)
-        finally:
-            pipeline.stop()
+    run_dir = run_folder(settings, "latency")
+    print(f"logs in {run_dir}", flush=True)
+    pipeline = Pipeline(settings, contract, run_dir, Ports(args.port_base))
+    try:
+        await pipeline.start()
+        return {**await measure(pipeline, population, contract, stream, districts, args), "logs": str(run_dir)}
+    finally:
+        pipeline.stop()
+        drop_tables(run_dir)
 
 
 async def measure(pipeline: Pipeline, population: Any, contract: Contract, stream: Iterator[dict[str, Any]],

@@ -7,6 +7,7 @@ from __future__ import annotations
 import asyncio
 import os
 import re
+import shutil
 import signal
 import socket
 import subprocess
@@ -25,10 +26,12 @@ from services.core.settings import PROJECT_ROOT, Settings
 from services.core.topics import APPLICATION_ANSWERS, MATCHING_INPUTS, TASKS
 from services.intake.adapters.tokens import TokenFile
 from services.matching.adapters.catalogue_feed import publish_catalogue
+from services.notification.adapters.kafka_inbound import TOPICS as NOTIFICATION_INPUTS
 
 CATALOGUE = PROJECT_ROOT / "policies" / "national-demo.yaml"
 UNLIMITED = "1000000"
 ALL = ("intake", "matching", "casework", "casework-api")
+"""The processes a pipeline runs unless told otherwise; "notification" (the worker) is there on request."""
 
 
 @dataclass(frozen=True)
@@ -52,6 +55,10 @@ class Ports:
     @property
     def matching_web(self) -> int:
         return self.base + 6
+
+    @property
+    def notification_metrics(self) -> int:
+        return self.base + 8
 
 
 def port_taken(port: int) -> bool:
@@ -79,11 +86,26 @@ def wait_or_kill(process: subprocess.Popen[bytes], seconds: float = 60) -> None:
         process.wait(timeout=10)
 
 
+def run_folder(settings: Settings, benchmark: str) -> Path:
+    """A new folder for one run's logs and data under the data folder; the logs stay for reading afterwards."""
+    folder = settings.data_dir / "bench" / f"{benchmark}-{time.strftime('%Y%m%d-%H%M%S')}-{uuid.uuid4().hex[:4]}"
+    folder.mkdir(parents=True)
+    return folder
+
+
+def drop_tables(run_dir: Path) -> None:
+    """Remove the matching worker's RocksDB stores of a finished run (large; its logs stay)."""
+    shutil.rmtree(run_dir / "matching", ignore_errors=True)
+
+
 class Pipeline:
     """intake serve, matching worker, casework worker and casework api; logs in `run_dir`."""
 
-    def __init__(self, settings: Settings, contract: Contract, run_dir: Path, ports: Ports):
+    def __init__(self, settings: Settings, contract: Contract, run_dir: Path, ports: Ports,
+                 notification_redis: str | None = None):
         self.settings, self.contract, self.run_dir, self.ports = settings, contract, run_dir, ports
+        self.notification_redis = notification_redis or settings.redis_url
+        self.notification_group = f"assist-notification-latency-{uuid.uuid4().hex[:8]}"
         self.run_id = uuid.uuid4().hex[:8]
         self.app_id = f"assist-matching-latency-{self.run_id}"
         self.casework_group = f"assist-casework-latency-{self.run_id}"
@@ -121,8 +143,11 @@ class Pipeline:
         await publish_catalogue(bootstrap, self.contract, document, str(CATALOGUE))
         await commit_group_at_end(bootstrap, self.app_id, MATCHING_INPUTS)
         await commit_group_at_end(bootstrap, self.casework_group, (TASKS, APPLICATION_ANSWERS))
+        if "notification" in only:
+            await commit_group_at_end(bootstrap, self.notification_group, NOTIFICATION_INPUTS)
         ports = {"intake": (self.ports.intake,), "matching": (self.ports.matching_web,),
-                 "casework": (self.ports.casework_metrics,), "casework-api": (self.ports.casework_web,)}
+                 "casework": (self.ports.casework_metrics,), "casework-api": (self.ports.casework_web,),
+                 "notification": (self.ports.notification_metrics,)}
         taken = [port for name in only for port in ports[name] if port_taken(port)]
         if taken:  # a process of another run answering there would be measured instead of this run's
             raise RuntimeError(f"ports {taken} are in use on 127.0.0.1: stop what listens there or pass another "
@@ -141,18 +166,22 @@ class Pipeline:
         return {"intake": ("services.intake", "serve"), "matching": ("services.matching", "worker"),
                 "casework": ("services.casework", "worker", "--group", self.casework_group, "--metrics-port",
                              str(self.ports.casework_metrics)),
-                "casework-api": ("services.casework", "api")}[name]
+                "casework-api": ("services.casework", "api"),
+                "notification": ("services.notification", "worker", "--group", self.notification_group,
+                                 "--metrics-port", str(self.ports.notification_metrics))}[name]
 
     def _answer(self, name: str) -> tuple[str, str]:
         """A URL of `name` and what its answer holds once the process is ready."""
         return {"intake": (f"{self.intake_url}/healthz", "ok"),
                 "matching": (self._matching_metrics, "assist_matching_catalogue_info{"),
                 "casework": (f"http://127.0.0.1:{self.ports.casework_metrics}/healthz", ""),
-                "casework-api": (f"{self.casework_url}/healthz", "ok")}[name]
+                "casework-api": (f"{self.casework_url}/healthz", "ok"),
+                "notification": (f"http://127.0.0.1:{self.ports.notification_metrics}/healthz", "")}[name]
 
     def _start(self, name: str, *args: str) -> None:
         log = (self.run_dir / f"{name}.log").open("ab")
-        self.processes[name] = subprocess.Popen([sys.executable, "-m", *args], env=self.env, stdout=log,
+        env = {**self.env, "ASSIST_REDIS_URL": self.notification_redis} if name == "notification" else self.env
+        self.processes[name] = subprocess.Popen([sys.executable, "-m", *args], env=env, stdout=log,
                                                 stderr=subprocess.STDOUT, cwd=PROJECT_ROOT)
 
     @property

@@ -98,9 +98,30 @@ def _latency(r: Mapping[str, Any]) -> list[Row]:
     return rows
 
 
+def _footprint(r: Mapping[str, Any]) -> list[Row]:
+    store, redis = r.get("matching") or {}, r.get("redis") or {}
+    inbox = (store.get("notification_redis") or {}).get("notification_inbox_bytes_per_entry")
+    return [("footprint", "RocksDB bytes per person, compacted", _n(store.get("rocksdb_bytes_per_person_compacted")),
+             f"as left by the worker {_n(store.get('rocksdb_bytes_per_person_after_events'))}; "
+             f"{_n(store.get('persons'))} persons"),
+            ("footprint", "Redis bytes per casework task", _n(redis.get("casework_bytes_per_task")),
+             f"per inbox entry {_n(inbox)}; per idempotency key {_n(redis.get('intake_seen_bytes_per_event'))}")]
+
+
+_PLAN = ("design rate", "matching workers", "household partitions", "RocksDB, all workers", "broker disk, total",
+         "national re-evaluation, every re-evaluation policy")
+
+
+def _capacity(r: Mapping[str, Any]) -> list[Row]:
+    shown = {f["name"]: f for f in r.get("figures", [])}
+    return [("capacity", name, _n(shown[name]["value"], 1), str(shown[name]["unit"]))
+            for name in _PLAN if name in shown]
+
+
 HEADLINES: dict[str, Callable[[Any], list[Row]]] = {
     "intake": _intake, "matching": _matching, "reevaluation": _reevaluation, "casework": _casework,
     "notification": _notification, "oracle": _oracle, "faust_floor": _faust_floor, "latency": _latency,
+    "footprint": _footprint, "capacity": _capacity,
 }
 
 
