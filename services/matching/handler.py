@@ -20,6 +20,9 @@ from services.matching.domain.evaluation import PolicyOutcome, evaluate_event, e
 from services.matching.domain.household import facts as f
 from services.matching.domain.household.benefits import Review, beneficiary_of
 from services.matching.domain.household.follow_up import Step, StepKind, follow_up
+from services.matching.domain.household.needs import reported
+from services.matching.domain.household.one_off import affected, one_off, remember
+from services.matching.domain.household.one_off import decide as decide_need
 from services.matching.domain.household.risk import RiskModel, assess
 from services.matching.domain.household.state import HouseholdState, from_registry, prune
 from services.matching.domain.household.vocabulary import REEVALUATION, REGISTRY
@@ -73,15 +76,39 @@ class Matcher:
         triggered = catalogue.policies_for(event.type, region, district)
         # Policies decided on the state follow every change of the facts they read, not only their triggers.
         follow = any(p.follows_state for p in triggered) or _facts_changed(state, updated)
-        chosen = [p for p in triggered if not (follow and p.follows_state)]
+        once = one_off(triggered)
+        chosen = [p for p in triggered if not (follow and p.follows_state) and p not in once]
         outcomes = evaluate_event(catalogue, household, members, f.event_facts(event.type, event.id, event.subject,
                                                                                event.data, occurred), today, chosen)
+        if once:
+            need = reported(event.id, event.type, event.subject, event.data, occurred, event.time)
+            updated = remember(updated, need)
+            outcomes = [*outcomes, *decide_need(catalogue, updated, need, once)]
         if follow:
-            outcomes = _in_catalogue_order(catalogue, [*outcomes, *evaluate_followed(catalogue, household, members,
-                                                                                     today)])
-        result = self._follow(updated, catalogue, outcomes, now, event.id, (event.id,), event.subject, follow,
-                              (household, members), since=event.time)
+            outcomes = [*outcomes, *evaluate_followed(catalogue, household, members, today)]
+        result = self._follow(updated, catalogue, _in_catalogue_order(catalogue, outcomes), now, event.id,
+                              (event.id,), event.subject, follow, (household, members), since=event.time)
+        result = self._decide_again(result, catalogue, event, occurred, now)
         return self._warn(result, now, event.time)
+
+    def _decide_again(self, result: Result, catalogue: PolicyCatalogue, event: Event, occurred: dt.date,
+                      now: dt.datetime) -> Result:
+        """The needs dated on or after a change of facts that arrived after them, decided again on the facts as of
+        their day (domain/household/one_off.py): revisions, withdrawals or late offers, as a run that received the
+        reports in the order of their days would have them."""
+        state = result.state
+        assert state is not None
+        member = event.subject in state.members or event.subject in state.deceased
+        outputs = list(result.outputs)
+        for need in affected(state, event.type, occurred, event.id, member):
+            again = self._follow(state, catalogue, decide_need(catalogue, state, need), now, need.event_id,
+                                 (need.event_id, event.id), need.subject, since=need.time)
+            assert again.state is not None
+            state = again.state
+            outputs.extend(again.outputs)
+        if len(outputs) == len(result.outputs):
+            return replace(result, state=state)
+        return Result(state, tuple(outputs), suppressed=result.suppressed)
 
     def on_decision(self, state: HouseholdState, decision: dict[str, Any], now: dt.datetime,
                     catalogue: PolicyCatalogue | None = None) -> Result:
@@ -194,7 +221,13 @@ def _take(state: HouseholdState, catalogue: PolicyCatalogue, step: Step, now: dt
     outcome = step.outcome or absent_outcome(policy, catalogue.version, step.key, step.item, state,
                                              " ".join(step.reasons))
     if step.kind == StepKind.OFFER:
-        output = offer_output(state, outcome, now, trigger, evidence, subject, since)
+        before = state.items.get(step.key)
+        if before is not None and before.withdrawn:
+            # Offered again after a withdrawal: the next revision of the same id, so consumers see it back.
+            again = replace(step, kind=StepKind.REVISE, item=before, offer_id=before.offer_id)
+            output = revision_output(state, again, outcome, policy, now, trigger, evidence, subject, since)
+        else:
+            output = offer_output(state, outcome, now, trigger, evidence, subject, since)
         item = item_of_output(output, catalogue.definitions)
         return f.record_offer(state, _offer_id(output), step.key, item), output
     if step.kind == StepKind.ADOPT:
@@ -205,7 +238,9 @@ def _take(state: HouseholdState, catalogue: PolicyCatalogue, step: Step, now: dt
         items = dict(state.items)
         pending = dict(state.pending_offers)
         if step.kind == StepKind.WITHDRAW:
-            del items[step.key]
+            withdrawn = item_of_output(output, catalogue.definitions)
+            items[step.key] = replace(withdrawn, amount_fen=None, withdrawn=True,
+                                      due_at=step.item.due_at if step.item is not None else withdrawn.due_at)
             pending = {o: k for o, k in pending.items() if o != step.offer_id}
         else:
             items[step.key] = item_of_output(output, catalogue.definitions)

@@ -56,7 +56,9 @@ class Item:
 
     `revision` counts the revisions sent (0: only the first offer); `summary`, `computation` and `facts` are those
     of the explanation last sent, so a revision can show the previous one; `due_at` is the verification task's
-    deadline (seconds since the epoch; 0 for a direct offer), which a revision keeps.
+    deadline (seconds since the epoch; 0 for a direct offer), which a revision keeps. `withdrawn`: the offer was
+    withdrawn; offering the key again continues its revisions (a consumer keeping the newest revision per id sees
+    the offer back) and keeps the deadline.
     """
 
     offer_id: str
@@ -68,6 +70,7 @@ class Item:
     computation: str | None = None
     facts: Mapping[str, str] = field(default_factory=dict)
     due_at: int = 0
+    withdrawn: bool = False
 
 
 @dataclass(frozen=True)
@@ -81,15 +84,15 @@ class Review:
 
 def item_row(item: Item) -> list[object]:
     return [item.offer_id, item.amount_fen, item.route, item.benefit_period, item.revision, item.summary,
-            item.computation, dict(item.facts), item.due_at]
+            item.computation, dict(item.facts), item.due_at, *([1] if item.withdrawn else [])]
 
 
 def item_of(row: list[object]) -> Item:
-    offer_id, amount, route, period, revision, summary, computation, facts, due = row
+    offer_id, amount, route, period, revision, summary, computation, facts, due, *withdrawn = row
     return Item(str(offer_id), None if amount is None else int(str(amount)), str(route), str(period),
                 int(str(revision)), str(summary), None if computation is None else str(computation),
                 {str(k): str(v) for k, v in dict(facts).items()} if isinstance(facts, dict) else {},
-                int(str(due)))
+                int(str(due)), bool(withdrawn and withdrawn[0]))
 
 
 def review_row(review: Review) -> list[object]:

@@ -19,6 +19,7 @@ from services.matching.domain.household.benefits import (
 )
 from services.matching.domain.household.event_kinds import BY_CODE, Change, kind_of
 from services.matching.domain.household.migration import legacy_event_type, name_beneficiaries
+from services.matching.domain.household.needs import Need, need_of_row, need_row
 from services.matching.domain.household.parts import Emergency as Emergency
 from services.matching.domain.household.parts import Expenditure as Expenditure
 from services.matching.domain.household.parts import Member as Member
@@ -62,6 +63,11 @@ class HouseholdState:
     application delivered again is answered the same (domain/applications.py keeps the newest)."""
     warnings_raised: Mapping[str, int] = field(default_factory=dict)
     """Risk tier → how many warnings of that tier were raised for the household: names the next one."""
+    registered: Mapping[str, Member] | None = None
+    """The members as the registry's last record listed them (before any event), what the household's facts on
+    a past day are rebuilt from (household.as_of); None in states stored before it was kept."""
+    needs: tuple[Need, ...] = ()
+    """Reports of needs one-off benefits pay for, within the kept history (household.one_off)."""
 
     def applied_event_ids(self) -> frozenset[str]:
         """Ids of the events already applied (within the kept history)."""
@@ -105,6 +111,7 @@ def from_registry(record: Mapping[str, Any], previous: HouseholdState | None = N
         members=members,
         current_benefits=frozenset(str(b) for b in record.get("current_benefits", ())),
         registry_as_of=as_of,
+        registered=members,
     )
     if previous is None:
         return baseline
@@ -121,6 +128,7 @@ def from_registry(record: Mapping[str, Any], previous: HouseholdState | None = N
         expenditures=previous.expenditures,
         last_emergency=previous.last_emergency,
         recent_events=previous.recent_events,
+        needs=previous.needs,
     )
     return _replay_member_changes(state, as_of)
 
@@ -149,9 +157,11 @@ def prune(state: HouseholdState, today: dt.date) -> HouseholdState:
     horizon = today - dt.timedelta(days=HISTORY_DAYS)
     events = tuple(e for e in state.recent_events if e.on >= horizon)
     spent = tuple(x for x in state.expenditures if x.on >= horizon)
-    if len(events) == len(state.recent_events) and len(spent) == len(state.expenditures):
+    needs = tuple(n for n in state.needs if n.on >= horizon)
+    if len(events) == len(state.recent_events) and len(spent) == len(state.expenditures) \
+            and len(needs) == len(state.needs):
         return state
-    return replace(state, recent_events=events, expenditures=spent)
+    return replace(state, recent_events=events, expenditures=spent, needs=needs)
 
 
 def as_date(value: Any) -> dt.date:
@@ -205,8 +215,7 @@ def to_dict(state: HouseholdState) -> dict[str, Any]:
         "r": state.region,
         "u": int(state.urban),
         "a": state.financial_assets_fen,
-        "m": {pid: [_day(m.birth_date), m.monthly_income_fen, m.disability_grade or 0, int(m.has_phone)]
-              for pid, m in state.members.items()},
+        "m": _member_rows(state.members),
         "f": FORMAT,
     }
     optional: dict[str, Any] = {
@@ -220,6 +229,7 @@ def to_dict(state: HouseholdState) -> dict[str, Any]:
         "rv": {k: review_row(r) for k, r in state.reviews.items()},
         "ap": {k: dict(a) for k, a in state.answers.items()},
         "wr": dict(state.warnings_raised),
+        "nd": [need_row(n, _day(n.on)) for n in state.needs],
     }
     out.update({k: v for k, v in optional.items() if v})
     if state.last_emergency is not None:
@@ -227,7 +237,18 @@ def to_dict(state: HouseholdState) -> dict[str, Any]:
         out["em"] = [_day(em.on), em.severity, em.place_district, int(em.home_destroyed), em.event_id]
     if state.registry_as_of is not None:
         out["t"] = _day(state.registry_as_of)
+    if state.registered is not None:
+        out["rm"] = _member_rows(state.registered)
     return out
+
+
+def _member_rows(members: Mapping[str, Member]) -> dict[str, list[Any]]:
+    return {pid: [_day(m.birth_date), m.monthly_income_fen, m.disability_grade or 0, int(m.has_phone)]
+            for pid, m in members.items()}
+
+
+def _members(rows: Mapping[str, list[Any]]) -> dict[str, Member]:
+    return {pid: Member(_date(b), int(inc), int(g) or None, bool(ph)) for pid, (b, inc, g, ph) in rows.items()}
 
 
 def _event_row(e: RecordedEvent) -> list[Any]:
@@ -272,8 +293,7 @@ def from_dict(data: Mapping[str, Any]) -> HouseholdState:
         region=data["r"],
         urban=bool(data["u"]),
         financial_assets_fen=int(data["a"]),
-        members={pid: Member(_date(b), int(inc), int(g) or None, bool(ph))
-                 for pid, (b, inc, g, ph) in data["m"].items()},
+        members=_members(data["m"]),
         deceased=frozenset(data.get("x", ())),
         current_benefits=frozenset(data.get("b", ())),
         receiving=frozenset(data.get("v", ())),
@@ -287,6 +307,8 @@ def from_dict(data: Mapping[str, Any]) -> HouseholdState:
         reviews={k: review_of(row) for k, row in data.get("rv", {}).items()},
         answers={str(k): dict(a) for k, a in data.get("ap", {}).items()},
         warnings_raised={str(k): int(n) for k, n in data.get("wr", {}).items()},
+        registered=_members(data["rm"]) if "rm" in data else None,
+        needs=tuple(need_of_row(row, _date(int(row[2]))) for row in data.get("nd", ())),
     )
     if data.get("f") in (BENEFIT_KEYS_FORMAT, FORMAT):
         return state
