@@ -40,6 +40,7 @@ from services.casework.domain.tasks import CaseworkerTask, Verdict
 from services.casework.service import Conflict, TaskNotFound
 from services.casework.wiring import casework_parts
 from services.core.codec import decode_record, load_contract
+from services.core.progress_report import ProgressReport, progress_report
 from services.core.settings import Settings, load_settings
 from services.core.topics import DECISIONS
 
@@ -231,6 +232,19 @@ def _verify(tasks: list[CaseworkerTask], won: dict[str, list[str]], trails: dict
     return problems
 
 
+async def _watch_decided(parts: Any, total: int, progress: ProgressReport) -> None:
+    """Tasks decided so far: those no longer queued or held, read every half second (until cancelled)."""
+    keys = parts.keys
+    while True:
+        await asyncio.sleep(0.5)
+        queues = [str(q) for q in await parts.redis.smembers(keys.queues)]
+        pipe = parts.redis.pipeline(transaction=False)
+        for queue in queues:
+            pipe.zcard(keys.queue(queue))
+            pipe.zcard(keys.held(queue))
+        progress.set(total - sum(await pipe.execute()))
+
+
 async def run_once(args: argparse.Namespace, publish: bool) -> dict[str, Any]:
     settings = bench_settings()
     run = uuid.uuid4().hex[:8]
@@ -239,8 +253,10 @@ async def run_once(args: argparse.Namespace, publish: bool) -> dict[str, Any]:
     async with casework_parts(settings, kafka=False) as parts:
         await parts.redis.flushdb()
         await declare_built(parts.redis, parts.keys)
-        for i in range(0, len(tasks), 1000):
-            await parts.board.take_in(tasks[i:i + 1000])
+        with progress_report("taking tasks in", len(tasks), "tasks") as progress:
+            for i in range(0, len(tasks), 1000):
+                await parts.board.take_in(tasks[i:i + 1000])
+                progress.advance(len(tasks[i:i + 1000]))
         start_offsets = await _decision_ends(settings.kafka_bootstrap) if publish else {}
         drained = ctx.Event()
         publisher = ctx.Process(target=_publish_process, args=(drained,)) if publish else None
@@ -252,7 +268,11 @@ async def run_once(args: argparse.Namespace, publish: bool) -> dict[str, Any]:
                                                            out)) for i in range(args.processes)]
         for w in workers:
             w.start()
-        results = [await asyncio.to_thread(out.get) for _ in workers]
+        with progress_report("claiming and deciding", len(tasks), "tasks") as progress:
+            watch = asyncio.create_task(_watch_decided(parts, len(tasks), progress))
+            results = [await asyncio.to_thread(out.get) for _ in workers]
+            watch.cancel()
+            progress.set(sum(r[1] for r in results))
         for w in workers:
             w.join()
         elapsed = max(r[5] for r in results) - start_at

@@ -27,11 +27,13 @@ import aiohttp
 from services.core.codec import encode_event, event_from_json, load_contract
 from services.core.identity import Pseudonymiser, check_character
 from services.core.kafka import durable_producer
+from services.core.progress_report import ProgressReport, progress_report
 from services.core.settings import load_settings
 from services.core.topics import EVENTS
 from services.intake.adapters.tokens import TokenFile
 
 PORT = 18080
+PROGRESS_EVERY = 1000
 
 
 def make_events(n: int) -> list[dict[str, Any]]:
@@ -48,7 +50,7 @@ def make_events(n: int) -> list[dict[str, Any]]:
     return events
 
 
-async def raw_producer(events: list[dict[str, Any]]) -> float:
+async def raw_producer(events: list[dict[str, Any]], progress: ProgressReport) -> float:
     settings = load_settings()
     contract = load_contract()
     pseudonymiser = Pseudonymiser(settings.pseudonym_key)
@@ -61,15 +63,20 @@ async def raw_producer(events: list[dict[str, Any]]) -> float:
     await producer.start()
     try:
         started = time.perf_counter()
-        futures = [await producer.send(EVENTS.name, value, key=key, headers=headers)
-                   for key, value, headers in encoded]
+        futures = []
+        for i, (key, value, headers) in enumerate(encoded, 1):
+            futures.append(await producer.send(EVENTS.name, value, key=key, headers=headers))
+            if i % PROGRESS_EVERY == 0:  # in steps, so that counting costs the baseline nothing
+                progress.set(i)
         await asyncio.gather(*futures)
+        progress.set(len(encoded))
         return len(events) / (time.perf_counter() - started)
     finally:
         await producer.stop()
 
 
-async def http_batches(events: list[dict[str, Any]], batch: int, concurrency: int, token: str) -> float:
+async def http_batches(events: list[dict[str, Any]], batch: int, concurrency: int, token: str,
+                       progress: ProgressReport) -> float:
     bodies = [json.dumps(events[i:i + batch]).encode() for i in range(0, len(events), batch)]
     headers = {"Authorization": f"Bearer {token}", "Content-Type": "application/cloudevents-batch+json"}
     queue: asyncio.Queue[bytes] = asyncio.Queue()
@@ -82,6 +89,7 @@ async def http_batches(events: list[dict[str, Any]], batch: int, concurrency: in
             async with session.post(f"http://127.0.0.1:{PORT}/v1/events", data=body, headers=headers) as r:
                 if r.status != 202:
                     raise RuntimeError(f"batch refused: {r.status} {await r.text()}")
+            progress.advance(batch)
 
     async with aiohttp.ClientSession() as session:
         started = time.perf_counter()
@@ -89,7 +97,8 @@ async def http_batches(events: list[dict[str, Any]], batch: int, concurrency: in
         return len(events) / (time.perf_counter() - started)
 
 
-async def single_latency(events: list[dict[str, Any]], rate: float, token: str) -> list[float]:
+async def single_latency(events: list[dict[str, Any]], rate: float, token: str,
+                         progress: ProgressReport) -> list[float]:
     headers = {"Authorization": f"Bearer {token}", "Content-Type": "application/cloudevents+json"}
     bodies = [json.dumps(e).encode() for e in events]
     latencies: list[float] = []
@@ -103,6 +112,7 @@ async def single_latency(events: list[dict[str, Any]], rate: float, token: str) 
             if r.status != 202:
                 raise RuntimeError(f"event refused: {r.status}")
         latencies.append(loop.time() - scheduled)
+        progress.advance()
 
     async with aiohttp.ClientSession(connector=connector) as session:
         start = loop.time() + 0.5
@@ -133,15 +143,23 @@ async def run(args: argparse.Namespace) -> dict[str, Any]:
         token = tokens.issue("health")
         env = {**os.environ, "ASSIST_INTAKE_PORT": str(PORT),
                "ASSIST_INTAKE_TOKENS_FILE": str(Path(tmp) / "tokens.json")}
-        server = await asyncio.to_thread(subprocess.Popen, [sys.executable, "-m", "services.intake", "serve"], env=env)
+        log = args.log.open("wb")  # one line per event accepted: kept out of the terminal
+        server = await asyncio.to_thread(subprocess.Popen, [sys.executable, "-m", "services.intake", "serve"], env=env,
+                                         stdout=log, stderr=subprocess.STDOUT)
+        singles = int(args.rate * args.seconds)
         try:
             await wait_healthy()
-            raw_rate = await raw_producer(make_events(args.events))
-            batch_rate = await http_batches(make_events(args.events), args.batch, args.concurrency, token)
-            latencies = await single_latency(make_events(int(args.rate * args.seconds)), args.rate, token)
+            with progress_report("raw producer", args.events, "events") as progress:
+                raw_rate = await raw_producer(make_events(args.events), progress)
+            with progress_report("HTTP batches", args.events, "events") as progress:
+                batch_rate = await http_batches(make_events(args.events), args.batch, args.concurrency, token,
+                                                progress)
+            with progress_report("single events", singles, "events") as progress:
+                latencies = await single_latency(make_events(singles), args.rate, token, progress)
         finally:
             server.terminate()
             server.wait(timeout=30)
+            log.close()
     return {
         "events": args.events, "batch": args.batch, "concurrency": args.concurrency,
         "raw_producer_events_per_second": round(raw_rate),
@@ -162,7 +180,10 @@ def main() -> None:
     parser.add_argument("--rate", type=float, default=500)
     parser.add_argument("--seconds", type=float, default=20)
     parser.add_argument("--json", type=Path, default=Path("bench/results/intake.json"), help="where the result goes")
+    parser.add_argument("--log", type=Path, default=Path("bench/results/intake-server.log"),
+                        help="where the intake process's log lines go")
     args = parser.parse_args()
+    args.log.parent.mkdir(parents=True, exist_ok=True)
     result = asyncio.run(run(args))
     args.json.parent.mkdir(parents=True, exist_ok=True)
     args.json.write_text(json.dumps(result, indent=2))

@@ -36,6 +36,7 @@ from redis.asyncio import Redis
 
 from services.core.codec import decode_record, encode_record, load_contract
 from services.core.kafka import commit_group_at_end, durable_producer
+from services.core.progress_report import ProgressReport, progress_report
 from services.core.settings import Settings, load_settings
 from services.core.topics import CONTACTS, NOTIFICATIONS, OFFERS
 from services.notification.adapters.dev_gateways import start_sms_sink, start_smtp
@@ -95,7 +96,8 @@ async def statuses_at_end(settings: Settings) -> AIOKafkaConsumer:
     return consumer
 
 
-async def until_sent(consumer: AIOKafkaConsumer, offer_ids: set[str], within: float) -> float:
+async def until_sent(consumer: AIOKafkaConsumer, offer_ids: set[str], within: float,
+                     progress: ProgressReport) -> float:
     """Seconds until every offer has a SENT status (monotonic clock time of the last one)."""
     waiting = set(offer_ids)
     deadline = time.monotonic() + within
@@ -105,15 +107,18 @@ async def until_sent(consumer: AIOKafkaConsumer, offer_ids: set[str], within: fl
                 status = decode_record(CONTRACT, "notification_status", r.value)
                 if status["status"] == "SENT":
                     waiting.discard(status["offer_id"])
+        progress.set(len(offer_ids) - len(waiting))
     if waiting:
         raise RuntimeError(f"{len(waiting)} offers not sent within {within} s")
     return time.monotonic()
 
 
-async def until_contacts_stored(redis: Redis, prefix: str, n: int, within: float = 120) -> None:
+async def until_contacts_stored(redis: Redis, prefix: str, n: int, progress: ProgressReport,
+                                within: float = 120) -> None:
     deadline = time.monotonic() + within
     while time.monotonic() < deadline:
         keys = [k async for k in redis.scan_iter(match=f"{prefix}:contact:*", count=5000)]
+        progress.set(min(len(keys), n))
         if len(keys) >= n:
             return
         await asyncio.sleep(0.2)
@@ -121,27 +126,31 @@ async def until_contacts_stored(redis: Redis, prefix: str, n: int, within: float
 
 
 async def pipeline(settings: Settings, contacts: list[dict[str, Any]], offers: list[dict[str, Any]],
-                   concurrency: int) -> float:
+                   concurrency: int, log: Path) -> float:
     group, prefix = f"bench-notification-{uuid.uuid4().hex[:8]}", f"bench:notification:{uuid.uuid4().hex[:8]}"
     await commit_group_at_end(settings.kafka_bootstrap, group, TOPICS)
     env = {**os.environ, "ASSIST_SMS_GATEWAY_URL": settings.sms_gateway_url, "ASSIST_SMTP_PORT": str(SMTP_PORT)}
+    lines = log.open("wb")  # one line per notification sent: kept out of the terminal
     worker = await asyncio.to_thread(subprocess.Popen, [
         sys.executable, "-m", "services.notification", "worker", "--group", group, "--key-prefix", prefix,
-        "--metrics-port", "0", "--concurrency", str(concurrency)], env=env)
+        "--metrics-port", "0", "--concurrency", str(concurrency)], env=env, stdout=lines, stderr=subprocess.STDOUT)
     redis = Redis.from_url(settings.redis_url)
     try:
         await publish(settings, CONTACTS.name, "contact", "person_id", contacts)
-        await until_contacts_stored(redis, prefix, len(contacts))
+        with progress_report("contacts stored", len(contacts), "contacts") as progress:
+            await until_contacts_stored(redis, prefix, len(contacts), progress)
         consumer = await statuses_at_end(settings)
         try:
             started = time.monotonic()
             await publish(settings, OFFERS.name, "offer", "household_id", offers)
-            finished = await until_sent(consumer, {o["offer_id"] for o in offers}, within=600)
+            with progress_report("pipeline", len(offers), "offers sent") as progress:
+                finished = await until_sent(consumer, {o["offer_id"] for o in offers}, 600, progress)
         finally:
             await consumer.stop()
     finally:
         worker.terminate()
         await asyncio.to_thread(worker.wait, 60)
+        lines.close()
         async for key in redis.scan_iter(match=f"{prefix}:*", count=5000):
             await redis.delete(key)
         await redis.aclose()
@@ -163,7 +172,8 @@ def rendered(contacts: list[dict[str, Any]], offers: list[dict[str, Any]],
     return out
 
 
-async def raw_loop(settings: Settings, messages: list[tuple[str, str, Message, str]]) -> float:
+async def raw_loop(settings: Settings, messages: list[tuple[str, str, Message, str]],
+                   progress: ProgressReport) -> float:
     """One message at a time: an HTTP POST, or one SMTP transaction on a kept-open connection."""
     async with aiohttp.ClientSession() as http:
         smtp = aiosmtplib.SMTP(hostname=settings.smtp_host, port=SMTP_PORT, local_hostname="bench")
@@ -177,12 +187,14 @@ async def raw_loop(settings: Settings, messages: list[tuple[str, str, Message, s
             else:
                 mail = compose_mail(settings.smtp_sender, address, message, key)
                 await smtp.sendmail(settings.smtp_sender, [address], mail)
+            progress.advance()
         elapsed = time.monotonic() - started
         await smtp.quit()
     return len(messages) / elapsed
 
 
-async def raw_concurrent(settings: Settings, messages: list[tuple[str, str, Message, str]], concurrency: int) -> float:
+async def raw_concurrent(settings: Settings, messages: list[tuple[str, str, Message, str]], concurrency: int,
+                         progress: ProgressReport) -> float:
     """The same messages, `concurrency` in flight, through the worker's own channel adapters."""
     async with aiohttp.ClientSession(connector=aiohttp.TCPConnector(limit=concurrency)) as http:
         senders: dict[str, ChannelSender] = {"SMS": SmsGateway(http, settings.sms_gateway_url),
@@ -197,6 +209,7 @@ async def raw_concurrent(settings: Settings, messages: list[tuple[str, str, Mess
                 result = await senders[channel].send(address, message, key + "c")
                 if result.detail:
                     raise RuntimeError(f"raw send failed: {result.detail}")
+                progress.advance()
 
         started = time.monotonic()
         await asyncio.gather(*(drain() for _ in range(concurrency)))
@@ -214,10 +227,12 @@ async def run(args: argparse.Namespace) -> dict[str, Any]:
         sms_sink = await start_sms_sink(settings.sms_gateway_url, Path(tmp) / "sms.jsonl")
         try:
             contacts, offers = people_and_offers(args.offers, uuid.uuid4().hex[:8])
-            pipeline_rate = await pipeline(settings, contacts, offers, args.concurrency)
+            pipeline_rate = await pipeline(settings, contacts, offers, args.concurrency, args.log)
             messages = rendered(contacts, offers, settings)
-            loop_rate = await raw_loop(settings, messages)
-            concurrent_rate = await raw_concurrent(settings, messages, args.concurrency)
+            with progress_report("raw loop", len(messages), "messages") as progress:
+                loop_rate = await raw_loop(settings, messages, progress)
+            with progress_report("raw concurrent", len(messages), "messages") as progress:
+                concurrent_rate = await raw_concurrent(settings, messages, args.concurrency, progress)
             mails = len(list((Path(tmp) / "mail").glob("*.eml")))
             texts = len((Path(tmp) / "sms.jsonl").read_text(encoding="utf-8").splitlines())
         finally:
@@ -241,7 +256,10 @@ def main() -> None:
     parser.add_argument("--concurrency", type=int, default=32)
     parser.add_argument("--json", type=Path, default=Path("bench/results/notification.json"),
                         help="where the result goes")
+    parser.add_argument("--log", type=Path, default=Path("bench/results/notification-worker.log"),
+                        help="where the notification worker's log lines go")
     args = parser.parse_args()
+    args.log.parent.mkdir(parents=True, exist_ok=True)
     result = asyncio.run(run(args))
     args.json.parent.mkdir(parents=True, exist_ok=True)
     args.json.write_text(json.dumps(result, indent=2))
