@@ -29,8 +29,14 @@ install_kafka() {
   command -v mvn >/dev/null || { say "Maven is required to assemble Kafka"; exit 1; }
   say "assembling Apache Kafka $KAFKA_VERSION from Maven Central into $KAFKA_LIBS"
   rm -rf "$KAFKA_LIBS"
-  mvn -q -B -f "$here/kafka-pom.xml" -Dkafka.version="$KAFKA_VERSION" dependency:copy-dependencies \
-    -DincludeScope=runtime -DoutputDirectory="$KAFKA_LIBS"
+  local mvn_args=(-B -f "$here/kafka-pom.xml" -Dkafka.version="$KAFKA_VERSION" dependency:copy-dependencies
+    -DincludeScope=runtime -DoutputDirectory="$KAFKA_LIBS")
+  if [ -x "$PY" ] && "$PY" -c "import rich" 2>/dev/null; then  # a progress bar (plain lines off a terminal) counting the jars against the expected list
+    (cd "$root" && "$PY" -m services.core.maven_progress --expected "$here/kafka-$KAFKA_VERSION-jars.txt" \
+      -- mvn "${mvn_args[@]}")
+  else
+    mvn -q "${mvn_args[@]}"
+  fi
   touch "$KAFKA_LIBS/.complete"
 }
 
