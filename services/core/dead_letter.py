@@ -128,7 +128,7 @@ class DeadLetters:
             await self._send(record, None, dead_letter_headers(record.headers, source, reason, self._clock(),
                                                                TOO_LARGE))
         log.warning("%s:%d@%d dead-lettered to %s (%s)", record.topic, record.partition, record.offset, self.topic,
-                    reason.kind)
+                    reason.kind, extra=_event_ids(record.headers))
         self._counted(record.topic, reason)
         self._sent[source] = None
         if len(self._sent) > REMEMBERED:
@@ -150,3 +150,12 @@ class DeadLetters:
             if isinstance(exc, KafkaTimeoutError) or exc.retriable:
                 raise
             raise DeadLetterRefused(f"{self.topic} refused a dead letter ({type(exc).__name__})") from exc
+
+
+def _event_ids(headers: Sequence[tuple[str, bytes | None]] | None) -> dict[str, str]:
+    """A dead-lettered event's CloudEvents id (its ce_id header) as the log line's event id and trace."""
+    for name, value in headers or ():
+        if name == "ce_id" and value:
+            event_id = bytes(value).decode("utf-8", "replace")
+            return {"event_id": event_id, "trace": event_id}
+    return {}

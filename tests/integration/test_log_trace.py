@@ -140,11 +140,13 @@ async def test_one_event_is_followed_by_its_id_through_every_services_json_lines
                                               "previous_monthly_income_fen": 200_000},
                                  subject=identity, department="human_resources")
         event["time"] = dt.datetime.now(dt.UTC).isoformat().replace("+00:00", "Z")
-        async with aiohttp.ClientSession() as session, session.post(
-                f"http://127.0.0.1:{ports['intake']}/v1/events", data=json.dumps(event),
-                headers={"Authorization": f"Bearer {token}", "Content-Type": "application/cloudevents+json"}
-        ) as response:
-            assert response.status == 202, await response.text()
+        broken = {**event, "id": str(uuid.uuid4()), "data": {**event["data"], "unemployment_registered": "yes"}}
+        async with aiohttp.ClientSession(headers={"Authorization": f"Bearer {token}",
+                                                  "Content-Type": "application/cloudevents+json"}) as session:
+            for body, status in ((event, 202), (broken, 400)):
+                async with session.post(f"http://127.0.0.1:{ports['intake']}/v1/events",
+                                        data=json.dumps(body)) as response:
+                    assert response.status == status, await response.text()
         trace = event["id"]
 
         [task, *_] = await until(lambda: [line for line in traced(by_name["matching"], trace)
@@ -181,6 +183,8 @@ async def test_one_event_is_followed_by_its_id_through_every_services_json_lines
     assert {"intake", "matching", "notification", "casework"} <= services, services
     [accepted] = [line for line in lines["intake"] if line.get("event_id") == trace]
     assert accepted["message"] == "event accepted" and accepted["department"] == "human_resources"
+    [rejected] = [line for line in lines["intake"] if line.get("event_id") == broken["id"]]
+    assert rejected["message"].startswith("event rejected (invalid): data.unemployment_registered")
     [decided] = [line for line in lines["casework-api"] if line.get("trace") == trace]
     assert (decided["task_id"], decided["action"]) == (task["task_id"], "APPROVED") and decided["decision_id"]
     sent = [line for line in lines["notification"] if line.get("trace") == trace]
