@@ -135,6 +135,8 @@ class Delivery:
         await self._tasks.publish_task(task)
         await self._publish(job, Channel.VISIT, "SENT", 1, f"caseworker task {task['task_id']}: {reason}")
         self._metrics.in_person(reason)
+        log.info("notification handed to a caseworker (%s)", reason,
+                 extra={**self._ids(job, Channel.VISIT, "SENT"), "task_id": task["task_id"]})
         done = replace(state, in_person_done=True)
         await self._jobs.save(job.key, done, self._clock() + dt.timedelta(seconds=self.lease_seconds))
         return done
