@@ -5,10 +5,12 @@
     assist.registry, assist.decisions, assist.matching.households ──keep_household_state──▶ offers, tasks,
                                                                                          application answers
 
-All topics have 8 partitions and are keyed with the same partitioner, so a household's registry record,
-decisions and events meet on one partition number, and faust assigns them to one worker together with the
-tables' changelog partitions. Agents are thin: decode (adapters/messages.py), call the service (service.py, on the
-tables as ports: faust_stores.py), publish what it returns.
+All topics have HOUSEHOLD_PARTITIONS partitions (a setting: services/core/topics.py) and are keyed with the same
+partitioner, so a household's registry record, decisions and events meet on one partition number, and faust assigns
+them to one worker together with the tables' changelog partitions; workers of one app id share the partitions.
+Agents are thin: take a batch (batches.py), decode each message (adapters/messages.py), call the service on it
+(service.py, on the tables as ports: faust_stores.py), send what it returns; a batch is acked once its records are
+delivered and its household states written.
 
 Each agent decides per message: a message it cannot use (it does not decode, or handling it raises) goes to
 assist.matching.dlq with the reason and its position, and the agent goes on. A transient failure (Kafka not
@@ -24,6 +26,7 @@ from collections.abc import AsyncIterator, Awaitable, Callable
 from typing import Any, TypeVar
 
 import faust
+from faust.exceptions import PartitionsMismatch
 from prometheus_client import generate_latest
 
 from services.core.conformance import ContractError
@@ -36,6 +39,7 @@ from services.core.topics import (
     APPLICATION_ANSWERS,
     DECISIONS,
     EVENTS,
+    HOUSEHOLD_PARTITIONS,
     MATCHING_DLQ,
     MATCHING_INBOX,
     MATCHING_INPUTS,
@@ -53,17 +57,19 @@ from services.matching.adapters.agent_failures import (
     test_faults_enabled,
     worker_stops,
 )
+from services.matching.adapters.batches import Outbox, batches, handling, withheld
 from services.matching.adapters.faust_stores import FaustStores
 from services.matching.adapters.messages import decode_message, reevaluation_headers
 from services.matching.progress import PartitionProgress
 from services.matching.runtime import MatchingRuntime
-from services.matching.service import MatchingService
+from services.matching.service import MatchingService, Routing
 from services.matching.stored import Record, StoredHousehold
 
 log = logging.getLogger(__name__)
 RAW: dict[str, Any] = {"key_type": bytes, "value_type": bytes, "key_serializer": "raw", "value_serializer": "raw"}
 ATTEMPTS = 3  # a message whose handling raises is tried this often (a table settling at start) before dead-lettering
 RETRY_PAUSE_SECONDS = 1.0
+METADATA_WAIT_SECONDS = 60.0
 T = TypeVar("T")
 PROMETHEUS_TEXT = "text/plain; version=0.0.4"  # aiohttp sets the charset itself
 WATCH_SECONDS = 5.0
@@ -83,7 +89,7 @@ def faust_app(settings: Settings) -> faust.App:
         web_port=settings.matching_web_port,
         web_bind=settings.matching_web_host,
         topic_replication_factor=1,
-        topic_partitions=8,
+        topic_partitions=HOUSEHOLD_PARTITIONS,
         producer_acks=-1,
         consumer_auto_offset_reset="earliest",
         processing_guarantee="at_least_once",
@@ -132,75 +138,102 @@ def attach(app: faust.App, runtime: MatchingRuntime, service: MatchingService, s
 
     async def handled(event: Any, handle: Callable[[Any], Awaitable[T]]) -> T | None:
         """`handle(event)`, tried ATTEMPTS times; None once the event is dead-lettered. A ContractError is final at
-        once; a dependency's failure is not the message's fault: it ends the agent, and with it the worker."""
-        for attempt in range(1, ATTEMPTS + 1):
+        once; a dependency's failure is not the message's fault: it ends the agent, and with it the worker.
+
+        PartitionsMismatch is not the message's fault either: faust compares a table's changelog with the source
+        topic in the consumer's metadata, where a changelog created at start shows no partitions until the next
+        metadata update (seconds). The message waits for it, up to METADATA_WAIT_SECONDS, then the agent ends."""
+        attempt = 0
+        patience = time.monotonic() + METADATA_WAIT_SECONDS
+        while True:
             try:
                 return await handle(event)
+            except PartitionsMismatch:
+                if time.monotonic() > patience:
+                    raise
+                await asyncio.sleep(RETRY_PAUSE_SECONDS)
             except Exception as exc:
                 if is_transient(exc):
                     raise
+                attempt += 1
                 message = event.message
                 log.error("%s:%d@%d cannot be handled (%s), attempt %d of %d", message.topic, message.partition,
                           message.offset, type(exc).__name__, attempt, ATTEMPTS)
-                if isinstance(exc, ContractError) or attempt == ATTEMPTS:
+                if isinstance(exc, ContractError) or attempt >= ATTEMPTS:
                     await dead_letter(event, invalid(exc) if isinstance(exc, ContractError) else internal(exc))
                     return None
                 await asyncio.sleep(RETRY_PAUSE_SECONDS)
-        return None
 
-    async def publish(records: list[Record]) -> None:
-        for topic_name, key, value, headers in records:
-            await outputs[topic_name].send(key=key, value=value, headers=headers)
+    async def dead_lettered(event: Any, reason: Reason | None) -> None:
+        if reason is not None:
+            await dead_letter(event, reason)
 
     @app.agent(events, **supervised)
     async def route_events_to_households(stream: faust.StreamT[bytes]) -> AsyncIterator[None]:
-        async for event in stream.events():
-            taken(event)
-            await handled(event, route)
-            done(event)
+        async for batch in batches(stream):
+            with withheld(batch):
+                outbox = Outbox(app, outputs)
+                for event in batch:
+                    taken(event)
+                    routing = await handled(event, route)
+                    if routing is not None:
+                        await dead_lettered(event, routing.refused)
+                        await outbox.send(routing.records)
+                await outbox.deliver()
+                for event in batch:
+                    done(event)
             yield None
 
-    async def route(event: Any) -> None:
-        routing = service.route(event.key, event.value, event.message.headers or [])
-        if routing.refused is not None:
-            await dead_letter(event, routing.refused)
-        await publish(list(routing.records))
+    async def route(event: Any) -> Routing:
+        with handling(event):
+            return service.route(event.key, event.value, event.message.headers or [])
 
     @app.agent(outputs[MATCHING_MEMBERSHIP.name], **supervised)
     async def index_memberships(stream: faust.StreamT[bytes]) -> AsyncIterator[None]:
-        async for event in stream.events():
-            taken(event)
-            await handled(event, index)
-            done(event)
+        async for batch in batches(stream):
+            with withheld(batch):
+                outbox = Outbox(app, outputs)
+                for event in batch:
+                    taken(event)
+                    await outbox.send(await handled(event, index) or [])
+                await outbox.deliver()
+                for event in batch:
+                    done(event)
             yield None
 
-    async def index(event: Any) -> None:
-        await publish(service.index(event.key, event.value))
+    async def index(event: Any) -> list[Record]:
+        with handling(event):
+            return service.index(event.key, event.value)
 
     @app.agent(household_inputs, **supervised)
     async def keep_household_state(stream: faust.StreamT[bytes]) -> AsyncIterator[None]:
         await runtime.catalogue_ready.wait()
-        async for event in stream.events():
-            taken(event)
-            hook = _header(event.message.headers, FAULT_HEADER) if faults else None
-            if hook == "agent-dies":
-                raise InjectedFault("the household agent dies (test hook)")
-            if hook == "agent-stalls":
-                await asyncio.sleep(STALL_HOOK_SECONDS)  # a stream that stopped, with no error
-            started = time.perf_counter()
-            records = await handled(event, household_records)
-            if records is None:
-                done(event)
-                continue
-            await publish(records)
-            done(event)
-            runtime.metrics.latency.observe(time.perf_counter() - started)
+        async for batch in batches(stream):
+            with withheld(batch):
+                outbox = Outbox(app, outputs)
+                for event in batch:
+                    taken(event)
+                    hook = _header(event.message.headers, FAULT_HEADER) if faults else None
+                    if hook == "agent-dies":
+                        raise InjectedFault("the household agent dies (test hook)")
+                    if hook == "agent-stalls":
+                        await asyncio.sleep(STALL_HOOK_SECONDS)  # a stream that stopped, with no error
+                    started = time.perf_counter()
+                    records = await handled(event, household_records)
+                    if records is not None:
+                        await outbox.send(records)
+                        runtime.metrics.latency.observe(time.perf_counter() - started)
+                stores.households.write_back()
+                await outbox.deliver()
+                for event in batch:
+                    done(event)
             yield None
 
     async def household_records(event: Any) -> list[Record]:
         message = event.message
         decoded = decode_message(runtime.contract, message.topic, event.value, message.headers or [])
-        return service.handle(event.key, message, decoded)
+        with handling(event):
+            return service.handle(event.key, message, decoded)
 
     @app.task
     async def follow_catalogue() -> None:
@@ -267,6 +300,7 @@ def attach(app: faust.App, runtime: MatchingRuntime, service: MatchingService, s
     app.on_partitions_revoked.connect(runtime.partitions_revoked)
     app.on_partitions_revoked.connect(progress.revoked)
     app.on_partitions_revoked.connect(stores.memberships.forget_cached)
+    app.on_partitions_revoked.connect(stores.households.forget_cached)
 
 
 def inbox_sender(inbox: faust.TopicT) -> Callable[[str, str], Any]:

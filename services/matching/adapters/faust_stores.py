@@ -11,11 +11,16 @@ from dataclasses import dataclass
 from typing import Any
 
 import faust
+from faust.streams import current_event
 
+from services.core.topics import HOUSEHOLD_PARTITIONS
+from services.matching.adapters.batches import handling
 from services.matching.adapters.read_cache import ReadCache
 from services.matching.ports import Headers
 
 MEMBERSHIP_CACHE = 500_000
+HOUSEHOLD_CACHE = 100_000
+"""Stored households kept decoded in memory, most recently used first (about 2 KB each)."""
 
 
 class TableHouseholds:
@@ -31,6 +36,48 @@ class TableHouseholds:
 
     def stored(self) -> Iterable[dict[str, Any]]:
         return (value for _, value in self.table.items() if value)
+
+
+class CachedHouseholds:
+    """The households table behind a bounded in-memory cache, written back once per batch.
+
+    The household agent is the only writer of its partitions' households, so the cache holds no stale value while
+    the worker owns them; on a rebalance it is emptied. `put` keeps the new form and the message that made it;
+    `write_back` (at the end of each batch, before anything is awaited) writes each changed household to the table
+    once, under that message, so faust's changelog and store use its partition (batches.handling)."""
+
+    def __init__(self, table: TableHouseholds, cache_size: int = HOUSEHOLD_CACHE):
+        self.table = table
+        self._cache: ReadCache[bytes, dict[str, Any] | None] = ReadCache(cache_size)
+        self._changed: dict[bytes, tuple[dict[str, Any], Any]] = {}
+
+    def get(self, household_id: bytes) -> dict[str, Any] | None:
+        changed = self._changed.get(household_id)
+        return changed[0] if changed is not None else self._cache.get(household_id, self.table.get)
+
+    def put(self, household_id: bytes, stored: dict[str, Any]) -> None:
+        self._changed[household_id] = (stored, current_event())
+        self._cache.put(household_id, stored)
+
+    def write_back(self) -> int:
+        """Write the households changed since the last call to the table; how many."""
+        changed, self._changed = self._changed, {}
+        for household_id, (stored, event) in changed.items():
+            with handling(event):
+                self.table.put(household_id, stored)
+        return len(changed)
+
+    def stored(self) -> Iterable[dict[str, Any]]:
+        changed = {k: v for k, (v, _) in self._changed.items()}
+        for household_id, value in list(self.table.table.items()):
+            value = changed.pop(household_id, value)
+            if value:
+                yield value
+        yield from changed.values()
+
+    def forget_cached(self, *args: object, **kwargs: object) -> None:
+        """On a rebalance: a partition may come back after another worker changed it."""
+        self._cache.clear()
 
 
 class TableMemberships:
@@ -82,13 +129,15 @@ def _b64(value: bytes) -> str:
 
 @dataclass(frozen=True)
 class FaustStores:
-    households: TableHouseholds
+    households: CachedHouseholds
     memberships: TableMemberships
     waiting: TableWaiting
 
     @classmethod
     def declare(cls, app: faust.App) -> FaustStores:
-        """The three tables, declared on `app` (8 partitions, like every topic they follow)."""
-        return cls(TableHouseholds(app.Table("households", partitions=8, key_type=bytes)),
-                   TableMemberships(app.Table("memberships", partitions=8, key_type=bytes, value_type=bytes)),
-                   TableWaiting(app.Table("waiting", partitions=8, key_type=bytes)))
+        """The three tables, declared on `app` (as many partitions as every topic they follow)."""
+        partitions = HOUSEHOLD_PARTITIONS
+        return cls(CachedHouseholds(TableHouseholds(app.Table("households", partitions=partitions, key_type=bytes))),
+                   TableMemberships(app.Table("memberships", partitions=partitions, key_type=bytes,
+                                              value_type=bytes)),
+                   TableWaiting(app.Table("waiting", partitions=partitions, key_type=bytes)))
