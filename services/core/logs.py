@@ -23,7 +23,6 @@ import contextvars
 import datetime as dt
 import json
 import logging
-import re
 import sys
 from collections.abc import Iterator, Mapping
 from typing import Any, TextIO
@@ -40,7 +39,6 @@ FIELDS = (*IDS, "evidence_event_ids", "department", "event_type", "channel", "st
 TEXT_FORMAT = "%(asctime)s %(levelname)s %(name)s %(message)s"
 
 _context: contextvars.ContextVar[Mapping[str, Any] | None] = contextvars.ContextVar("assist_log_ids", default=None)
-_WHOLE_PHONE = re.compile(r"\+?[0-9][0-9 -]{6,18}[0-9]")
 _STANDARD = frozenset(vars(logging.LogRecord("", 0, "", 0, "", None, None))) | {"message", "asctime"}
 
 
@@ -93,9 +91,10 @@ def masked_id(value: str) -> str:
     raw = value.encode("utf-8", "surrogateescape")
     if identity_number_spans(raw):
         return "[identity number]"
-    if "@" in value and labelled(raw) != raw:
-        return "[e-mail]"
-    return "[phone]" if _WHOLE_PHONE.fullmatch(value) else value
+    masked = labelled(raw)  # any other identity shape or a phone only as the whole id, an e-mail address anywhere
+    if masked in (b"[identity number]", b"[phone]"):
+        return masked.decode()
+    return "[e-mail]" if b"[e-mail]" in masked else value
 
 
 class PersonalDataMask(logging.Filter):

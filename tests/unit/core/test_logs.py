@@ -125,7 +125,7 @@ def test_uuid_ids_are_never_defaced_by_the_masks() -> None:
         value = str(uuid.uuid4())
         assert masked_id(value) == value
     assert masked_id("13800138000") == "[phone]" and masked_id("+86 139 1234 5678") == "[phone]"
-    assert masked_id(f"evt-{MAIL}") == "[e-mail]"
+    assert masked_id(f"evt-{MAIL}") == "[e-mail]" and masked_id("110105491231002") == "[identity number]"
 
 
 def test_the_mask_filter_keeps_a_record_whose_message_needs_no_masking_as_it_is() -> None:
