@@ -78,8 +78,11 @@ def measured(results: dict[str, Any]) -> dict[str, Any]:
 
     changelog = [v for k, v in topics.items() if k.startswith("changelog ")]
     return {
-        "worker_events_per_second": matching.get(f"matching_{largest}_events_per_second") if largest else None,
+        "worker_events_per_second": matching.get(f"matching_{largest}_events_per_second") if largest
+        else store.get("events_per_second"),
         "worker_policies": largest,
+        "worker_rate_from": "matching.json" if largest else "footprint.json (demo catalogue)"
+        if store.get("events_per_second") else None,
         "passthrough_events_per_second": matching.get("passthrough_events_per_second"),
         "intake_events_per_second": (results.get("intake") or {}).get("http_batches_events_per_second"),
         "pipeline_capacity_events_per_second": latency.get("capacity_events_per_second"),
@@ -136,7 +139,7 @@ def derive(m: dict[str, Any]) -> list[Figure]:
     rate = m.get("worker_events_per_second")
     workers = add("matching workers", math.ceil(design / (rate * UTILISATION)) if rate else None, "processes",
                   f"⌈design rate / (r_worker × {UTILISATION:g})⌉, r_worker = {rate} events/s "
-                  f"({m.get('worker_policies')} policies)", "matching.json")
+                  f"({m.get('worker_policies') or 'the demo'} policies)", str(m.get("worker_rate_from")))
     add("household partitions", max(MIN_PARTITIONS, 2 ** math.ceil(math.log2(
         workers * PARTITION_GROWTH))) if workers else None, "partitions",
         f"max({MIN_PARTITIONS}, next power of 2 ≥ workers × {PARTITION_GROWTH})", "")

@@ -5,7 +5,8 @@ bytes each topic's records take on the broker's disk, and Redis memory per key f
 
 1. A matching worker (its own consumer group and data folder) reads the simulator's population of --households
    from the registry, stops (RocksDB flushes on close) and its data folder is measured; it starts again, reads
-   --events-per-household department events each, stops, and is measured again.
+   --events-per-household department events each (published at once; their rate through the worker is reported
+   too, with the demo catalogue), stops, and is measured again.
 2. Broker: the bytes of the log segments (*.log) of each topic before and after, with the records added (end
    offsets), give bytes per record on disk for assist.registry, assist.events, the routing hop
    assist.matching.households, assist.offers, assist.tasks and the worker's changelog topics (one replica; Kafka's
@@ -159,11 +160,13 @@ async def matching_and_broker(settings: Settings, args: argparse.Namespace) -> d
             pipeline.stop()
             registry_store = folder_bytes(store)
             await pipeline.resume("matching")
+            started = asyncio.get_running_loop().time()
             pending = [await producer.send(EVENTS.name, value, key=key, headers=headers)
                        for key, value, headers in events]
             await asyncio.gather(*pending)
             if await pipeline.until_processed("event", n_events, 900) == float("inf"):
                 raise RuntimeError("matching did not read the events in 900 s")
+            rate = n_events / (asyncio.get_running_loop().time() - started)
             await asyncio.sleep(5)  # outputs and changelog writes acknowledged
             notification = await settled_inboxes(inboxes, 180)
         finally:
@@ -191,6 +194,7 @@ async def matching_and_broker(settings: Settings, args: argparse.Namespace) -> d
             per_record[name].update(distinct_keys=keys, compacted_bytes=round(latest + keys * framing))
             compacted += latest + keys * framing
     return {"logs": str(run_dir), "households": args.households, "persons": persons, "events": n_events,
+            "events_per_second": round(rate, 1),
             "rocksdb_bytes_after_registry": registry_store,
             "rocksdb_bytes_per_person_after_registry": round(registry_store / persons, 1),
             "rocksdb_bytes_after_events": events_store,
