@@ -47,8 +47,11 @@ class ProgressReport:
     def __enter__(self) -> ProgressReport:
         if self._terminal:
             console = Console(file=self._stream, force_terminal=True)
+            # What the command prints meanwhile is drawn above the bar when it goes to the same terminal, and left
+            # where it goes otherwise (a result redirected to a file stays there).
             self._bar = Progress(TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(),
-                                 TextColumn(self.unit), TimeElapsedColumn(), console=console)
+                                 TextColumn(self.unit), TimeElapsedColumn(), console=console,
+                                 redirect_stdout=_is_terminal(sys.stdout))
             self._bar.start()
             self._task = self._bar.add_task(self.what, total=self.total)
         return self
