@@ -8,11 +8,16 @@ tax-benefit system (bench/openfisca_dibao.py) fed the same arrays; only the firs
 is timed, on a fresh simulation each time. Both must find the same eligible households and total top-up.
 
 Re-evaluation as the matching runtime does it: the demo catalogue against a version raising the Sichuan (510000)
-standard by 8.5 % from the evaluation date; columns for both days, both evaluated, newly eligible = after & ~before.
+standard by 8.5 % from the evaluation date; the columns for the day, both versions evaluated policy by policy
+(outcome_pairs), newly eligible = after & ~before, the ids of the households whose outcome changed decoded. Timed
+for the subsistence allowance (against OpenFisca's two runs) and for every re-evaluation policy, with the peak
+RSS while doing it; then households are upserted (bench.population_updates) and the runtime path timed again.
 
-Memory: PopulationColumns.nbytes_per_person(), and the JSON state matching keeps per household in its table
+Memory: PopulationColumns.nbytes_per_person(), RSS before the population exists (the interpreter and libraries),
+after building it and at the peak of re-evaluating; and the JSON state matching keeps per household in its table
 (to_dict, as faust's json codec writes it) per member, for registry-loaded households and after a year of
-department events applied by the matcher. Each timing is the median of --repeats runs.
+department events applied by the matcher. `national` scales the figures to 66 million persons (formula given).
+Each timing is the median of --repeats runs.
 """
 
 from __future__ import annotations
@@ -25,16 +30,25 @@ import json
 import platform
 import re
 import statistics
-import sys
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from importlib.metadata import version
+from pathlib import Path
 from typing import Any, TypeVar
 
 import numpy as np
 from faust.serializers import codecs
 
 from bench.openfisca_dibao import DibaoInputs, DibaoRun, run_dibao
+from bench.population_capacity import (
+    national,
+    peak_rss_bytes,
+    release_freed_memory,
+    reset_peak_rss,
+    rss_bytes,
+    run_peak_rss_bytes,
+)
+from bench.population_updates import measure_updates
 from bench.synthetic_population import synthetic_population
 from services.core.codec import event_from_json, load_contract
 from services.core.identity import Pseudonymiser
@@ -43,8 +57,13 @@ from services.matching.domain.catalogue.policy_catalogue import PolicyCatalogue,
 from services.matching.domain.household.risk import load_risk_model
 from services.matching.domain.household.state import HouseholdState, to_dict
 from services.matching.domain.household.vocabulary import REEVALUATION
-from services.matching.domain.population.columns import Columns, PopulationColumns
-from services.matching.domain.population.evaluation import PopulationOutcome, evaluate_population
+from services.matching.domain.population.columns import PopulationColumns
+from services.matching.domain.population.evaluation import (
+    PopulationOutcome,
+    changed_households,
+    evaluate_population,
+    outcome_pairs,
+)
 from services.matching.handler import Matcher
 from services.matching.runtime import newly_eligible_households
 from services.simulator.population import generate_population
@@ -90,7 +109,7 @@ def raised_standard(text: str, catalogue: PolicyCatalogue, region: str, rate: fl
     return re.sub(r'(?m)^version: "?([^"\n]*)"?$', rf'version: "\1+{region}-raise"', raised, count=1)
 
 
-def dibao_inputs(columns: Columns) -> DibaoInputs:
+def dibao_inputs(columns: Mapping[str, Any]) -> DibaoInputs:
     return DibaoInputs(columns["member.household"], columns["member.monthly_income_fen"],
                        columns["household.financial_assets_fen"], columns["household.region"],
                        columns["household.urban"])
@@ -108,29 +127,39 @@ def openfisca_runs(catalogue: PolicyCatalogue, inputs: DibaoInputs, repeats: int
 
 
 def reevaluate(population: PopulationColumns, old: PolicyCatalogue, new: PolicyCatalogue, day: dt.date,
-               policies: list[str]) -> dict[str, np.ndarray[Any, Any]]:
-    """What MatchingRuntime.reevaluate computes before sending commands: newly eligible household rows."""
-    columns = population.as_columns(day)
-    return compared(columns, columns, old, new, day, policies)  # same day: the runtime builds the columns once
-
-
-def compared(old_columns: Columns, columns: Columns, old: PolicyCatalogue, new: PolicyCatalogue, day: dt.date,
-             policies: list[str]) -> dict[str, np.ndarray[Any, Any]]:
-    before = evaluate_population(old, old_columns, day, policies)
-    after = evaluate_population(new, columns, day, policies)
-    return {p: newly_eligible_households(before[p], after[p], columns.get("member.household")) for p in policies}
+               policies: list[str], seconds: dict[str, float] | None = None) -> dict[str, np.ndarray[Any, Any]]:
+    """What MatchingRuntime.reevaluate computes before sending commands: the columns for the day, both versions
+    policy by policy, the newly eligible household rows and the ids of the households whose outcome changed.
+    With `seconds`, each policy's time (both versions) is written there."""
+    columns = population.as_columns(day)  # same day: the runtime reads the columns once
+    member_household = columns.get("member.household")
+    newly: dict[str, np.ndarray[Any, Any]] = {}
+    changed: set[int] = set()
+    started = time.perf_counter()
+    for policy_id, before, after in outcome_pairs(old, columns, day, new, columns, day, policies):
+        newly[policy_id] = newly_eligible_households(before, after, member_household)
+        changed.update(int(i) for i in changed_households(before, after, member_household))
+        if seconds is not None:
+            seconds[policy_id] = time.perf_counter() - started
+            started = time.perf_counter()
+    ids = [population.household_id(row) for row in sorted(changed)]
+    assert len(ids) == len(changed)
+    return newly
 
 
 def compare_engines(population: PopulationColumns, old: PolicyCatalogue, new: PolicyCatalogue,
                     repeats: int) -> dict[str, Any]:
     result: dict[str, Any] = {}
     result["as_columns_seconds"], columns = timed(repeats, lambda: population.as_columns(ON_DATE))
-    inputs = dibao_inputs(columns)
+    if columns.live_members is not None:
+        raise Disagreement("the compared population has freed member rows; OpenFisca would count them")
+    # Fresh columns each run: the facts the rule reads are computed inside the timing.
     result["ours_seconds"], outcomes = timed(
-        repeats, lambda: evaluate_population(old, columns, ON_DATE, [POLICY]))
+        repeats, lambda: evaluate_population(old, population.as_columns(ON_DATE), ON_DATE, [POLICY]))
     ours: PopulationOutcome = outcomes[POLICY]
     eligible, total = int(np.count_nonzero(ours.eligible)), int(ours.amount_fen.sum(dtype=np.int64))
     result["eligible_households"], result["total_monthly_top_up_fen"] = eligible, total
+    inputs = dibao_inputs(columns)
     for way in ("select", "fancy"):
         seconds, run = openfisca_runs(old, inputs, repeats, way)
         print(f"OpenFisca ({way} standard lookup) vs ours, {ON_DATE:%Y-%m}:")
@@ -141,17 +170,8 @@ def compare_engines(population: PopulationColumns, old: PolicyCatalogue, new: Po
         result[f"openfisca_{way}_seconds"] = seconds
     result["openfisca_simulation_bytes_per_person"] = run.simulation_bytes / population.persons
 
-    policies = [p.id for p in new.policies_for(REEVALUATION) if p.id in old.policy_ids()]
     result["reevaluation_seconds"], newly = timed(repeats, lambda: reevaluate(population, old, new, ON_DATE, [POLICY]))
     result["newly_eligible_households"] = int(newly[POLICY].size)
-    result["reevaluation_evaluations_seconds"], _ = timed(
-        repeats, lambda: compared(columns, columns, old, new, ON_DATE, [POLICY]))
-    result["reevaluation_all_policies_seconds"], every = timed(
-        repeats, lambda: reevaluate(population, old, new, ON_DATE, policies))
-    result["reevaluation_policies"] = len(policies)
-    result["newly_eligible_any_policy_households"] = len(np.unique(np.concatenate(list(every.values()))))
-    result["newly_eligible_by_policy"] = {p: int(rows.size) for p, rows in every.items() if rows.size}
-
     pairs = [(run_dibao(old, inputs, ON_DATE, "select"), run_dibao(new, inputs, ON_DATE, "select"))
              for _ in range(repeats)]
     result["openfisca_reevaluation_seconds"] = statistics.median(b.seconds + a.seconds for b, a in pairs)
@@ -162,6 +182,33 @@ def compare_engines(population: PopulationColumns, old: PolicyCatalogue, new: Po
     if not np.array_equal(newly[POLICY], theirs):
         raise Disagreement("as many households are newly eligible, but not the same households")
     return result
+
+
+def all_policies(population: PopulationColumns, old: PolicyCatalogue, new: PolicyCatalogue,
+                 repeats: int) -> dict[str, Any]:
+    """Every re-evaluation policy as the runtime does it: seconds (median), per policy, and the peak RSS."""
+    policies = [p.id for p in new.policies_for(REEVALUATION) if p.id in old.policy_ids()]
+    runs: list[dict[str, float]] = []
+    totals: list[float] = []
+    every: dict[str, np.ndarray[Any, Any]] = {}
+    release_freed_memory()
+    rss_before = rss_bytes()
+    reset_peak_rss()
+    for _ in range(repeats):
+        gc.collect()
+        runs.append({})
+        started = time.perf_counter()
+        every = reevaluate(population, old, new, ON_DATE, policies, runs[-1])
+        totals.append(time.perf_counter() - started)
+    return {
+        "reevaluation_policies": len(policies),
+        "reevaluation_all_policies_seconds": statistics.median(totals),
+        "reevaluation_seconds_by_policy": {p: statistics.median(r[p] for r in runs) for p in policies},
+        "reevaluation_rss_before_bytes": rss_before,
+        "reevaluation_peak_rss_bytes": peak_rss_bytes(),
+        "newly_eligible_any_policy_households": len(np.unique(np.concatenate(list(every.values())))),
+        "newly_eligible_by_policy": {p: int(rows.size) for p, rows in every.items() if rows.size},
+    }
 
 
 def stored_state_bytes(households: int, events_per_household: float, seed: int,
@@ -214,17 +261,29 @@ def run(args: argparse.Namespace) -> dict[str, Any]:
         was, now = (c.resolve("standard", SICHUAN, urban, ON_DATE) for c in (old, new))
         if now != round(was * (1 + RAISE)):
             raise Disagreement(f"the raised catalogue resolves the Sichuan standard to {now}, not {was} + {RAISE:.1%}")
-    population = synthetic_population(args.persons, args.seed, ON_DATE)
+    interpreter = rss_bytes()
+    print(f"building {args.persons:,} persons ...", flush=True)
+    built, population = timed(1, lambda: synthetic_population(args.persons, args.seed, ON_DATE))
+    release_freed_memory()
     result: dict[str, Any] = {
         "persons": population.persons, "households": len(population), "evaluation_date": ON_DATE.isoformat(),
         "repeats": args.repeats, "python": platform.python_version(), "numpy": np.__version__,
-        "openfisca_core": version("openfisca-core"),
+        "openfisca_core": version("openfisca-core"), "build_seconds": built, "rss_interpreter_bytes": interpreter,
+        "rss_after_build_bytes": rss_bytes(),
+        "population_columns_bytes_per_person": population.nbytes_per_person(),
     }
+    print("re-evaluating every policy ...", flush=True)
+    result.update(all_policies(population, old, new, args.repeats))
+    print("comparing with OpenFisca ...", flush=True)
     result.update(compare_engines(population, old, new, args.repeats))
-    result["population_columns_bytes_per_person"] = population.nbytes_per_person()
-    ids = sum(map(sys.getsizeof, population.person_ids())) + sum(map(sys.getsizeof, population.household_ids()))
-    result["population_columns_id_string_bytes_per_person"] = ids / population.persons
-    result.update(stored_state_bytes(args.state_households, args.events_per_household, args.seed, old))
+    result.update(measure_updates(population, args.updates, args.seed, ON_DATE))
+    result["reevaluation_after_updates_seconds"], _ = timed(
+        args.repeats, lambda: reevaluate(population, old, new, ON_DATE, [POLICY]))
+    result["peak_rss_run_bytes"] = run_peak_rss_bytes()
+    result["peak_rss_bytes"] = result["reevaluation_peak_rss_bytes"]  # the figure bench/capacity.py reads
+    result["national"] = national(result)
+    if args.state_households:
+        result.update(stored_state_bytes(args.state_households, args.events_per_household, args.seed, old))
     return result
 
 
@@ -234,36 +293,45 @@ def _ratio(ours: float, theirs: float) -> str:
 
 def table(r: dict[str, Any]) -> list[str]:
     """The result as rows: measure, ours, OpenFisca, ours / OpenFisca (times in ms)."""
-    ms = 1000.0
-    ours, columns, select = r["ours_seconds"], r["as_columns_seconds"], r["openfisca_select_seconds"]
-    fancy, again = r["openfisca_fancy_seconds"], r["reevaluation_seconds"]
-    again_of = r["openfisca_reevaluation_seconds"]
-    evaluations = r["reevaluation_evaluations_seconds"]
+    ms, gb = 1000.0, 1e9
+    ours, select, fancy = r["ours_seconds"], r["openfisca_select_seconds"], r["openfisca_fancy_seconds"]
+    again, again_of = r["reevaluation_seconds"], r["openfisca_reevaluation_seconds"]
+    nation = r["national"]
     rows: list[tuple[str, str, str, str]] = [
-        ("subsistence allowance: evaluation (ms)", f"{ours * ms:.1f}", f"{select * ms:.1f}", _ratio(ours, select)),
+        ("subsistence allowance: evaluation with its facts (ms)", f"{ours * ms:.1f}", f"{select * ms:.1f}",
+         _ratio(ours, select)),
         ("  OpenFisca with fancy-indexed standard (ms)", f"{ours * ms:.1f}", f"{fancy * ms:.1f}", _ratio(ours, fancy)),
-        ("  ours including as_columns (ms)", f"{(ours + columns) * ms:.1f}", f"{select * ms:.1f}",
-         _ratio(ours + columns, select)),
-        ("as_columns alone (ms)", f"{columns * ms:.1f}", "", ""),
+        ("as_columns alone (ms)", f"{r['as_columns_seconds'] * ms:.3f}", "", ""),
         ("re-evaluation, Sichuan +8.5 %, as the runtime (ms)", f"{again * ms:.1f}", f"{again_of * ms:.1f}",
          _ratio(again, again_of)),
-        ("  evaluations only, no as_columns (ms)", f"{evaluations * ms:.1f}", f"{again_of * ms:.1f}",
-         _ratio(evaluations, again_of)),
-        (f"  all {r['reevaluation_policies']} re-evaluation policies (ms)",
+        ("  the same after the updates below (ms)", f"{r['reevaluation_after_updates_seconds'] * ms:.1f}",
+         f"{again_of * ms:.1f}", _ratio(r["reevaluation_after_updates_seconds"], again_of)),
+        (f"all {r['reevaluation_policies']} re-evaluation policies, both versions (ms)",
          f"{r['reevaluation_all_policies_seconds'] * ms:.1f}", "", ""),
+        *((f"  {p} (ms)", f"{t * ms:.1f}", "", "") for p, t in r["reevaluation_seconds_by_policy"].items()),
         ("eligible households", f"{r['eligible_households']:,}", f"{r['eligible_households']:,}", "1.00"),
         ("total monthly top-up (fen)", f"{r['total_monthly_top_up_fen']:,}", f"{r['total_monthly_top_up_fen']:,}",
          "1.00"),
         ("newly eligible households, subsistence", f"{r['newly_eligible_households']:,}",
          f"{r['newly_eligible_households']:,}", "1.00"),
         ("newly eligible households, any policy", f"{r['newly_eligible_any_policy_households']:,}", "", ""),
+        ("build from arrays (s)", f"{r['build_seconds']:.2f}", "", ""),
+        *((f"upsert, {k[7:-22].replace('_', ' ')} (µs)", f"{v * 1e6:.1f}", "", "")
+          for k, v in r.items() if k.startswith("update_") and k.endswith("_seconds_per_household")),
         ("population columns, bytes per person", f"{r['population_columns_bytes_per_person']:.1f}", "", ""),
-        ("  of which id strings", f"{r['population_columns_id_string_bytes_per_person']:.1f}", "", ""),
         ("OpenFisca arrays of this rule, bytes per person", "", f"{r['openfisca_simulation_bytes_per_person']:.1f}",
          ""),
-        ("table state JSON, bytes per member, registry", f"{r['state_json_bytes_per_member_registry']:.1f}", "", ""),
-        ("  after a year of events", f"{r['state_json_bytes_per_member_after_year']:.1f}", "", ""),
+        ("RSS: interpreter, after build, peak re-evaluating (GB)",
+         f"{r['rss_interpreter_bytes'] / gb:.2f} / {r['rss_after_build_bytes'] / gb:.2f} / "
+         f"{r['reevaluation_peak_rss_bytes'] / gb:.2f}", "", ""),
+        ("peak RSS of the whole run, OpenFisca included (GB)", f"{r['peak_rss_run_bytes'] / gb:.2f}", "", ""),
+        (f"{nation['persons'] / 1e6:.0f} M persons: all policies (s), peak RSS (GB)",
+         f"{nation['reevaluation_all_policies_seconds']:.2f} s, {nation['peak_rss_bytes'] / gb:.2f} GB", "", ""),
     ]
+    if "state_json_bytes_per_member_registry" in r:
+        rows += [("table state JSON, bytes per member, registry", f"{r['state_json_bytes_per_member_registry']:.1f}",
+                  "", ""),
+                 ("  after a year of events", f"{r['state_json_bytes_per_member_after_year']:.1f}", "", "")]
     header = ("", "ours", f"OpenFisca {r['openfisca_core']}", "ours/OpenFisca")
     width = [max(len(row[i]) for row in [header, *rows]) for i in range(4)]
     lines = [f"{r['persons']:,} persons in {r['households']:,} households, {r['evaluation_date']}, "
@@ -282,9 +350,12 @@ def main() -> None:
                         help="households whose table state is serialised")
     parser.add_argument("--events-per-household", type=float, default=3.0,
                         help="department events over the year before the evaluation date")
-    result = run(parser.parse_args())
-    RESULTS.parent.mkdir(parents=True, exist_ok=True)
-    RESULTS.write_text(json.dumps(result, indent=2) + "\n")
+    parser.add_argument("--updates", type=int, default=10_000, help="households upserted per kind of change")
+    parser.add_argument("--json", type=Path, default=RESULTS, help="where the result goes")
+    args = parser.parse_args()
+    result = run(args)
+    args.json.parent.mkdir(parents=True, exist_ok=True)
+    args.json.write_text(json.dumps(result, indent=2) + "\n")
     print("\n".join(table(result)))
 
 

@@ -11,6 +11,7 @@ import datetime as dt
 
 import numpy as np
 
+from services.matching.domain.household.event_kinds import SPENDING_KINDS
 from services.matching.domain.household.state import EPOCH, NO_DAY
 from services.matching.domain.population.columns import PopulationColumns
 
@@ -42,13 +43,13 @@ _MONTH_DAYS = np.array([(d.month * 100 + d.day) for d in (dt.date(2025, 1, 1) + 
 def synthetic_population(n_persons: int, seed: int, on_date: dt.date | None = None) -> PopulationColumns:
     """A realistic random population of `n_persons` (shape described above), as of `on_date` (2026-01-01)."""
     day = on_date or dt.date(2026, 1, 1)
-    households, members, districts = synthetic_arrays(n_persons, seed, day)
-    return PopulationColumns.from_arrays(day, households, members, districts)
+    households, members, districts, expenditures = synthetic_arrays(n_persons, seed, day)
+    return PopulationColumns.from_arrays(day, households, members, districts, expenditures)
 
 
-def synthetic_arrays(n_persons: int, seed: int, on_date: dt.date) -> tuple[Columns, Columns, list[str]]:
-    """Household columns, member columns (grouped by household) and the district/region code table, in the
-    layout PopulationColumns.from_arrays takes."""
+def synthetic_arrays(n_persons: int, seed: int, on_date: dt.date) -> tuple[Columns, Columns, list[str], Columns]:
+    """Household columns, member columns (grouped by household), the district/region code table and the
+    expenditure rows, in the layout PopulationColumns.from_arrays takes."""
     if n_persons < 1:
         raise ValueError("a synthetic population needs at least one person")
     rng = np.random.default_rng(seed)
@@ -100,18 +101,40 @@ def synthetic_arrays(n_persons: int, seed: int, on_date: dt.date) -> tuple[Colum
     severity = np.where(struck, rng.choice([1, 2, 3], n_h, p=[0.6, 0.3, 0.1]), 0)
 
     households: Columns = {
-        "id": np.array([f"h{seed:06d}{i:010d}" for i in range(n_h)], dtype=object),
+        "id": numbered_ids(f"h{seed:06d}", n_h),
         "district": district, "region": region, "urban": urban,
-        "assets": assets.astype(np.int64), "medical": medical.astype(np.int64),
-        "education": education.astype(np.int64), "subsistence": subsistence, "hardship": hardship,
+        "assets": assets.astype(np.int64), "subsistence": subsistence, "hardship": hardship,
         "emergency_day": emergency_day.astype(np.int32), "severity": severity.astype(np.int8),
     }
     members: Columns = {
-        "id": np.array([f"p{seed:08x}{i:023x}" for i in range(n_persons)], dtype=object),
         "household": owner, "birth_year": birth_year, "birth_md": birth_md, "income": income,
         "grade": grade, "phone": phone,
     }
-    return households, members, codes
+    return households, members, codes, _expenditures(rng, on_date, medical, education)
+
+
+def numbered_ids(prefix: str, count: int) -> np.ndarray:
+    """prefix + a 10-digit number 0..count-1, as a fixed-width bytes array (no Python string per id)."""
+    digits = 10
+    numbers = np.arange(count, dtype=np.int64)[:, None] // (10 ** np.arange(digits - 1, -1, -1, dtype=np.int64))
+    text = np.empty((count, len(prefix) + digits), dtype=np.uint8)
+    text[:, : len(prefix)] = np.frombuffer(prefix.encode(), dtype=np.uint8)
+    text[:, len(prefix):] = (numbers % 10 + ord("0")).astype(np.uint8)
+    return text.view(f"S{text.shape[1]}").ravel()
+
+
+def _expenditures(rng: np.random.Generator, on_date: dt.date, medical: np.ndarray,
+                  education: np.ndarray) -> Columns:
+    """One expenditure row per household and kind spent on, dated within the 12 months before `on_date`."""
+    rows = [(np.flatnonzero(amounts > 0), SPENDING_KINDS.index(kind), amounts)
+            for kind, amounts in (("medical", medical), ("education", education))]
+    household = np.concatenate([r for r, _, _ in rows])
+    order = np.argsort(household, kind="stable")
+    kind = np.concatenate([np.full(len(r), k, dtype=np.int8) for r, k, _ in rows])
+    amount = np.concatenate([a[r] for r, _, a in rows]).astype(np.int64)
+    day = (on_date - EPOCH).days - rng.integers(0, 300, len(household))
+    return {"household": household[order].astype(np.int32), "day": day[order].astype(np.int32),
+            "kind": kind[order], "amount": amount[order]}
 
 
 def _household_sizes(rng: np.random.Generator, n_persons: int) -> np.ndarray:

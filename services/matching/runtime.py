@@ -22,7 +22,7 @@ from services.matching.domain.household.facts import household_facts, member_fac
 from services.matching.domain.household.state import HouseholdState, from_dict
 from services.matching.domain.household.vocabulary import REEVALUATION
 from services.matching.domain.population.columns import PopulationColumns
-from services.matching.domain.population.evaluation import PopulationOutcome, changed_households, evaluate_population
+from services.matching.domain.population.evaluation import PopulationOutcome, changed_households, outcome_pairs
 from services.matching.handler import Matcher
 from services.matching.metrics import MatchingMetrics
 from services.matching.ports import CatalogueSource, HouseholdStore
@@ -125,28 +125,26 @@ class MatchingRuntime:
         started = time.perf_counter()
         self.metrics.reevaluation_progress.set(0)
         population = self.population()
-        ids = population.household_ids()
         policies = [p.id for p in new.policies_for(REEVALUATION) if p.id in old.policy_ids()]
         columns = population.as_columns(new_day)
         old_columns = columns if old_day == new_day else population.as_columns(old_day)
-        before = evaluate_population(old, old_columns, old_day, policies)
-        after = evaluate_population(new, columns, new_day, policies)
+        member_household = columns.get("member.household")
         newly: dict[str, int] = {}
         households: set[int] = set()
-        for policy_id in policies:
-            member_household = columns.get("member.household")
-            rows = newly_eligible_households(before[policy_id], after[policy_id], member_household)
+        for policy_id, before, after in outcome_pairs(old, old_columns, old_day, new, columns, new_day, policies):
+            rows = newly_eligible_households(before, after, member_household)
             newly[policy_id] = int(rows.size)
             self.metrics.newly_eligible.labels(policy_id).inc(int(rows.size))
-            households.update(int(i) for i in changed_households(before[policy_id], after[policy_id],
-                                                                 member_household))
+            households.update(int(i) for i in changed_households(before, after, member_household))
+        # Ids decoded for the changed households only, before the first await lets the population change.
+        ids = [population.household_id(row) for row in sorted(households)]
         elapsed = time.perf_counter() - started
-        log.info("re-evaluated %d households (%d persons) for %s %s → %s in %.2f s: %s", len(ids),
+        log.info("re-evaluated %d households (%d persons) for %s %s → %s in %.2f s: %s", len(population),
                  population.persons, new.name, old.version, new.version, elapsed,
                  ", ".join(f"{p} +{n}" for p, n in newly.items() if n) or "nobody newly eligible")
-        total = len(households)
-        for done, row in enumerate(sorted(households), 1):
-            await send(str(ids[row]), new.version)
+        total = len(ids)
+        for done, household_id in enumerate(ids, 1):
+            await send(household_id, new.version)
             if done % 1000 == 0:
                 self.metrics.reevaluation_progress.set(done / total)
         self.metrics.reevaluation_progress.set(1)

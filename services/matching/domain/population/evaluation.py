@@ -1,15 +1,20 @@
 """Re-evaluating the whole monitored population at once with the vectorised form of each expression.
 
 `columns` holds the household.* arrays (length H) and the member.* arrays (length P) of the facts vocabulary,
-with `member.household` indexing each member's household. Parameters are resolved per row from the
-household.region and household.urban arrays; household facts reach member-scope policies by indexing with
-`member.household`. There is no Python loop over households or members.
+with `member.household` indexing each member's household (a PopulationFacts computes each when first read; a
+plain dict of arrays is accepted too). Parameters resolve once per (region, urban) place and are gathered per
+household; household facts reach member-scope policies by indexing with `member.household`. There is no Python
+loop over households or members.
+
+Conditions narrow the rows: once at most half of them are still eligible, later conditions, definitions and the
+amount are computed for those rows only (most policies start with a selective condition: an age, a disability,
+an income under the standard). Values are the same as over every row, elementwise.
 """
 
 from __future__ import annotations
 
 import datetime as dt
-from collections.abc import Iterable, Mapping
+from collections.abc import Callable, Iterable, Iterator, Mapping
 from dataclasses import dataclass
 from typing import Any
 
@@ -21,7 +26,7 @@ from services.matching.domain.catalogue.policy_catalogue import PolicyCatalogue
 from services.matching.domain.household.vocabulary import REEVALUATION
 from services.matching.domain.policy_language.expressions import ABSENT, EvaluationError, MissingFact
 from services.matching.domain.policy_language.vectorised import round_fen_columns
-from services.matching.domain.population.columns import REGION_CODES, REGION_TABLE
+from services.matching.domain.population.facts import REGION_CODES, REGION_TABLE, facts_of
 
 Column = np.ndarray[Any, Any]
 
@@ -40,18 +45,36 @@ class PopulationOutcome:
     """Boolean mask: a beneficiary receiving the policy would be reviewed (its review_when, or not eligible)."""
 
 
+def _gather(value: Any, rows: Column) -> Any:
+    # Freed member rows point past the last household (runs.py): clipped, then masked out by the caller.
+    return np.take(value, rows, mode="clip") if isinstance(value, np.ndarray) and value.ndim else value
+
+
 class _HouseholdColumns(dict[str, Any]):
     def __init__(self, catalogue: PolicyCatalogue, columns: Mapping[str, Column], on_date: dt.date) -> None:
-        super().__init__((k, v) for k, v in columns.items() if k.startswith("household."))
+        super().__init__()
         self.catalogue = catalogue
+        self.columns = columns
         self.on_date = on_date
-        self.size = len(columns["household.region"])
+        facts = facts_of(columns)
+        self.size = facts.households if facts is not None else len(columns["household.region"])
+        self._reads_members: dict[str, bool] = {}
+
+    def reads_member_facts(self, name: str) -> bool:
+        """Whether `name` is a definition reading member facts (directly or through other definitions)."""
+        found = self._reads_members.get(name)
+        if found is None:
+            definition = self.catalogue.definitions.get(name)
+            found = self._reads_members[name] = definition is not None and any(
+                n.startswith("member.") for n, _ in reads_of(definition.expression, self.catalogue.definitions))
+        return found
 
     def __missing__(self, name: str) -> Any:
         parameter = self.catalogue.parameters.get(name)
-        if parameter is not None and REGION_CODES in self:
-            value: Any = parameter.resolve_coded(self[REGION_CODES], self[REGION_TABLE], self["household.urban"],
-                                                 self.on_date)
+        if name.startswith("household.") or name in (REGION_CODES, REGION_TABLE):
+            value: Any = self.columns[name]
+        elif parameter is not None and REGION_CODES in self.columns:
+            value = self._per_place([parameter.value_for(str(r), self.on_date) for r in self[REGION_TABLE]])
         elif parameter is not None:
             value = parameter.resolve_columns(self["household.region"], self["household.urban"], self.on_date)
         else:
@@ -62,72 +85,164 @@ class _HouseholdColumns(dict[str, Any]):
         self[name] = value
         return value
 
+    def _per_place(self, per_region: list[Any]) -> Any:
+        """A parameter's value per household from its value per region code (rural, urban)."""
+        values = np.array([v for p in per_region for v in (p.rural, p.urban)])
+        if bool((values == values[0]).all()):
+            return values[0]  # the same everywhere: a scalar, broadcast by the expressions
+        place = self.get("#place")
+        if place is None:
+            place = self["#place"] = 2 * self[REGION_CODES].astype(np.intp) + self["household.urban"]
+        return values[place]
+
 
 class _MemberColumns(dict[str, Any]):
     def __init__(self, households: _HouseholdColumns, columns: Mapping[str, Column]) -> None:
-        super().__init__((k, v) for k, v in columns.items() if k.startswith("member."))
+        super().__init__()
         self.households = households
+        self.columns = columns
         self.index = np.asarray(columns["member.household"])
         self.size = len(self.index)
+        facts = facts_of(columns)
+        self.live = facts.live_members if facts is not None else None
 
     def __missing__(self, name: str) -> Any:
-        catalogue = self.households.catalogue
-        definition = catalogue.definitions.get(name)
-        if definition is not None and _reads_member_facts(catalogue, name):
-            value: Any = definition.expression.vectorised(self)
+        if name.startswith("member."):
+            value: Any = self.columns[name]
+        elif self.households.reads_member_facts(name):
+            value = self.households.catalogue.definitions[name].expression.vectorised(self)
         else:
             # household facts, parameters and household-only definitions: once per household, then spread.
-            value = self.households[name]
-            if isinstance(value, np.ndarray):
-                value = value[self.index]
+            value = _gather(self.households[name], self.index)
         self[name] = value
         return value
 
 
-def _reads_member_facts(catalogue: PolicyCatalogue, definition: str) -> bool:
-    expression = catalogue.definitions[definition].expression
-    return any(name.startswith("member.") for name, _ in reads_of(expression, catalogue.definitions))
+class _Rows(dict[str, Any]):
+    """The values of a scope for some of its rows: definitions that vary by row are computed for them only."""
+
+    def __init__(self, source: Callable[[str], Any], computed_here: Callable[[str], bool],
+                 catalogue: PolicyCatalogue) -> None:
+        super().__init__()
+        self.source = source
+        self.computed_here = computed_here
+        self.catalogue = catalogue
+
+    def __missing__(self, name: str) -> Any:
+        value = self.catalogue.definitions[name].expression.vectorised(self) if self.computed_here(name) \
+            else self.source(name)
+        self[name] = value
+        return value
+
+    def narrowed(self, keep: Column) -> _Rows:
+        """These rows where `keep` holds."""
+        def source(name: str) -> Any:
+            return _gather(self[name], keep)
+        return _Rows(source, lambda name: not dict.__contains__(self, name) and self.computed_here(name),
+                     self.catalogue)
+
+
+class _Evaluator:
+    """One catalogue over one set of columns: household values computed once serve every policy."""
+
+    def __init__(self, catalogue: PolicyCatalogue, columns: Mapping[str, Column], on_date: dt.date) -> None:
+        self.catalogue = catalogue
+        self.households = _HouseholdColumns(catalogue, columns, on_date)
+        self.members = _MemberColumns(self.households, columns) if "member.household" in columns else None
+
+    def outcome(self, policy: Policy) -> PopulationOutcome:
+        try:
+            if policy.scope == Scope.HOUSEHOLD:
+                return _evaluate(policy, self.households, self.households.size, None, self._household_rows)
+            if self.members is None:
+                raise EvaluationError(f"policy {policy.id} is evaluated per member, but there are no member columns")
+            try:
+                return _evaluate(policy, self.members, self.members.size, self.members.live, self._member_rows)
+            finally:
+                self.members.clear()  # spread arrays are P long: kept for one policy only
+        except (MissingFact, TypeError, ValueError, ArithmeticError) as error:
+            raise EvaluationError(f"policy {policy.id}: {error}") from error
+
+    def _household_rows(self, rows: Column) -> _Rows:
+        households = self.households
+        return _Rows(lambda name: _gather(households[name], rows),
+                     lambda name: name in self.catalogue.definitions, self.catalogue)
+
+    def _member_rows(self, rows: Column) -> _Rows:
+        members = self.members
+        assert members is not None
+        owners = members.index[rows]
+
+        def source(name: str) -> Any:
+            if name.startswith("member."):
+                return _gather(members.columns[name], rows)
+            return _gather(members.households[name], owners)
+
+        return _Rows(source, members.households.reads_member_facts, self.catalogue)
 
 
 def evaluate_population(catalogue: PolicyCatalogue, columns: Mapping[str, Column], on_date: dt.date,
                         policy_ids: Iterable[str] | None = None) -> dict[str, PopulationOutcome]:
     """Eligibility masks and amounts of the given policies (by default those triggered by 'reevaluation')."""
-    households = _HouseholdColumns(catalogue, columns, on_date)
-    members = _MemberColumns(households, columns) if "member.household" in columns else None
+    evaluator = _Evaluator(catalogue, columns, on_date)
     chosen = [catalogue.policy(p) for p in policy_ids] if policy_ids is not None \
         else list(catalogue.policies_for(REEVALUATION))
-    outcomes: dict[str, PopulationOutcome] = {}
-    for policy in chosen:
-        rows: Mapping[str, Any]
-        if policy.scope == Scope.HOUSEHOLD:
-            rows, size = households, households.size
-        elif members is not None:
-            rows, size = members, members.size
-        else:
-            raise EvaluationError(f"policy {policy.id} is evaluated per member, but there are no member columns")
-        try:
-            outcomes[policy.id] = _evaluate(policy, rows, size)
-        except (MissingFact, TypeError, ValueError, ArithmeticError) as error:
-            raise EvaluationError(f"policy {policy.id}: {error}") from error
-    return outcomes
+    return {policy.id: evaluator.outcome(policy) for policy in chosen}
 
 
-def _evaluate(policy: Policy, rows: Mapping[str, Any], size: int) -> PopulationOutcome:
-    eligible = np.ones(size, dtype=bool)
+def outcome_pairs(old: PolicyCatalogue, old_columns: Mapping[str, Column], old_day: dt.date,
+                  new: PolicyCatalogue, columns: Mapping[str, Column], new_day: dt.date,
+                  policy_ids: Iterable[str]) -> Iterator[tuple[str, PopulationOutcome, PopulationOutcome]]:
+    """(policy, outcome under `old` on `old_day`, outcome under `new` on `new_day`), one policy at a time, so a
+    caller keeping only what changed holds two outcomes at once, not two per policy."""
+    before, after = _Evaluator(old, old_columns, old_day), _Evaluator(new, columns, new_day)
+    for policy_id in policy_ids:
+        yield policy_id, before.outcome(old.policy(policy_id)), after.outcome(new.policy(policy_id))
+
+
+def _mask(result: Any, size: int) -> Column:
+    return np.broadcast_to(np.asarray(False if result is ABSENT else result, dtype=bool), (size,))
+
+
+def _evaluate(policy: Policy, rows: Mapping[str, Any], size: int, live: Column | None,
+              rows_of: Callable[[Column], _Rows]) -> PopulationOutcome:
+    eligible = np.ones(size, dtype=bool) if live is None else live.copy()
+    chosen: Column | None = None
+    """Once narrowed: the rows still eligible, and `scope` their values."""
+    scope: Mapping[str, Any] = rows
     for condition in policy.conditions:
-        result = condition.expression.vectorised(rows)
-        eligible &= np.broadcast_to(np.asarray(False if result is ABSENT else result, dtype=bool), (size,))
+        if chosen is None:
+            eligible &= _mask(condition.expression.vectorised(scope), size)
+            if 2 * int(np.count_nonzero(eligible)) <= size:
+                chosen = np.flatnonzero(eligible)
+                scope = rows_of(chosen)
+        else:
+            keep = _mask(condition.expression.vectorised(scope), len(chosen))
+            if not keep.all():
+                chosen = chosen[keep]
+                assert isinstance(scope, _Rows)
+                scope = scope.narrowed(np.flatnonzero(keep))
+        if chosen is not None and not len(chosen):
+            break
+    if chosen is not None:
+        eligible = np.zeros(size, dtype=bool)
+        eligible[chosen] = True
     amounts = np.zeros(size, dtype=np.int64)
-    if policy.amount is not None and eligible.any():
-        raw = policy.amount.vectorised(rows)
+    if policy.amount is not None and (len(chosen) if chosen is not None else eligible.any()):
+        raw = policy.amount.vectorised(scope)
         if raw is ABSENT:
             raise EvaluationError(f"the amount reads a fact re-evaluation does not have: {policy.amount.source}")
-        whole = np.maximum(round_fen_columns(np.broadcast_to(np.asarray(raw, dtype=np.float64), (size,))), 0)
-        amounts = np.where(eligible, whole, 0).astype(np.int64)
+        count = size if chosen is None else len(chosen)
+        whole = np.maximum(round_fen_columns(np.broadcast_to(np.asarray(raw, dtype=np.float64), (count,))), 0)
+        if chosen is None:
+            amounts = np.where(eligible, whole, 0).astype(np.int64)
+        else:
+            amounts[chosen] = whole
     review = ~eligible
     if policy.review_when is not None:
-        result = policy.review_when.vectorised(rows)
-        review = np.broadcast_to(np.asarray(False if result is ABSENT else result, dtype=bool), (size,)).copy()
+        review = _mask(policy.review_when.vectorised(rows), size).copy()
+    if live is not None:
+        review &= live
     return PopulationOutcome(policy.id, policy.scope, eligible, amounts, review)
 
 
