@@ -26,6 +26,8 @@ RUN pip install --no-deps -e . \
 
 USER assist
 VOLUME ["/var/lib/assist"]
-EXPOSE 8080 8082
+# HTTP: intake 8080, citizen page 8081, console 8082; /healthz, /readyz and /metrics of the workers: notification
+# 8083, casework 8084, raw forwarder 8085, outcomes 8086, vault feed 8087, matching 6066, lag exporter 9308.
+EXPOSE 8080 8081 8082 8083 8084 8085 8086 8087 6066 9308
 
 CMD ["python", "-m", "services.intake", "serve"]

@@ -72,6 +72,10 @@ class Settings:
     # sealing key first; `python -m services.vault new-key` makes one), and the feed worker's metrics port.
     vault_keys: str = "dev1:httvLX+1ur+bhFo17AyzuxIdZxgoE7ccqEFnXeqJUpU="
     vault_metrics_port: int = 8087
+    vault_metrics_host: str = "127.0.0.1"
+    # What the platform achieved, folded from the topics (python -m services.outcomes serve): its metrics endpoint.
+    outcomes_metrics_host: str = "127.0.0.1"
+    outcomes_metrics_port: int = 8086
     # Notification's contact store: phones and e-mails sealed at rest like the vault's (its own key ring, same
     # format), and how long inbox entries and the data-use log of notification are kept (docs/retention.md).
     contact_keys: str = "dev1:SzHTtiTe7UOfX9q1mb5sxwHEhztt64w4lNOyA02O5eA="

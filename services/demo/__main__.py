@@ -141,6 +141,7 @@ async def run(settings: Settings, households: int, events: int, keep: bool) -> i
     services.start("casework", "services.casework", "worker")
     services.start("casework-api", "services.casework", "api")
     services.start("vault", "services.vault", "feed")
+    services.start("outcomes", "services.outcomes", "serve")
     try:
         base = f"http://{settings.intake_host}:{settings.intake_port}"
         matching_metrics = f"http://{settings.matching_web_host}:{settings.matching_web_port}/metrics"

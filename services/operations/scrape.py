@@ -20,6 +20,8 @@ def service_ports(settings: Settings, raw_forwarder_port: int) -> dict[str, list
         "matching": [settings.matching_web_port],
         "notification": [settings.notification_metrics_port, settings.citizen_web_port],
         "casework": [settings.casework_metrics_port, settings.casework_web_port],
+        "vault": [settings.vault_metrics_port],
+        "outcomes": [settings.outcomes_metrics_port],
     }
 
 

@@ -26,9 +26,11 @@ def processes(settings: Settings, raw_forwarder_port: int) -> list[Process]:
     return [Process("intake", settings.intake_port, True), Process("intake-raw", raw_forwarder_port, True),
             Process("matching", settings.matching_web_port, False),
             Process("notification", settings.notification_metrics_port, True),
-            Process("citizen-api", settings.citizen_web_port, False),
+            Process("citizen-api", settings.citizen_web_port, True),
             Process("casework", settings.casework_metrics_port, True),
-            Process("casework-api", settings.casework_web_port, False)]
+            Process("casework-api", settings.casework_web_port, True),
+            Process("vault-feed", settings.vault_metrics_port, True),
+            Process("outcomes", settings.outcomes_metrics_port, False)]
 
 
 Probe = Callable[[str], tuple[int, str]]

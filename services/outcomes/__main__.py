@@ -44,7 +44,7 @@ async def serve(settings: Settings, port: int, every_seconds: float) -> int:
             with contextlib.suppress(TimeoutError):
                 await asyncio.wait_for(stop.wait(), every_seconds)
 
-    runner = await start_site(health_app(health, metrics.registry), "127.0.0.1", port)
+    runner = await start_site(health_app(health, metrics.registry), settings.outcomes_metrics_host, port)
     try:
         return await supervise({"outcome fold": fold()}, stop, health)
     finally:
@@ -58,12 +58,13 @@ def main(argv: list[str] | None = None) -> int:
     report.add_argument("--by", choices=tuple(BY), default="policy")
     report.add_argument("--json", action="store_true")
     serving = commands.add_parser("serve", help="the figures as Prometheus gauges")
-    serving.add_argument("--port", type=int, default=8086)
+    serving.add_argument("--port", type=int, default=None, help="default ASSIST_OUTCOMES_METRICS_PORT (8086)")
     serving.add_argument("--every", type=float, default=300.0, help="seconds between folds")
     args = parser.parse_args(argv)
     configure_logging("outcomes")
     if args.command == "serve":
-        return asyncio.run(serve(load_settings(), args.port, args.every))
+        settings = load_settings()
+        return asyncio.run(serve(settings, args.port or settings.outcomes_metrics_port, args.every))
     result = asyncio.run(read_outcomes(load_settings().kafka_bootstrap, load_contract()))
     print(json.dumps(as_json(result), ensure_ascii=False, indent=1) if args.json else "\n".join(table(result, args.by)))
     return 0

@@ -17,10 +17,12 @@ import logging
 import os
 import sys
 
+from prometheus_client import REGISTRY
 from redis.asyncio import Redis
 
 from services.core.logs import configure_logging
 from services.core.process import Health, health_app, start_site, supervise
+from services.core.readiness import ConsumerProgress, Readiness, kafka_answers, redis_answers
 from services.core.retention import RetentionRefused, cutoff_ms
 from services.core.settings import Settings, load_settings
 from services.vault.adapters.identity_feed import IdentityFeed, identities_consumer, vault_dead_letters
@@ -34,8 +36,11 @@ log = logging.getLogger("services.vault")
 async def feed(settings: Settings, metrics_port: int) -> int:
     async with vault_parts(settings) as parts:
         health = Health()
-        runner = await start_site(health_app(health), "127.0.0.1", metrics_port)
         consumer = identities_consumer(settings.kafka_bootstrap)
+        ready = Readiness({"kafka": kafka_answers(consumer.topics), "redis": redis_answers(parts.redis),
+                           "consumer": ConsumerProgress(consumer)})
+        # /metrics: the process's own figures (prometheus_client's default collectors), so Prometheus sees it up.
+        runner = await start_site(health_app(health, REGISTRY, ready), settings.vault_metrics_host, metrics_port)
         await consumer.start()
         try:
             stop = asyncio.Event()

@@ -105,6 +105,7 @@ WORKERS = {
     "notification worker": Worker(["services.notification", "worker", "--key-prefix",
                                    f"test:readiness:{uuid.uuid4().hex[:8]}", "--metrics-port"], NOTIFICATION_INPUTS),
     "casework worker": Worker(["services.casework", "worker", "--metrics-port"], (TASKS,)),
+    "vault feed": Worker(["services.vault", "feed", "--metrics-port"], (), group=False),
 }
 
 

@@ -48,8 +48,10 @@ def topics_named(node: ast.ImportFrom) -> set[str]:
 
 
 def topics_used_by(package: str) -> set[str]:
-    """The names of the topics a package's code imports from services/core/topics.py, itself or through the shared
-    services/core modules it uses (e.g. services/core/resident_applications.py reads and writes for its callers)."""
+    """The names of the topics a package's code imports from services/core/topics.py, itself or through the modules
+    of other packages it uses: the shared services/core ones (services/core/resident_applications.py reads and writes
+    for its callers) and other services' (the casework console audits disclosures with services/vault's wiring and
+    folds outcomes with services/outcomes' reader, in its own process and so as its own principal)."""
     used: set[str] = set()
     seen: set[Path] = set()
     todo = list((REPO / package.replace(".", "/")).rglob("*.py"))
@@ -61,8 +63,9 @@ def topics_used_by(package: str) -> set[str]:
         for node in imports_of(path):
             if node.module == "services.core.topics":
                 used |= topics_named(node)
-            elif node.module and node.module.startswith("services.core."):
-                todo.append(REPO / (node.module.replace(".", "/") + ".py"))
+            elif node.module and node.module.startswith("services."):
+                module = REPO / node.module.replace(".", "/")
+                todo.append(module / "__init__.py" if module.is_dir() else module.with_suffix(".py"))
     return used
 
 
@@ -80,7 +83,7 @@ def test_every_deployed_service_has_its_own_principal() -> None:
 
 
 @pytest.mark.parametrize("package", ["services.intake", "services.matching", "services.notification",
-                                     "services.casework", "services.vault"])
+                                     "services.casework", "services.vault", "services.outcomes"])
 def test_a_service_may_read_and_write_only_the_topics_its_code_uses(package: str) -> None:
     principal = of_package(package)
     granted, used = set(principal.read) | set(principal.write), topics_used_by(package)

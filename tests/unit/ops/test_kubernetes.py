@@ -15,10 +15,14 @@ import kubernetes_validate
 import pytest
 import yaml
 
-from services.core.settings import Settings
+from services.core.contract import load_contract
+from services.core.kafka_security import KafkaSecurity
+from services.core.settings import Settings, load_settings
 from services.core.topics import MATCHING_INPUTS, Topic
 from services.notification.adapters.kafka_inbound import GROUP as NOTIFICATION_GROUP
 from services.notification.adapters.kafka_inbound import TOPICS as NOTIFICATION_INPUTS
+from services.operations.kafka_acls import load as load_acls
+from services.operations.kafka_acls import principals
 from tests.unit.ops.promql import REPO, exported, metric_names
 
 K8S = REPO / "deploy" / "k8s"
@@ -208,11 +212,15 @@ def test_every_secret_a_pod_reads_is_in_the_templates_and_holds_only_a_placehold
                 ref = env.get("valueFrom", {}).get("secretKeyRef")
                 if ref:
                     assert (ref["name"], ref["key"]) in secrets, f"{workload['metadata']['name']}: {ref}"
+        for volume in workload["spec"]["template"]["spec"].get("volumes", []):
+            if "secret" in volume:
+                assert volume["secret"]["secretName"] in {name for name, _ in secrets}, volume
     configmaps = " ".join(yaml.safe_dump(m["data"]) for m in of_kind("ConfigMap"))
     assert not re.search(r"(?i)(password|secret|_key)\s*[:=]\s*\S", configmaps)
 
 
-READY = {"intake": "http", "intake-raw": "health", "casework-worker": "metrics", "notification": "metrics"}
+READY = {"intake": "http", "intake-raw": "health", "casework-worker": "metrics", "notification": "metrics",
+         "citizen-api": "http", "casework-api": "http", "vault-feed": "metrics"}
 """The workloads that answer /readyz (services/core/readiness.py) and their probe ports."""
 
 
@@ -225,3 +233,27 @@ def test_processes_with_readiness_checks_are_probed_for_readiness_and_the_rest_f
         assert container["livenessProbe"]["httpGet"]["path"] == "/healthz", name
         if name in READY:
             assert container["readinessProbe"]["httpGet"]["port"] == READY[name], name
+
+
+def test_every_platform_workload_reaches_kafka_over_sasl_ssl_as_the_principal_of_its_package() -> None:
+    (settings,) = [m["data"] for m in of_kind("ConfigMap") if m["metadata"]["name"] == "assist-settings"]
+    by_package = {p.package: p.name for p in principals(load_acls(), load_contract().departments) if p.package}
+    secrets = {(s["metadata"]["name"], k) for s in of_kind("Secret") for k in s["stringData"]}
+    for workload in platform_workloads():
+        pod = workload["spec"]["template"]["spec"]
+        (container,) = pod["containers"]
+        name = workload["metadata"]["name"]
+        package = re.search(r"services\.[a-z_]+", " ".join(container["command"]))
+        assert package, name
+        env = {e["name"]: e["value"] for e in container.get("env", []) if "value" in e}
+        principal = env.get("ASSIST_KAFKA_USERNAME", "")
+        assert principal == by_package[package.group(0)], name
+        security = KafkaSecurity.from_settings(load_settings({**settings, **env}))  # refuses what cannot work
+        assert security.protocol == "SASL_SSL" and security.password_file and security.ca_file, name
+        mounts = {m["name"]: m["mountPath"] for m in container["volumeMounts"]}
+        volumes = {v["name"]: v.get("secret", {}).get("secretName") for v in pod["volumes"]}
+        for path, secret in ((security.password_file, f"assist-kafka-{principal.removeprefix('assist-')}"),
+                             (security.ca_file, "assist-kafka-ca")):
+            (mounted,) = [v for v, at in mounts.items() if str(path.parent) == at]
+            assert volumes[mounted] == secret, name
+            assert (secret, path.name) in secrets, f"{name}: no {path.name} in {secret}"

@@ -14,6 +14,8 @@ def test_every_target_is_a_loopback_port_the_settings_give() -> None:
     assert targets["intake"] == ["127.0.0.1:29310"]
     assert "127.0.0.1:29314" in targets["casework"]
     assert targets["matching"] == [f"127.0.0.1:{settings.matching_web_port}"]
-    assert set(targets) == {"intake", "intake-raw", "matching", "notification", "casework", "lag", "prometheus"}
+    assert set(targets) == {"intake", "intake-raw", "matching", "notification", "casework", "vault", "outcomes",
+                            "lag", "prometheus"}
+    assert targets["outcomes"] == [f"127.0.0.1:{settings.outcomes_metrics_port}"]
     assert all(t.startswith("127.0.0.1:") for ts in targets.values() for t in ts)
     assert config["rule_files"] == ["/rules/*.yml"]
