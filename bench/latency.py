@@ -22,6 +22,7 @@ from __future__ import annotations
 import argparse
 import asyncio
 import datetime as dt
+import itertools
 import json
 import os
 import time
@@ -50,6 +51,9 @@ from services.simulator.scenario import ScenarioClock, department_events
 RESULTS = PROJECT_ROOT / "bench" / "results" / "latency.json"
 TARGET_P99_MS = 100.0
 API_CHECKS = 20
+"""Tasks of each rate also read through GET /api/v1/tasks/{id}."""
+WATCHED = 2000
+"""Tasks looked up per poll, oldest first (tasks reach casework about in order)."""
 
 
 @dataclass
@@ -64,6 +68,8 @@ class Observed:
     waiting_tasks: dict[str, tuple[str, list[str]]] = field(default_factory=dict)
     """task id -> (trigger event id, evidence ids) while the task is not in casework yet."""
     duplicate_offers: int = 0
+    api_budget: int = 0
+    """Tasks still to read through the API in this rate."""
     api_checked: int = 0
     api_problems: list[str] = field(default_factory=list)
 
@@ -97,7 +103,7 @@ async def watch_casework(redis: Any, keys: Keys, seen: Observed, api: aiohttp.Cl
                          stop: asyncio.Event, poll: float) -> None:
     loop = asyncio.get_running_loop()
     while not stop.is_set():
-        waiting = list(seen.waiting_tasks.items())
+        waiting = list(itertools.islice(seen.waiting_tasks.items(), WATCHED))
         if waiting:
             pipe = redis.pipeline(transaction=False)
             for task_id, _ in waiting:
@@ -108,7 +114,8 @@ async def watch_casework(redis: Any, keys: Keys, seen: Observed, api: aiohttp.Cl
                 if present:
                     del seen.waiting_tasks[task_id]
                     seen.tasks_visible.setdefault(trigger, now)
-                    if seen.api_checked < API_CHECKS:
+                    if seen.api_budget > 0:
+                        seen.api_budget -= 1
                         seen.api_checked += 1
                         await check_api(api, url, task_id, evidence, seen)
         await asyncio.sleep(poll)
@@ -178,6 +185,7 @@ def figures(seen: Observed, ids: list[str]) -> dict[str, Any]:
 async def one_rate(pipeline: Pipeline, session: aiohttp.ClientSession, stream: Iterator[dict[str, Any]],
                    rate: float, args: argparse.Namespace, seen: Observed, sent_before: float) -> dict[str, Any]:
     events = [next(stream) for _ in range(round(rate * args.seconds))]
+    seen.api_budget = API_CHECKS
     ids = [e["id"] for e in events]
     accepted, late = await send_open_loop(session, pipeline.intake_url, pipeline.tokens, events, rate, args.seconds,
                                           args.tick_ms / 1000, seen)
