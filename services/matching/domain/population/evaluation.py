@@ -26,6 +26,7 @@ from services.matching.domain.catalogue.policy_catalogue import PolicyCatalogue
 from services.matching.domain.household.vocabulary import REEVALUATION
 from services.matching.domain.policy_language.expressions import ABSENT, EvaluationError, MissingFact
 from services.matching.domain.policy_language.vectorised import round_fen_columns
+from services.matching.domain.population.changes import CatalogueChange
 from services.matching.domain.population.facts import REGION_CODES, REGION_TABLE, facts_of
 
 Column = np.ndarray[Any, Any]
@@ -40,7 +41,7 @@ class PopulationOutcome:
     eligible: Column
     """Boolean mask."""
     amount_fen: Column
-    """int64 whole fen; 0 where not eligible or for a service."""
+    """int64 whole fen; 0 where not eligible or for a service (then possibly a read-only view of one zero)."""
     review: Column | None = None
     """Boolean mask: a beneficiary receiving the policy would be reviewed (its review_when, or not eligible)."""
 
@@ -150,14 +151,17 @@ class _Evaluator:
         self.households = _HouseholdColumns(catalogue, columns, on_date)
         self.members = _MemberColumns(self.households, columns) if "member.household" in columns else None
 
-    def outcome(self, policy: Policy) -> PopulationOutcome:
+    def outcome(self, policy: Policy, progress: _Progress | None = None) -> PopulationOutcome:
+        """The policy over every row; `progress` shares conditions with another version's evaluation."""
         try:
             if policy.scope == Scope.HOUSEHOLD:
-                return _evaluate(policy, self.households, self.households.size, None, self._household_rows)
+                return _evaluate(policy, self.households, self.households.size, None, self._household_rows,
+                                 progress)
             if self.members is None:
                 raise EvaluationError(f"policy {policy.id} is evaluated per member, but there are no member columns")
             try:
-                return _evaluate(policy, self.members, self.members.size, self.members.live, self._member_rows)
+                return _evaluate(policy, self.members, self.members.size, self.members.live, self._member_rows,
+                                 progress)
             finally:
                 self.members.clear()  # spread arrays are P long: kept for one policy only
         except (MissingFact, TypeError, ValueError, ArithmeticError) as error:
@@ -196,8 +200,31 @@ def outcome_pairs(old: PolicyCatalogue, old_columns: Mapping[str, Column], old_d
     """(policy, outcome under `old` on `old_day`, outcome under `new` on `new_day`), one policy at a time, so a
     caller keeping only what changed holds two outcomes at once, not two per policy."""
     before, after = _Evaluator(old, old_columns, old_day), _Evaluator(new, columns, new_day)
+    regions = [str(r) for r in columns[REGION_TABLE]] if REGION_TABLE in columns \
+        else [str(r) for r in np.unique(columns["household.region"])]
+    change = CatalogueChange(old, old_day, new, new_day, regions, old_columns is columns)
     for policy_id in policy_ids:
-        yield policy_id, before.outcome(old.policy(policy_id)), after.outcome(new.policy(policy_id))
+        old_policy, new_policy = old.policy(policy_id), new.policy(policy_id)
+        shared = change.of(old_policy, new_policy)
+        if shared.unchanged:
+            outcome = before.outcome(old_policy)
+            yield policy_id, outcome, outcome
+            continue
+        progress = _Progress(shared.shared_conditions)
+        first = before.outcome(old_policy, progress)
+        progress.review = first.review if shared.same_review and old_policy.review_when is not None else None
+        yield policy_id, first, after.outcome(new_policy, progress)
+
+
+@dataclass
+class _Progress:
+    """Where one version's evaluation stood after the conditions it shares with the other's."""
+
+    conditions: int
+    eligible: Column | None = None
+    chosen: Column | None = None
+    reached: bool = False
+    review: Column | None = None
 
 
 def _mask(result: Any, size: int) -> Column:
@@ -205,12 +232,24 @@ def _mask(result: Any, size: int) -> Column:
 
 
 def _evaluate(policy: Policy, rows: Mapping[str, Any], size: int, live: Column | None,
-              rows_of: Callable[[Column], _Rows]) -> PopulationOutcome:
+              rows_of: Callable[[Column], _Rows], progress: _Progress | None = None) -> PopulationOutcome:
     eligible = np.ones(size, dtype=bool) if live is None else live.copy()
     chosen: Column | None = None
     """Once narrowed: the rows still eligible, and `scope` their values."""
     scope: Mapping[str, Any] = rows
-    for condition in policy.conditions:
+    conditions = list(policy.conditions)
+    if progress is not None and progress.reached:
+        # The other version's state after the shared conditions is this version's too.
+        chosen, conditions = progress.chosen, conditions[progress.conditions:]
+        if chosen is None:
+            assert progress.eligible is not None
+            eligible = progress.eligible.copy()
+        else:
+            scope = rows_of(chosen)
+    elif progress is not None and progress.conditions == 0:
+        progress.reached = True
+        progress.eligible = eligible.copy()
+    for number, condition in enumerate(conditions, 1):
         if chosen is None:
             eligible &= _mask(condition.expression.vectorised(scope), size)
             if 2 * int(np.count_nonzero(eligible)) <= size:
@@ -222,12 +261,19 @@ def _evaluate(policy: Policy, rows: Mapping[str, Any], size: int, live: Column |
                 chosen = chosen[keep]
                 assert isinstance(scope, _Rows)
                 scope = scope.narrowed(np.flatnonzero(keep))
-        if chosen is not None and not len(chosen):
+        empty = chosen is not None and not len(chosen)
+        if progress is not None and not progress.reached and (number == progress.conditions or empty):
+            progress.reached = True
+            progress.eligible, progress.chosen = (eligible.copy() if chosen is None else None), chosen
+            if empty:
+                progress.conditions = number
+        if empty:
             break
     if chosen is not None:
         eligible = np.zeros(size, dtype=bool)
         eligible[chosen] = True
-    amounts = np.zeros(size, dtype=np.int64)
+    # No amount, or nobody eligible: a read-only view of one zero, not P zeros to allocate.
+    amounts = np.broadcast_to(np.zeros(1, dtype=np.int64), (size,))
     if policy.amount is not None and (len(chosen) if chosen is not None else eligible.any()):
         raw = policy.amount.vectorised(scope)
         if raw is ABSENT:
@@ -237,12 +283,15 @@ def _evaluate(policy: Policy, rows: Mapping[str, Any], size: int, live: Column |
         if chosen is None:
             amounts = np.where(eligible, whole, 0).astype(np.int64)
         else:
+            amounts = np.zeros(size, dtype=np.int64)
             amounts[chosen] = whole
     review = ~eligible
-    if policy.review_when is not None:
+    if progress is not None and progress.review is not None:
+        review = progress.review
+    elif policy.review_when is not None:
         review = _mask(policy.review_when.vectorised(rows), size).copy()
     if live is not None:
-        review &= live
+        review = review & live
     return PopulationOutcome(policy.id, policy.scope, eligible, amounts, review)
 
 
