@@ -10,6 +10,7 @@ A process talks to one cluster as one principal, so its settings are read once a
 from __future__ import annotations
 
 import functools
+import logging
 import ssl
 from dataclasses import dataclass
 from pathlib import Path
@@ -19,6 +20,7 @@ from aiokafka.helpers import create_ssl_context
 
 from services.core.settings import Settings, load_settings
 
+log = logging.getLogger(__name__)
 PROTOCOLS = ("PLAINTEXT", "SSL", "SASL_SSL")
 MECHANISMS = ("SCRAM-SHA-512", "SCRAM-SHA-256")
 
@@ -104,8 +106,13 @@ class KafkaSecurity:
 
 @functools.cache
 def process_security() -> KafkaSecurity:
-    """This process's Kafka security, from its environment (read once)."""
-    return KafkaSecurity.from_settings(load_settings())
+    """This process's Kafka security, from its environment (read once); said in the log when not PLAINTEXT, so a
+    refusal by the brokers can be read next to the principal it refused."""
+    security = KafkaSecurity.from_settings(load_settings())
+    if security.protocol != "PLAINTEXT":
+        log.info("Kafka over %s as %s (%s), brokers' CA %s", security.protocol, security.username or "no principal",
+                 security.mechanism, security.ca_file or "of the system")
+    return security
 
 
 def kafka_options(bootstrap: str) -> dict[str, Any]:

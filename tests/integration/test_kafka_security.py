@@ -1,39 +1,57 @@
 """The production broker configuration (deploy/kafka/broker.properties.in) and the ACL commands
 `python -m services.operations kafka-acls` prints, on a real Kafka 3.9 node on loopback: TLS and SASL/SCRAM are
-required, and a service principal reads and writes its own topics and nothing else."""
+required, and a service principal reads and writes its own topics and nothing else. The services themselves, run as
+operators run them with ASSIST_KAFKA_SECURITY_PROTOCOL=SASL_SSL and their own principal
+(services/core/kafka_security.py), create the topics, publish the catalogue, take an event over HTTP, match it and
+queue its task over that listener."""
 
 from __future__ import annotations
 
 import asyncio
+import datetime as dt
+import json
 import os
 import re
 import shlex
 import socket
 import subprocess
+import sys
+import urllib.error
+import urllib.request
 import uuid
-from collections.abc import AsyncIterator, Iterator
+from collections.abc import AsyncIterator, Callable, Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
+from urllib.parse import urlsplit, urlunsplit
 
 import pytest
 import pytest_asyncio
 from aiokafka import AIOKafkaConsumer, AIOKafkaProducer
-from aiokafka.admin import AIOKafkaAdminClient, NewTopic
+from aiokafka.admin import AIOKafkaAdminClient
 from aiokafka.errors import GroupAuthorizationFailedError, KafkaError, TopicAuthorizationFailedError
-from aiokafka.helpers import create_ssl_context
+from redis.asyncio import Redis
 
+from services.core.codec import decode_record, encode_record
 from services.core.contract import load_contract
-from services.core.settings import PROJECT_ROOT
-from services.core.topics import EVENTS, EVENTS_DLQ, TASKS
+from services.core.identity import Pseudonymiser
+from services.core.kafka_security import KafkaSecurity
+from services.core.settings import PROJECT_ROOT, load_settings
+from services.core.topics import EVENTS, EVENTS_DLQ, REGISTRY, TASKS
 from services.operations.kafka_acls import commands, load, principals
+from tests.conftest import resident_id, structured_event
+from tests.integration.matching_harness import household, member
 
 KAFKA_VERSION = "3.9.1"
 LIBS = Path(os.environ.get("ASSIST_CACHE_DIR", Path.home() / ".cache" / "assist-platform")) / \
     f"kafka-{KAFKA_VERSION}" / "libs"
 STORE_PASSWORD = "test-store-password"
 PASSWORDS = {"broker": "broker-secret", "admin": "admin-secret", "assist-intake": "intake-secret",
-             "assist-casework": "casework-secret"}
+             "assist-casework": "casework-secret", "assist-matching": "matching-secret",
+             "assist-civil-registry-feed": "registry-secret"}
+PORTS = int(os.environ.get("ASSIST_SECURE_KAFKA_PORT", "0"))
+"""The secure node's client port (the internal and controller listeners take the next two); 0 for free ports."""
 
 
 def free_port() -> int:
@@ -42,8 +60,9 @@ def free_port() -> int:
         return int(s.getsockname()[1])
 
 
-def run(argv: list[str], timeout: float = 120) -> str:
-    done = subprocess.run(argv, capture_output=True, text=True, timeout=timeout, check=False)
+def run(argv: list[str], timeout: float = 120, env: dict[str, str] | None = None) -> str:
+    done = subprocess.run(argv, capture_output=True, text=True, timeout=timeout, check=False, env=env,
+                          cwd=PROJECT_ROOT)
     assert done.returncode == 0, f"{shlex.join(argv)}\n{done.stdout}\n{done.stderr}"
     return done.stdout
 
@@ -66,12 +85,25 @@ class SecureNode:
     bootstrap: str
     cafile: Path
     admin_config: Path
+    home: Path
+
+    def env(self, user: str, password: str | None = None) -> dict[str, str]:
+        """The ASSIST_KAFKA_* settings a service runs with as `user`, its password in a file of its own."""
+        secret = self.home / "secrets" / f"{user}-{uuid.uuid4().hex[:6]}"
+        secret.parent.mkdir(exist_ok=True)
+        secret.write_text((PASSWORDS[user] if password is None else password) + "\n", encoding="utf-8")
+        return {"ASSIST_KAFKA_BOOTSTRAP": self.bootstrap, "ASSIST_KAFKA_SECURITY_PROTOCOL": "SASL_SSL",
+                "ASSIST_KAFKA_SASL_MECHANISM": "SCRAM-SHA-512", "ASSIST_KAFKA_USERNAME": user,
+                "ASSIST_KAFKA_PASSWORD_FILE": str(secret), "ASSIST_KAFKA_CA_FILE": str(self.cafile)}
 
     def client(self, user: str, password: str | None = None) -> dict[str, Any]:
-        return {"bootstrap_servers": self.bootstrap, "security_protocol": "SASL_SSL",
-                "sasl_mechanism": "SCRAM-SHA-512", "sasl_plain_username": user,
-                "sasl_plain_password": PASSWORDS[user] if password is None else password,
-                "ssl_context": create_ssl_context(cafile=str(self.cafile)), "request_timeout_ms": 10_000}
+        """aiokafka options for `user`, made by the services' own conversion of the settings."""
+        security = KafkaSecurity.from_settings(load_settings(self.env(user, password)))
+        return {"bootstrap_servers": self.bootstrap, **security.client_options(), "request_timeout_ms": 10_000}
+
+
+def node_ports() -> tuple[int, int, int]:
+    return (PORTS, PORTS + 1, PORTS + 2) if PORTS else (free_port(), free_port(), free_port())
 
 
 @pytest.fixture(scope="module")
@@ -87,7 +119,7 @@ def node(tmp_path_factory: pytest.TempPathFactory) -> Iterator[SecureNode]:
          "-file", str(cafile)])
     run(["keytool", "-importcert", "-noprompt", "-alias", "node", "-file", str(cafile), "-storetype", "PKCS12",
          "-keystore", str(truststore), "-storepass", STORE_PASSWORD])
-    client_port, internal_port, controller_port = free_port(), free_port(), free_port()
+    client_port, internal_port, controller_port = node_ports()
     properties = home / "broker.properties"
     properties.write_text(fill(PROJECT_ROOT / "deploy" / "kafka" / "broker.properties.in", {
         "NODE_ID": "1", "QUORUM_VOTERS": f"1@127.0.0.1:{controller_port}", "DATA_DIR": str(home / "data"),
@@ -107,7 +139,7 @@ def node(tmp_path_factory: pytest.TempPathFactory) -> Iterator[SecureNode]:
     broker = subprocess.Popen([*java("kafka.Kafka", str(properties))[:1], "-Dkafka.logs.dir=" + str(home),
                                *java("kafka.Kafka", str(properties))[1:]], stdout=log, stderr=subprocess.STDOUT)
     try:
-        yield SecureNode(f"127.0.0.1:{client_port}", cafile, admin_config)
+        yield SecureNode(f"127.0.0.1:{client_port}", cafile, admin_config, home)
     finally:
         broker.terminate()
         try:
@@ -135,18 +167,22 @@ async def wait_until_up(node: SecureNode, seconds: float = 120) -> AIOKafkaAdmin
 
 @pytest_asyncio.fixture(scope="module", loop_scope="module")
 async def granted(node: SecureNode) -> AsyncIterator[SecureNode]:
-    """Topics created as admin; the intake and casework principals created and granted exactly as printed."""
+    """The platform's topics created by `python -m services.core create-topics` as admin; the principals of
+    PASSWORDS created and granted exactly as printed."""
     admin = await wait_until_up(node)
-    try:
-        await admin.create_topics([NewTopic(t.name, 1, 1) for t in (EVENTS, EVENTS_DLQ, TASKS)])
-    finally:
-        await admin.close()
+    await admin.close()
+    await asyncio.to_thread(run, [sys.executable, "-m", "services.core", "create-topics"],
+                            env={**os.environ, **node.env("admin")})
     wanted = [p for p in principals(load(), load_contract().departments) if p.name in PASSWORDS]
-    for line in commands(wanted, node.bootstrap, str(node.admin_config)):
+    tools = {"kafka-acls.sh": "kafka.admin.AclCommand", "kafka-configs.sh": "kafka.admin.ConfigCommand"}
+    at_once = asyncio.Semaphore(3)  # each command is a JVM start: a few at a time, independent of each other
+
+    async def grant(line: str) -> None:
         user = next(name for name in PASSWORDS if f" {name} " in f" {line} " or f"User:{name} " in line)
         argv = shlex.split(line.replace("REPLACE-ME", PASSWORDS[user]))
-        tool = {"kafka-acls.sh": "kafka.admin.AclCommand", "kafka-configs.sh": "kafka.admin.ConfigCommand"}[argv[0]]
-        await asyncio.to_thread(run, java(tool, *argv[1:]))
+        async with at_once:
+            await asyncio.to_thread(run, java(tools[argv[0]], *argv[1:]))
+    await asyncio.gather(*(grant(line) for line in commands(wanted, node.bootstrap, str(node.admin_config))))
     producer = AIOKafkaProducer(**node.client("admin"))
     await producer.start()
     try:
@@ -196,3 +232,154 @@ async def test_a_wrong_password_and_a_plaintext_client_are_refused(granted: Secu
     with pytest.raises(KafkaError):
         await plaintext.start()
     await plaintext.stop()
+
+
+# ---- the services themselves over SASL_SSL ---------------------------------------------------------------------
+
+@contextmanager
+def running(argv: list[str], env: dict[str, str], log: Path) -> Iterator[subprocess.Popen[bytes]]:
+    """`python -m argv` until the block ends (terminated, killed after 30 s)."""
+    with log.open("ab") as out:
+        process = subprocess.Popen([sys.executable, "-m", *argv], env=env, stdout=out, stderr=subprocess.STDOUT,
+                                   cwd=PROJECT_ROOT)
+    try:
+        yield process
+    finally:
+        process.terminate()
+        try:
+            process.wait(timeout=30)
+        except subprocess.TimeoutExpired:
+            process.kill()
+            process.wait(timeout=10)
+
+
+def tail(log: Path) -> str:
+    return log.read_text(errors="replace")[-3000:]
+
+
+def fetch(url: str, body: bytes | None = None, headers: dict[str, str] | None = None) -> tuple[int, str]:
+    request = urllib.request.Request(url, data=body, headers=headers or {})
+    try:
+        with urllib.request.urlopen(request, timeout=5) as answer:
+            return answer.status, answer.read().decode()
+    except urllib.error.HTTPError as refused:
+        return refused.code, refused.read().decode()
+    except OSError as exc:
+        return 0, type(exc).__name__
+
+
+async def until(url: str, wanted: Callable[[int, str], bool], process: subprocess.Popen[bytes], log: Path,
+                seconds: float = 120) -> str:
+    """The answer of `url` once `wanted(status, text)`; fails with the process's log when it does not come."""
+    deadline = asyncio.get_running_loop().time() + seconds
+    while asyncio.get_running_loop().time() < deadline:
+        assert process.poll() is None, f"{log.name} ended:\n{tail(log)}"
+        status, text = await asyncio.to_thread(fetch, url)
+        if wanted(status, text):
+            return text
+        await asyncio.sleep(0.5)
+    raise AssertionError(f"{url} never as wanted; {log.name} ends:\n{tail(log)}")
+
+
+def counter(text: str, sample: str) -> float:
+    return sum(float(line.rsplit(" ", 1)[1]) for line in text.splitlines() if line.startswith(sample))
+
+
+async def tasks_of(node: SecureNode, household_id: str) -> list[dict[str, Any]]:
+    """The tasks of the household on assist.tasks, read as admin."""
+    reader = AIOKafkaConsumer(TASKS.name, group_id=None, auto_offset_reset="earliest", **node.client("admin"))
+    await reader.start()
+    try:
+        batch = await reader.getmany(timeout_ms=10_000)
+    finally:
+        await reader.stop()
+    return [decode_record(load_contract(), "caseworker_task", r.value) for rs in batch.values() for r in rs
+            if r.key == household_id.encode()]
+
+
+async def test_intake_matching_and_casework_exchange_records_over_sasl_ssl_as_their_own_principals(
+        granted: SecureNode, tmp_path: Path) -> None:
+    redis_url = urlunsplit(urlsplit(load_settings().redis_url)._replace(path="/11"))
+    redis = Redis.from_url(redis_url)
+    await redis.flushdb()
+    base = {**os.environ, "ASSIST_DATA_DIR": str(tmp_path), "ASSIST_REDIS_URL": redis_url}
+    contract = load_contract()
+    await asyncio.to_thread(run, [sys.executable, "-m", "services.matching", "publish-catalogue"],
+                            env={**base, **granted.env("assist-matching")})
+    subject = resident_id("510107", dt.date(1985, 4, 2))
+    earner = Pseudonymiser(load_settings(base).pseudonym_key).person_id(subject)
+    hid = f"h-secure-{uuid.uuid4().hex[:8]}"
+    registry = AIOKafkaProducer(**granted.client("assist-civil-registry-feed"))
+    await registry.start()
+    try:
+        await registry.send_and_wait(REGISTRY.name, encode_record(contract, "household", household(
+            hid, [member(earner, "1985-04-02", 300_000), member(f"p-{uuid.uuid4().hex[:8]}", "1987-09-10"),
+                  member(f"p-{uuid.uuid4().hex[:8]}", "2016-06-01")])), key=hid.encode())
+    finally:
+        await registry.stop()
+    token = (await asyncio.to_thread(run, [sys.executable, "-m", "services.intake", "tokens", "issue",
+                                           "human_resources"], env=base)).strip().splitlines()[-1]
+    matching_port, casework_port, intake_port = free_port(), free_port(), free_port()
+    with running(["services.matching", "worker"], {**base, **granted.env("assist-matching"),
+                                                   "ASSIST_MATCHING_WEB_PORT": str(matching_port)},
+                 tmp_path / "matching.log") as matching, \
+         running(["services.casework", "worker", "--metrics-port", str(casework_port), "--group",
+                  "assist-casework-secure"], {**base, **granted.env("assist-casework")},
+                 tmp_path / "casework.log") as casework, \
+         running(["services.intake", "serve"], {**base, **granted.env("assist-intake"),
+                                                "ASSIST_INTAKE_PORT": str(intake_port)},
+                 tmp_path / "intake.log") as intake:
+        try:
+            await until(f"http://127.0.0.1:{matching_port}/metrics",
+                        lambda _, text: "assist_matching_catalogue_info{" in text, matching, tmp_path / "matching.log")
+            await until(f"http://127.0.0.1:{casework_port}/readyz", lambda status, _: status == 200, casework,
+                        tmp_path / "casework.log")
+            await until(f"http://127.0.0.1:{intake_port}/readyz", lambda status, _: status == 200, intake,
+                        tmp_path / "intake.log")
+            lost = structured_event("job.lost", {"lost_on": (dt.date.today() - dt.timedelta(days=3)).isoformat(),
+                                                 "unemployment_registered": True,
+                                                 "previous_monthly_income_fen": 300_000},
+                                    subject=subject, department="human_resources")
+            status, text = await asyncio.to_thread(
+                fetch, f"http://127.0.0.1:{intake_port}/v1/events", json.dumps(lost).encode(),
+                {"Authorization": f"Bearer {token}", "Content-Type": "application/cloudevents+json"})
+            assert (status, json.loads(text)["accepted"]) == (202, 1), text
+            new = 'assist_casework_tasks_taken_in_total{outcome="new"}'
+
+            def taken_in(metrics: str) -> float:  # the household's task records; the fixture's one is invalid
+                return sum(counter(metrics, f'assist_casework_tasks_taken_in_total{{outcome="{outcome}"}}')
+                           for outcome in ("new", "revised", "duplicate"))
+            wanted = ("VERIFY_ELIGIBILITY", "subsistence_allowance")
+            tasks: list[dict[str, Any]] = []
+            kinds: set[tuple[str, str | None]] = set()
+            metrics = ""
+            deadline = asyncio.get_running_loop().time() + 90
+            while asyncio.get_running_loop().time() < deadline:  # every task of the event, each queued once
+                tasks = await tasks_of(granted, hid)
+                _, metrics = await asyncio.to_thread(fetch, f"http://127.0.0.1:{casework_port}/metrics")
+                kinds = {(t["kind"], t["offer"]["policy_id"] if t["offer"] else None) for t in tasks}
+                if wanted in kinds and taken_in(metrics) == len(tasks):
+                    break
+                await asyncio.sleep(1)
+            assert wanted in kinds, (tasks, tail(tmp_path / "matching.log"))
+            assert taken_in(metrics) == len(tasks), (metrics, tail(tmp_path / "casework.log"))
+            assert counter(metrics, new) >= 1
+        finally:
+            await redis.flushdb()
+            await redis.aclose()
+    logs = await asyncio.to_thread(lambda: " ".join((tmp_path / f"{name}.log").read_text(errors="replace")
+                                                    for name in ("matching", "casework", "intake")))
+    assert subject not in logs
+
+
+async def test_a_service_with_a_wrong_password_stops_saying_kafka_refused_its_principal(
+        granted: SecureNode, tmp_path: Path) -> None:
+    env = {**os.environ, "ASSIST_DATA_DIR": str(tmp_path), **granted.env("assist-casework", password="not it")}
+    done = await asyncio.to_thread(subprocess.run, [sys.executable, "-m", "services.casework", "worker",
+                                                    "--metrics-port", str(free_port())],
+                                   env=env, capture_output=True, text=True, timeout=120, cwd=PROJECT_ROOT)
+    said = done.stdout + done.stderr
+    assert done.returncode != 0, said[-3000:]
+    assert "Kafka over SASL_SSL as assist-casework (SCRAM-SHA-512)" in said, said[-3000:]
+    assert "SaslAuthenticationFailed" in said and "invalid credentials" in said, said[-3000:]
+    assert "not it" not in said
