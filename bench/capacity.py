@@ -81,8 +81,8 @@ def measured(results: dict[str, Any]) -> dict[str, Any]:
         "worker_events_per_second": matching.get(f"matching_{largest}_events_per_second") if largest
         else store.get("events_per_second"),
         "worker_policies": largest,
-        "worker_rate_from": "matching.json" if largest else "footprint.json (demo catalogue)"
-        if store.get("events_per_second") else None,
+        "worker_rate_from": results.get("files", {}).get("matching", "matching.json") if largest
+        else "footprint.json (demo catalogue)" if store.get("events_per_second") else None,
         "passthrough_events_per_second": matching.get("passthrough_events_per_second"),
         "intake_events_per_second": (results.get("intake") or {}).get("http_batches_events_per_second"),
         "pipeline_capacity_events_per_second": latency.get("capacity_events_per_second"),
@@ -254,11 +254,22 @@ def markdown(figures: list[Figure], m: dict[str, Any]) -> list[str]:
 
 
 def read_results(folder: Path) -> dict[str, Any]:
-    found = {}
+    """Each benchmark's newest result in `folder`: <name>.json or a variant <name>-<label>.json (a run kept
+    under its own name, such as matching-after.json), the most recently written; its file name under "files"."""
+    found: dict[str, Any] = {"files": {}}
     for name in ("matching", "intake", "latency", "footprint", "reevaluation"):
-        path = folder / f"{name}.json"
-        if path.exists():
-            found[name] = json.loads(path.read_text(encoding="utf-8"))
+        candidates = [p for p in folder.glob(f"{name}*.json") if p.stem == name or p.stem.startswith(f"{name}-")]
+        readable = []
+        for path in candidates:
+            try:
+                readable.append((path.stat().st_mtime, path, json.loads(path.read_text(encoding="utf-8"))))
+            except ValueError:
+                continue
+        readable = [r for r in readable if isinstance(r[2], dict)]
+        if readable:
+            _, path, result = max(readable, key=lambda r: r[0])
+            found[name] = result
+            found["files"][name] = path.name
     return found
 
 

@@ -2,9 +2,12 @@
 
 from __future__ import annotations
 
+import json
 import math
+import os
+from pathlib import Path
 
-from bench.capacity import derive, measured
+from bench.capacity import derive, measured, read_results
 from bench.capacity_inputs import HEADROOM, MONITORED, UTILISATION
 
 
@@ -59,3 +62,16 @@ def test_measured_takes_the_largest_catalogue_and_ratios_per_event_from_the_foot
     assert m["offer_bytes"] == 1000.0
     assert m["changelog_bytes_per_event"] == 400.0
     assert m["tasks_per_event"] is None
+
+
+def test_the_newest_result_of_a_benchmark_is_read_whatever_its_variant_name(tmp_path: Path) -> None:
+    older, newer = tmp_path / "matching.json", tmp_path / "matching-after.json"
+    older.write_text(json.dumps({"matching_10_events_per_second": 800}))
+    newer.write_text(json.dumps({"matching_10_events_per_second": 5000}))
+    os.utime(older, (1_000_000, 1_000_000))
+    (tmp_path / "matching-profile-after.txt").write_text("not a result")
+    (tmp_path / "matchingx.json").write_text("{}")
+    found = read_results(tmp_path)
+    assert found["matching"] == {"matching_10_events_per_second": 5000}
+    assert found["files"]["matching"] == "matching-after.json"
+    assert measured(found)["worker_rate_from"] == "matching-after.json"
