@@ -52,7 +52,11 @@ class PartitionProgress:
         assigned = sorted(tp for tp in set(assigned) if tp in committed or tp in self.processed)
         positions = {tp: (committed[tp] if tp in committed else self.processed[tp], highwater(tp))
                      for tp in assigned}
-        self._seen, self._stalled = stalled(self._seen, positions, now, self.stall_seconds)
+        # The time without progress counts while messages wait, not while a partition is idle: a partition idle
+        # for longer than the stall time was judged stalled the moment its next message arrived.
+        idle = {tp for tp, (position, high) in positions.items() if high is None or high <= position}
+        previous = {tp: seen for tp, seen in self._seen.items() if tp not in idle}
+        self._seen, self._stalled = stalled(previous, positions, now, self.stall_seconds)
         metrics = self.metrics
         for tp in self._labelled - set(assigned):
             for gauge in (metrics.partition_lag, metrics.oldest_waiting_age, metrics.partition_stalled):

@@ -81,3 +81,20 @@ def test_a_first_message_that_never_finishes_counts_as_waiting() -> None:
     clock.now += 130
     assert progress.observe([INBOX], {INBOX: 4}.get, {}) == [
         "assist.matching.households/3 has not moved for 130 s with 4 records waiting"]
+
+
+def test_a_partition_idle_for_long_is_not_stalled_the_moment_a_message_arrives() -> None:
+    clock, metrics = Clock(), MatchingMetrics(CollectorRegistry())
+    progress = PartitionProgress(metrics, stall_seconds=120, clock=clock)
+    highwaters = {IDLE: 40}
+    progress.note(*IDLE, 39)
+    assert progress.observe([IDLE], highwaters.get, {}) == []
+    clock.now += 600  # nothing arrives for ten minutes
+    assert progress.observe([IDLE], highwaters.get, {}) == []
+    highwaters[IDLE] = 43  # then three messages do, and the next observation sees them waiting
+    clock.now += 5
+    assert progress.observe([IDLE], highwaters.get, {}) == []
+    assert sample(metrics, "assist_matching_oldest_unprocessed_age_seconds", IDLE) == 5
+    clock.now += 120
+    assert progress.observe([IDLE], highwaters.get, {}) == [
+        "assist.matching.households/4 has not moved for 125 s with 3 records waiting"]
