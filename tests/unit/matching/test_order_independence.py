@@ -13,6 +13,7 @@ from hypothesis import strategies as st
 
 from services.core.codec import Event
 from services.matching.domain.household.needs import need_of
+from services.matching.domain.household.state import from_dict, to_dict
 from tests.unit.matching.test_handler import CATALOGUE, MATCHER, NOW, registry
 
 FLOODED = dt.date(2026, 11, 18)
@@ -147,3 +148,56 @@ def test_a_pay_rise_dated_before_a_hospital_stay_and_reported_after_it_withdraws
     late = holdings((stay, income))
     assert late == holdings((income, stay))
     assert not any(policy == "temporary_assistance" for _, policy in late.values()), late
+
+
+def test_the_stored_state_keeps_the_registry_s_members_the_needs_and_withdrawn_offers() -> None:
+    state = MATCHER.on_registry(None, registry(income=60_000), CATALOGUE, NOW).state
+    for event in (HISTORY[1], HISTORY[0]):  # the stay's offer is withdrawn by the earlier-dated pay rise
+        assert state is not None
+        state = MATCHER.on_event(state, event, CATALOGUE, NOW).state
+    assert state is not None and state.registered and state.needs
+    assert any(item.withdrawn for item in state.items.values())
+    assert from_dict(to_dict(state)) == state
+
+
+def test_an_offer_withdrawn_and_offered_again_continues_its_revisions() -> None:
+    job = _report("h-job-early", "job.lost", "p1", {"lost_on": dt.date(2026, 11, 11),
+                                                    "unemployment_registered": True,
+                                                    "previous_monthly_income_fen": 600_000})
+    state = MATCHER.on_registry(None, registry(income=60_000), CATALOGUE, NOW).state
+    sent: list[dict[str, Any]] = []
+    for event in (HISTORY[1], HISTORY[0], job):  # offered, withdrawn by the pay rise, offered again by the job loss
+        assert state is not None
+        result = MATCHER.on_event(state, event, CATALOGUE, NOW)
+        state = result.state
+        sent.extend(o.value for o in result.outputs if o.record == "caseworker_task" and o.value["offer"]
+                    and o.value["offer"]["policy_id"] == "temporary_assistance")
+    assert [(t["change"], (t["offer"]["revision"] or {}).get("number", 0)) for t in sent] \
+        == [("NEW", 0), ("WITHDRAWN", 1), ("REVISED", 2)]
+    assert len({t["task_id"] for t in sent}) == 1 and len({t["due_at"] for t in sent}) == 1
+    assert holdings((HISTORY[1], HISTORY[0], job)) == holdings((HISTORY[0], job, HISTORY[1]))
+
+
+def test_a_warning_is_due_from_the_day_the_score_reached_its_tier_whichever_report_arrived_last() -> None:
+    # Job loss (30) on 1 Nov, reported that day, and a hospital stay (30) on 10 Nov, reported that day: the score
+    # reached the phone-check tier (40) with the stay, whichever report came last.
+    job = Event("w-job", "/departments/t", "job.lost", dt.datetime(2026, 11, 1, 9, tzinfo=dt.UTC), "p1",
+                {"lost_on": dt.date(2026, 11, 1), "unemployment_registered": True,
+                 "previous_monthly_income_fen": 600_000})
+    stay = Event("w-stay", "/departments/t", "hospitalisation.discharged", dt.datetime(2026, 11, 10, 9, tzinfo=dt.UTC),
+                 "p2", {"discharged_on": dt.date(2026, 11, 10), "diagnosis_category": "INJURY",
+                        "total_cost_fen": 9_000_000, "out_of_pocket_fen": 6_000_000})
+
+    def warnings(order: tuple[Event, ...]) -> set[tuple[Any, ...]]:
+        state = MATCHER.on_registry(None, registry(income=60_000), CATALOGUE, NOW).state
+        found = set()
+        for event in order:
+            assert state is not None
+            result = MATCHER.on_event(state, event, CATALOGUE, NOW)
+            state = result.state
+            found |= {(o.id, o.value["due_at"]) for o in result.outputs
+                      if o.record == "caseworker_task" and o.value["risk_tier"]}
+        return found
+
+    in_order = warnings((job, stay))
+    assert in_order and in_order == warnings((stay, job))
