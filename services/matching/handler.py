@@ -19,6 +19,7 @@ from services.matching.domain.catalogue.policy_catalogue import PolicyCatalogue
 from services.matching.domain.evaluation import PolicyOutcome, evaluate_event, evaluate_followed, evaluate_household
 from services.matching.domain.household import facts as f
 from services.matching.domain.household.benefits import Review, beneficiary_of
+from services.matching.domain.household.deadlines import qualified_on, reached_on
 from services.matching.domain.household.follow_up import Step, StepKind, follow_up
 from services.matching.domain.household.needs import reported
 from services.matching.domain.household.one_off import affected, one_off, remember
@@ -69,7 +70,8 @@ class Matcher:
         if event.id in state.applied_event_ids():
             return Result(state, replayed=True)
         occurred = f.event_day(event.type, event.data, event.time.date())
-        updated = prune(f.apply_event(state, event.type, event.subject, event.data, event.id, occurred), now.date())
+        updated = prune(f.apply_event(state, event.type, event.subject, event.data, event.id, occurred,
+                                               event.time), now.date())
         today = now.date()
         household, members = f.household_facts(updated, today), f.member_facts(updated, today)
         region, district = str(updated.region), str(updated.district)
@@ -201,7 +203,8 @@ class Matcher:
                     or warning_policy(tier.name) in state.pending_offers.values():
                 continue
             raised = state.warnings_raised.get(tier.name, 0)
-            output = warning_output(state, replace(risk, tier=tier.name, task=tier.task), now, deadline_base(since),
+            reached = reached_on(state, self.risk_model, tier.min_score, now.date()) or since
+            output = warning_output(state, replace(risk, tier=tier.name, task=tier.task), now, deadline_base(reached),
                                     raised)
             if output is None:
                 continue
@@ -227,7 +230,10 @@ def _take(state: HouseholdState, catalogue: PolicyCatalogue, step: Step, now: dt
             again = replace(step, kind=StepKind.REVISE, item=before, offer_id=before.offer_id)
             output = revision_output(state, again, outcome, policy, now, trigger, evidence, subject, since)
         else:
-            output = offer_output(state, outcome, now, trigger, evidence, subject, since)
+            first = qualified_on(catalogue, state, policy, outcome.person_id, now.date()) \
+                if policy.follows_state and step.outcome is not None else None
+            output = offer_output(state, outcome, now, trigger, evidence, subject,
+                                  deadline_base(first) if first is not None else since)
         item = item_of_output(output, catalogue.definitions)
         return f.record_offer(state, _offer_id(output), step.key, item), output
     if step.kind == StepKind.ADOPT:

@@ -50,7 +50,7 @@ def event_day(event_type: str, data: Mapping[str, Any], fallback: dt.date) -> dt
 
 
 def apply_event(state: HouseholdState, event_type: str, subject: str, data: Mapping[str, Any], event_id: str,
-                occurred_on: dt.date) -> HouseholdState:
+                occurred_on: dt.date, reported_at: dt.datetime | None = None) -> HouseholdState:
     """The household after the event; the event is recorded (for windows and to recognise redelivery). What it
     changes is its kind's (event_kinds.EventKind.change).
 
@@ -66,7 +66,8 @@ def apply_event(state: HouseholdState, event_type: str, subject: str, data: Mapp
         return state
     member = state.members.get(subject)
     kind = kind_of(event_type)
-    record = RecordedEvent(event_id, event_type, occurred_on, subject, member is not None)
+    reported = int(reported_at.timestamp() * 1000) if reported_at is not None else 0
+    record = RecordedEvent(event_id, event_type, occurred_on, subject, member is not None, reported_ms=reported)
     if member is None:
         return _record(state, record)
     if kind is None or kind.change == Change.REQUEST:

@@ -56,3 +56,6 @@ class RecordedEvent:
     previous_income_fen: int = 0
     detail: str = ""
     home_destroyed: bool = False
+    reported_ms: int = 0
+    """When the event was reported (its time, milliseconds since the epoch; 0 when not known): where deadlines of
+    what it brought about count from."""

@@ -255,7 +255,7 @@ def _event_row(e: RecordedEvent) -> list[Any]:
     known = kind_of(e.type)
     kind: int | str = known.code if known is not None else e.type
     row: list[Any] = [e.event_id, kind, _day(e.on), e.subject, int(e.member), e.amount_fen, e.previous_income_fen,
-                      e.detail, int(e.home_destroyed)]
+                      e.detail, int(e.home_destroyed), e.reported_ms]
     while len(row) > 5 and row[-1] in (0, ""):
         row.pop()
     return row
@@ -264,11 +264,11 @@ def _event_row(e: RecordedEvent) -> list[Any]:
 def _event(row: list[Any], by_code: bool) -> RecordedEvent:
     """A recorded event from its row; `by_code`: the type is stored by code (FORMAT 3), else by legacy position."""
     event_id, kind, day, subject, member, *rest = row
-    defaults: tuple[Any, ...] = (0, 0, "", 0)
-    amount, previous, detail, destroyed = [*rest, *defaults[len(rest):]]
+    defaults: tuple[Any, ...] = (0, 0, "", 0, 0)
+    amount, previous, detail, destroyed, reported = [*rest, *defaults[len(rest):]]
     event_type = str(kind) if not isinstance(kind, int) else BY_CODE[kind].type if by_code else legacy_event_type(kind)
     return RecordedEvent(event_id, event_type, _date(day), subject, bool(member), int(amount), int(previous),
-                         str(detail), bool(destroyed))
+                         str(detail), bool(destroyed), int(reported))
 
 
 def spending_of(events: tuple[RecordedEvent, ...]) -> tuple[Expenditure, ...]:
