@@ -39,7 +39,6 @@ FIELDS = (*IDS, "evidence_event_ids", "department", "event_type", "channel", "st
 TEXT_FORMAT = "%(asctime)s %(levelname)s %(name)s %(message)s"
 
 _context: contextvars.ContextVar[Mapping[str, Any] | None] = contextvars.ContextVar("assist_log_ids", default=None)
-_STANDARD = frozenset(vars(logging.LogRecord("", 0, "", 0, "", None, None))) | {"message", "asctime"}
 
 
 class LoggingRefused(ValueError):
@@ -117,7 +116,7 @@ class PersonalDataMask(logging.Filter):
 def line_fields(record: logging.LogRecord) -> dict[str, Any]:
     """The FIELDS of a record: the context's, then its own `extra=` (which win), masked."""
     found: dict[str, Any] = dict(_context.get() or {})
-    found.update({k: v for k, v in vars(record).items() if k in FIELDS and k not in _STANDARD and v is not None})
+    found.update({k: v for k, v in vars(record).items() if k in FIELDS and v is not None})
     return {k: _masked_field(found[k]) for k in FIELDS if k in found}
 
 
