@@ -130,14 +130,14 @@ class MatchingRuntime:
         old_columns = columns if old_day == new_day else population.as_columns(old_day)
         member_household = columns.get("member.household")
         newly: dict[str, int] = {}
-        households: set[int] = set()
+        changed = [np.zeros(0, dtype=np.int64)]
         for policy_id, before, after in outcome_pairs(old, old_columns, old_day, new, columns, new_day, policies):
             rows = newly_eligible_households(before, after, member_household)
             newly[policy_id] = int(rows.size)
             self.metrics.newly_eligible.labels(policy_id).inc(int(rows.size))
-            households.update(int(i) for i in changed_households(before, after, member_household))
+            changed.append(changed_households(before, after, member_household))
         # Ids decoded for the changed households only, before the first await lets the population change.
-        ids = [population.household_id(row) for row in sorted(households)]
+        ids = population.household_ids(np.unique(np.concatenate(changed)))
         elapsed = time.perf_counter() - started
         log.info("re-evaluated %d households (%d persons) for %s %s → %s in %.2f s: %s", len(population),
                  population.persons, new.name, old.version, new.version, elapsed,

@@ -107,10 +107,13 @@ class PopulationColumns:
             raise IndexError(f"household row {row} is not held (0..{self._n - 1})")
         return self._index.household_id(row)
 
-    def household_ids(self) -> list[str]:
-        """Ids of every household by row: one string each, for tests and small populations; the re-evaluation
-        asks household_id(row) for the rows that changed."""
-        return [self._index.household_id(r) for r in range(self._n)]
+    def household_ids(self, rows: np.ndarray | None = None) -> list[str]:
+        """Ids of the households in `rows` (default: every row, for tests and small populations; the
+        re-evaluation asks for the rows that changed)."""
+        chosen = np.arange(self._n) if rows is None else np.asarray(rows, dtype=np.int64)
+        if len(chosen) and (chosen.min() < 0 or chosen.max() >= self._n):
+            raise IndexError(f"household rows must be within 0..{self._n - 1}")
+        return self._index.household_ids(chosen)
 
     def member_rows(self, household_id: str) -> range:
         """The member rows of a household, in the order of its state's members."""

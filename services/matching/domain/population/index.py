@@ -52,6 +52,13 @@ class HouseholdIndex:
             raise KeyError(f"row {row} holds no household")
         return bytes(self._keys[at]).decode()
 
+    def household_ids(self, rows: np.ndarray) -> list[str]:
+        """The ids held in `rows`, decoded together."""
+        positions = self._position[rows] if len(rows) else np.zeros(0, dtype=np.int32)
+        keys = self._keys[np.maximum(positions, 0)].tolist() if len(self._keys) else [b""] * len(rows)
+        return [k.decode() if at != _NO_ROW else self.household_id(int(r))
+                for k, at, r in zip(keys, positions.tolist(), np.asarray(rows).tolist(), strict=True)]
+
     def add(self, household_id: str, row: int) -> None:
         """Record that `row` now holds `household_id` (which no row held)."""
         self._ensure_rows(row + 1)
