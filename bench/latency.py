@@ -7,8 +7,9 @@ Intake (HTTP API), a matching worker, the casework worker and the casework API r
 stream about that population) are sent at each fixed rate for --seconds: every send time is planned before the
 run and requests leave at their time whether or not earlier ones were answered (open loop). Events due in the same
 --tick-ms go as one batch per department, as departments' systems send. After the fixed rates the rate doubles
-while the pipeline keeps up (bench/open_loop.sustained), up to --ceiling; then half of the highest sustained rate
-is run, where the target is p99 <= 100 ms.
+while the pipeline keeps up (bench/open_loop.sustained), up to --ceiling, or halves the gap after the first rate
+it did not keep up with; then half of the highest sustained rate is run, where the target is p99 <= 100 ms. No
+rate starts after --budget seconds of sweeping, so a slow machine ends the sweep early instead of running long.
 
 Measured per event: planned send time, the 202's arrival; per offer (read from assist.offers, matched by
 trigger_event_id) and per task (read from assist.tasks, matched by the latest of its evidence_event_ids sent in
@@ -262,8 +263,12 @@ async def measure(pipeline: Pipeline, population: Any, contract: Contract, strea
             await send_open_loop(session, pipeline.intake_url, pipeline.tokens,
                                  [next(stream) for _ in range(round(100 * args.warmup))], 100, args.warmup, 0.01, seen)
             await asyncio.sleep(2.0)
+            began = time.monotonic()
             while (rate := next_rate([(r["rate"], r["sustained"]) for r in rates], args.rates,
                                      args.ceiling)) is not None:
+                if time.monotonic() - began > args.budget:
+                    print(f"time budget of {args.budget:.0f} s spent: no further rates", flush=True)
+                    break
                 sent = await pipeline.matching_processed("event")
                 result = await one_rate(pipeline, session, stream, rate, args, seen, sent)
                 rates.append(result)
@@ -271,7 +276,7 @@ async def measure(pipeline: Pipeline, population: Any, contract: Contract, strea
             capacity = max((r["rate"] for r in rates if r["sustained"]), default=0.0)
             half = capacity / 2
             at_half = next((r for r in rates if r["rate"] == half), None)
-            if capacity and at_half is None:
+            if capacity and at_half is None and time.monotonic() - began <= args.budget + 120:
                 sent = await pipeline.matching_processed("event")
                 at_half = await one_rate(pipeline, session, stream, half, args, seen, sent)
                 at_half["half_of_capacity"] = True
@@ -291,7 +296,8 @@ async def measure(pipeline: Pipeline, population: Any, contract: Contract, strea
             "half_capacity_offer_p99_ms": p99, "half_capacity_task_p99_ms": task_p99,
             "target_p99_ms": TARGET_P99_MS,
             "target_met": p99 is not None and task_p99 is not None and max(p99, task_p99) <= TARGET_P99_MS,
-            "duplicate_offer_records": seen.duplicate_offers, "api_checked_tasks": seen.api_checked,
+            "sweep_seconds": round(time.monotonic() - began), "duplicate_offer_records": seen.duplicate_offers,
+            "api_checked_tasks": seen.api_checked,
             "api_problems": seen.api_problems[:10]}
 
 
@@ -312,6 +318,8 @@ def main() -> None:
     parser.add_argument("--poll-ms", type=float, default=5)
     parser.add_argument("--warmup", type=float, default=3, help="seconds at 100/s before measuring")
     parser.add_argument("--drain-seconds", type=float, default=60)
+    parser.add_argument("--budget", type=float, default=600,
+                        help="seconds of sweeping after which no further rate starts (half of capacity may still run)")
     parser.add_argument("--seed", type=int, default=int(time.time()) % 100_000)
     parser.add_argument("--port-base", type=int, default=18180, help="intake on it, casework +2/+4, matching +6")
     parser.add_argument("--json", type=Path, default=RESULTS)
