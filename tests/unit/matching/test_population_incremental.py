@@ -170,3 +170,17 @@ def test_thousands_of_random_changes_equal_a_fresh_build() -> None:
     assert_same_as_fresh(population, states, TODAY)
     assert population.as_columns(TODAY).live_members is not None or population.persons == len(
         population.as_columns(TODAY)["member.household"])
+
+
+def test_ids_of_any_text_are_found_and_decoded_after_merging_the_index() -> None:
+    """Chinese ids, an id ending in NUL (which a NUL-padded array cannot hold) and thousands of ids."""
+    odd = ["户-成都-0001", "h\x00", "h", "h\x00\x00"]
+    ids = odd + [f"h{i:05d}" for i in range(5000)]
+    population = PopulationColumns(TODAY, households=16, persons=16)
+    for household_id in ids:
+        population.upsert(poor_family(household_id, (0,)), TODAY)
+    assert [population.row(h) for h in ids] == list(range(len(ids)))
+    assert population.household_ids() == ids
+    assert population.household_ids(np.array([3, 0, 2, 1])) == [odd[3], odd[0], odd[2], odd[1]]
+    assert population.remove("h") and population.row("h") is None and population.row("h\x00") == 1
+    assert population.household_id(2) == ids[-1] and population.row(ids[-1]) == 2

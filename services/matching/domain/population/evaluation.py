@@ -301,6 +301,8 @@ def changed_households(before: PopulationOutcome, after: PopulationOutcome,
     member-scope policies: with such a member). The re-evaluation command then offers to the newly eligible,
     revises what is pending or received, and reviews who no longer qualifies; households whose outcome is the
     same are not sent anything."""
+    if after is before:  # a policy the new version does not change (outcome_pairs)
+        return np.zeros(0, dtype=np.int64)
     changed = (after.eligible != before.eligible) | (after.amount_fen != before.amount_fen)
     if before.review is not None and after.review is not None:
         changed |= after.review != before.review

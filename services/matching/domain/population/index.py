@@ -55,6 +55,13 @@ class HouseholdIndex:
     def household_ids(self, rows: np.ndarray) -> list[str]:
         """The ids held in `rows`, decoded together."""
         positions = self._position[rows] if len(rows) else np.zeros(0, dtype=np.int32)
+        if len(self._keys) and bool((positions != _NO_ROW).all()):
+            found = self._keys[positions]
+            try:
+                ids: list[str] = found.astype(str).tolist()  # ASCII ids decode at once
+                return ids
+            except UnicodeDecodeError:
+                return [k.decode() for k in found.tolist()]
         keys = self._keys[np.maximum(positions, 0)].tolist() if len(self._keys) else [b""] * len(rows)
         return [k.decode() if at != _NO_ROW else self.household_id(int(r))
                 for k, at, r in zip(keys, positions.tolist(), np.asarray(rows).tolist(), strict=True)]
