@@ -130,12 +130,7 @@ def secure_node(home: Path) -> Iterator[SecureNode]:
     try:
         yield SecureNode(f"127.0.0.1:{client_port}", cafile, admin_config, home)
     finally:
-        broker.terminate()
-        try:
-            broker.wait(timeout=60)
-        except subprocess.TimeoutExpired:
-            broker.kill()
-            broker.wait(timeout=30)
+        stop(broker, 60)
         log.close()
 
 
@@ -188,12 +183,17 @@ def running(argv: list[str], env: dict[str, str], log: Path) -> Iterator[subproc
     try:
         yield process
     finally:
-        process.terminate()
-        try:
-            process.wait(timeout=30)
-        except subprocess.TimeoutExpired:
-            process.kill()
-            process.wait(timeout=10)
+        stop(process, 30)
+
+
+def stop(process: subprocess.Popen[bytes], seconds: float) -> None:
+    """Terminate, and kill what has not ended within `seconds`."""
+    process.terminate()
+    try:
+        process.wait(timeout=seconds)
+    except subprocess.TimeoutExpired:
+        process.kill()
+        process.wait(timeout=30)
 
 
 def tail(log: Path) -> str:
