@@ -201,3 +201,30 @@ def test_a_warning_is_due_from_the_day_the_score_reached_its_tier_whichever_repo
 
     in_order = warnings((job, stay))
     assert in_order and in_order == warnings((stay, job))
+
+
+def test_a_monthly_allowance_judged_at_a_hospital_stay_follows_the_facts_as_of_the_stay_in_either_order() -> None:
+    # p2 (no income) is admitted critically ill on 14 Nov: in a marginal household (p1 earns 3,000 yuan) that is the
+    # single-person allowance, but p1's pay rose on 1 Nov, which ends the marginal household.
+    admitted = _report("m-admitted", "hospitalisation.admitted", "p2",
+                       {"admitted_on": dt.date(2026, 11, 14), "diagnosis_category": "CRITICAL",
+                        "hospital_district": "510107", "estimated_out_of_pocket_fen": 100_000})
+    raise_ = _report("m-raise", "income.changed", "p1",
+                     {"effective_on": dt.date(2026, 11, 1), "monthly_income_fen": 900_000})
+
+    def allowances(order: tuple[Event, ...]) -> dict[str, tuple[Any, ...]]:
+        state = MATCHER.on_registry(None, registry(income=300_000), CATALOGUE, NOW).state
+        newest: dict[str, tuple[int, Any]] = {}
+        for event in order:
+            assert state is not None
+            result = MATCHER.on_event(state, event, CATALOGUE, NOW)
+            state = result.state
+            for o in result.outputs:
+                offer = o.value.get("offer") if o.record == "caseworker_task" else o.value
+                if offer and offer["policy_id"] == "marginal_single_person_inclusion":
+                    number = int((offer.get("revision") or {}).get("number", 0))
+                    newest[o.id] = (number, None if o.value["change"] == "WITHDRAWN" else offer["amount_fen"])
+        return {i: held for i, (_, held) in newest.items() if held is not None}
+
+    assert allowances((admitted,)), "the admission alone offers the single-person allowance"
+    assert allowances((admitted, raise_)) == allowances((raise_, admitted)) == {}
