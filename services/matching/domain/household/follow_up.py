@@ -105,9 +105,8 @@ def follow_up(state: HouseholdState, catalogue: PolicyCatalogue, outcomes: Itera
             pass  # the whole household receives it or has it pending (a registry benefit, a state written before)
         elif key in pending:
             item = state.items.get(key)
-            # A one-off is decided again when a report dated on or before its need's day arrives late (one_off).
-            followed_need = policy.follows_state or need is not None
-            if followed_need and item is not None and item.offer_id == pending[key]:
+            # Decided on the state, or again at a report of a need dated on or before a later one (one_off).
+            if item is not None and item.offer_id == pending[key]:
                 steps.extend(_follow_pending(key, outcome, item))
         elif outcome.eligible and (not (key in state.declined or whole in state.declined)
                                    or may_offer(state, key, facts_print(person), whole_fingerprint)):

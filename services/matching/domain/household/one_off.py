@@ -50,10 +50,35 @@ def decide(catalogue: PolicyCatalogue, state: HouseholdState, need: Need,
         else list(policies)
     if not chosen:
         return []
+    outcomes = _on_its_day(catalogue, state, need, chosen)
+    return [o if o.benefit_period == need.name else _first_eligible(catalogue, state, o, need) for o in outcomes]
+
+
+def _on_its_day(catalogue: PolicyCatalogue, state: HouseholdState, need: Need,
+                policies: list[Policy]) -> list[PolicyOutcome]:
     past = as_of(state, need.on)
     facts = event_facts(need.type, need.event_id, need.subject, need.data, need.on)
     return evaluate_event(catalogue, household_facts(past, need.on), member_facts(past, need.on), facts, need.on,
-                          chosen)
+                          policies)
+
+
+def _first_eligible(catalogue: PolicyCatalogue, state: HouseholdState, outcome: PolicyOutcome,
+                    at: Need) -> PolicyOutcome:
+    """A policy reading the event for a longer period (one offer per beneficiary and period, whichever of its
+    events qualifies): the outcome of the earliest report (day, time, event id) it qualifies at, else `outcome`
+    (the one at report `at`)."""
+    policy = catalogue.policy(outcome.policy_id)
+    order = (at.on, at.time, at.event_id)
+    for need in sorted(state.needs, key=lambda n: (n.on, n.time, n.event_id)):
+        if outcome.eligible and (need.on, need.time, need.event_id) >= order:
+            break  # none before qualifies: `outcome` is the earliest
+        if policy not in catalogue.policies_for(need.type, state.region, state.district):
+            continue
+        for found in _on_its_day(catalogue, state, need, [policy]):
+            if found.eligible and found.person_id == outcome.person_id \
+                    and found.benefit_period == outcome.benefit_period:
+                return found
+    return outcome
 
 
 def affected(state: HouseholdState, event_type: str, on: dt.date, event_id: str, member: bool) -> list[Need]:
