@@ -45,6 +45,7 @@ from bench.population_capacity import (
     peak_rss_bytes,
     release_freed_memory,
     reset_peak_rss,
+    reuse_freed_memory,
     rss_bytes,
     run_peak_rss_bytes,
 )
@@ -375,8 +376,11 @@ def main() -> None:
                         help="department events over the year before the evaluation date")
     parser.add_argument("--updates", type=int, default=10_000, help="households upserted per kind of change")
     parser.add_argument("--json", type=Path, default=RESULTS, help="where the result goes")
+    parser.add_argument("--default-allocator", action="store_true",
+                        help="leave glibc's mmap of large blocks on (each NumPy temporary is then fresh pages)")
     args = parser.parse_args()
-    result = run(args)
+    allocator = "default" if args.default_allocator else reuse_freed_memory()
+    result = {**run(args), "allocator": allocator}
     args.json.parent.mkdir(parents=True, exist_ok=True)
     args.json.write_text(json.dumps(result, indent=2) + "\n")
     print("\n".join(table(result)))
