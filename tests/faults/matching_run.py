@@ -143,6 +143,13 @@ class Published:
     def keys(self) -> set[tuple[Any, ...]]:
         return {("offer", i, *v) for i, v in self.offers.items()} | {("task", i, *v) for i, v in self.tasks.items()}
 
+    def held(self) -> set[tuple[Any, ...]]:
+        """What a consumer keeping the newest revision per id holds: each offer and task id not withdrawn, with its
+        amount and policy (the revision number and whether it was revised on the way are not compared: a report
+        arriving late corrects an offer by a revision)."""
+        return {(kind, i, amount, what) for kind, kept in (("offer", self.offers), ("task", self.tasks))
+                for i, (_, change, amount, what) in kept.items() if change != "WITHDRAWN"}
+
     def duplicates(self) -> int:
         return sum(n - 1 for n in self.records.values() if n > 1)
 

@@ -1,7 +1,9 @@
 """(f) The matching worker SIGKILLed at random points and restarted gives the outcome of a clean run of the same
-seeded input: the same distinct offers and tasks (ids, revisions, amounts) and the same final household states;
-two clean runs give the same outcome too. Duplicate records of one id are allowed (consumers keep one per id),
-counted and reported."""
+seeded input: the same offers and tasks held in the end (newest revision per id, not withdrawn: ids, amounts,
+policies), their due dates and the same final household states; two clean runs give the same outcome too.
+Duplicate records of one id are allowed (consumers keep one per id), counted and reported. A report that
+arrives after a later one of its household corrects an offer by a revision, so how an id got to its end (its
+revision history, an offer made and withdrawn in one run only) is reported, not compared."""
 
 from __future__ import annotations
 
@@ -47,18 +49,27 @@ async def matching_run(stack: Any, services: Any, size: Any, data: Input, label:
 
 
 def compared(clean: Published, other: Published) -> dict[str, Any]:
-    clean_keys, other_keys = clean.keys(), other.keys()
-    dues = {f"{t} {clean.tasks[t][3]}" for t, due in other.dues.items() if t in clean.dues and clean.dues[t] != due}
-    return {"lost": sorted(clean_keys - other_keys), "extra": sorted(other_keys - clean_keys),
+    """lost and extra: offers and tasks held (newest revision per id, not withdrawn: id, amount, policy) by one run
+    and not the other; dues: held tasks due at other times; history: newest revisions that differ (an id revised
+    or withdrawn on the way in one run only); transient: ids one run offered and withdrew that the other never
+    had."""
+    held_clean, held_other = clean.held(), other.held()
+    held_tasks = {i for kind, i, *_ in held_clean & held_other if kind == "task"}
+    dues = {f"{t} {clean.tasks[t][3]}" for t, due in other.dues.items() if t in held_tasks and clean.dues[t] != due}
+    seen_clean, seen_other = {*clean.offers, *clean.tasks}, {*other.offers, *other.tasks}
+    transient = (seen_clean ^ seen_other) - {i for _, i, *_ in held_clean | held_other}
+    return {"lost": sorted(held_clean - held_other), "extra": sorted(held_other - held_clean),
             "states": sorted(h for h in clean.states if clean.states[h] != other.states.get(h)),
-            "dues": sorted(dues)}
+            "dues": sorted(dues), "history": sorted(clean.keys() ^ other.keys()), "transient": sorted(transient)}
 
 
-# Known to fail until issue 9 point 2 is done: one-off decisions still use the facts as of a report's arrival, so the
-# order of different members' reports (which kills widen) changes some offers (short size: 21 lost, 17 extra; 3 of
-# 3,000 warning deadlines differ between clean runs). The figures go to the results table either way; remove the
-# mark when it passes.
-@pytest.mark.xfail(reason="order-dependent one-off decisions (issue 9 point 2 open)", strict=False)
+# Known to fail on one check: the offers and tasks held and the final states now equal (short size: 0 lost, 0 extra,
+# 0 states, clean twice and killed), but about 14 of 2,150 deadlines still differ between two clean runs: a warning
+# (and an offer decided on the state) is raised at the report that completes it, and when a report dated earlier
+# arrives after that one, the day its tier was reached moves while the task is already out (a warning has no
+# revision to move its deadline). The figures go to the results table either way; remove the mark when it passes.
+@pytest.mark.xfail(reason="warning deadlines fixed before a late earlier report arrives (issue 9 point 2)",
+                   strict=False)
 async def test_killed_matching_worker_gives_the_outcome_of_a_clean_run(fault_stack, services, size, results):
     data = seeded_input(SEED, size.matching_households, size.matching_events)
     first = await matching_run(fault_stack, services, size, data, "clean-a", kills=0)
@@ -70,7 +81,8 @@ async def test_killed_matching_worker_gives_the_outcome_of_a_clean_run(fault_sta
         "f matching clean twice", f"{len(data.households)} households, {len(data.events)} events",
         "offers, tasks, dues and states of two clean runs equal",
         f"{len(first.offers)}/{len(second.offers)} offers, {len(first.tasks)}/{len(second.tasks)} tasks; "
-        f"{len(twice['states'])} states and {len(twice['dues'])} due dates differ",
+        f"{len(twice['states'])} states and {len(twice['dues'])} due dates differ; {len(twice['history'])} "
+        f"newest revisions differ, {len(twice['transient'])} ids offered and withdrawn in one run only",
         lost=len(twice["lost"]), extra=len(twice["extra"]), duplicates=second.duplicates(),
         details={k: v[:10] for k, v in twice.items()}))
     deterministic.check(first.offers and first.tasks, "the clean run published no offers or no tasks")
@@ -84,7 +96,9 @@ async def test_killed_matching_worker_gives_the_outcome_of_a_clean_run(fault_sta
         "f matching SIGKILL", f"{len(data.households)} households, {len(data.events)} events, {killed.kills} kills",
         "offers, tasks and states = clean run",
         f"clean {len(first.offers)} offers {len(first.tasks)} tasks, killed {len(killed.offers)} offers "
-        f"{len(killed.tasks)} tasks; {len(faulted['states'])} states differ; inbox {first.inbox_messages} → "
+        f"{len(killed.tasks)} tasks; {len(faulted['states'])} states differ; {len(faulted['history'])} newest "
+        f"revisions differ, {len(faulted['transient'])} ids offered and withdrawn in one run only; "
+        f"inbox {first.inbox_messages} → "
         f"{killed.inbox_messages} messages; {killed.restarts} restarts after a stall; recovery median "
         f"{statistics.median(killed.recovery_seconds) if killed.recovery_seconds else 0:.1f} s",
         lost=len(faulted["lost"]), extra=len(faulted["extra"]), duplicates=killed.duplicates(),
