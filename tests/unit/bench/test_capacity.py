@@ -75,3 +75,16 @@ def test_the_newest_result_of_a_benchmark_is_read_whatever_its_variant_name(tmp_
     assert found["matching"] == {"matching_10_events_per_second": 5000}
     assert found["files"]["matching"] == "matching-after.json"
     assert measured(found)["worker_rate_from"] == "matching-after.json"
+
+
+def test_a_re_evaluation_run_at_several_sizes_is_read_at_its_largest() -> None:
+    m = measured({"reevaluation": {"sizes": {"1M": {"persons": 1_000_000, "reevaluation_seconds": 0.01},
+                                             "10M": {"persons": 10_000_000, "reevaluation_seconds": 0.2}}}})
+    assert (m["reevaluation_persons"], m["reevaluation_seconds"]) == (10_000_000, 0.2)
+
+
+def test_records_per_event_are_counted_against_what_assist_events_gained_in_the_same_run() -> None:
+    m = measured({"footprint": {"matching": {"events": 1000, "topics_on_disk": {
+        "assist.events": {"records": 2000, "bytes": 700_000, "bytes_per_record": 350.0},
+        "assist.offers": {"records": 500, "bytes": 900_000, "bytes_per_record": 1800.0}}}}})
+    assert m["offers_per_event"] == 0.25
