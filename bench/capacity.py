@@ -86,6 +86,7 @@ def measured(results: dict[str, Any]) -> dict[str, Any]:
         "worker_events_per_second": matching.get(f"matching_{largest}_events_per_second") if largest
         else store.get("events_per_second"),
         "worker_policies": largest,
+        "worker_group": matching.get("workers"),
         "worker_rate_from": results.get("files", {}).get("matching", "matching.json") if largest
         else "footprint.json (demo catalogue)" if store.get("events_per_second") else None,
         "passthrough_events_per_second": matching.get("passthrough_events_per_second"),
@@ -111,7 +112,8 @@ def measured(results: dict[str, Any]) -> dict[str, Any]:
         "reevaluation_all_policies_seconds": reevaluation.get("reevaluation_all_policies_seconds"),
         "reevaluation_all_policies_cpu_seconds": reevaluation.get("reevaluation_all_policies_cpu_seconds"),
         "columns_bytes_per_person": reevaluation.get("population_columns_bytes_per_person"),
-        "reevaluation_peak_rss_bytes": reevaluation.get("peak_rss_bytes"),
+        "reevaluation_peak_rss_bytes": reevaluation.get("peak_rss_bytes")
+        or reevaluation.get("reevaluation_peak_rss_bytes"),
     }
 
 
@@ -144,6 +146,8 @@ def derive(m: dict[str, Any]) -> list[Figure]:
     add("share of events about monitored persons", share, "", f"{MONITORED:,} / {RESIDENTS:,}", "MCA, NBS")
 
     rate = m.get("worker_events_per_second")
+    if rate and (m.get("worker_group") or 1) > 1:
+        rate = rate / m["worker_group"]
     workers = add("matching workers", math.ceil(design / (rate * UTILISATION)) if rate else None, "processes",
                   f"⌈design rate / (r_worker × {UTILISATION:g})⌉, r_worker = {rate} events/s "
                   f"({m.get('worker_policies') or 'the demo'} policies)", str(m.get("worker_rate_from")))
@@ -267,7 +271,8 @@ def markdown(figures: list[Figure], m: dict[str, Any]) -> list[str]:
 
 def read_results(folder: Path) -> dict[str, Any]:
     """Each benchmark's newest result in `folder`: <name>.json or a variant <name>-<label>.json (a run kept
-    under its own name, such as matching-after.json), the most recently written; its file name under "files"."""
+    under its own name, such as matching-after.json), the most recently written (for matching, of the runs with
+    one worker when there are any); its file name under "files"."""
     found: dict[str, Any] = {"files": {}}
     for name in ("matching", "intake", "latency", "footprint", "reevaluation"):
         candidates = [p for p in folder.glob(f"{name}*.json") if p.stem == name or p.stem.startswith(f"{name}-")]
@@ -278,6 +283,9 @@ def read_results(folder: Path) -> dict[str, Any]:
             except ValueError:
                 continue
         readable = [r for r in readable if isinstance(r[2], dict)]
+        single = [r for r in readable if r[2].get("workers", 1) == 1]
+        if name == "matching" and single:  # a worker's own speed: a group on a shared machine is not the sum of them
+            readable = single
         if readable:
             _, path, result = max(readable, key=lambda r: r[0])
             found[name] = result

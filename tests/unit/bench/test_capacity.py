@@ -88,3 +88,11 @@ def test_records_per_event_are_counted_against_what_assist_events_gained_in_the_
         "assist.events": {"records": 2000, "bytes": 700_000, "bytes_per_record": 350.0},
         "assist.offers": {"records": 500, "bytes": 900_000, "bytes_per_record": 1800.0}}}}})
     assert m["offers_per_event"] == 0.25
+
+
+def test_a_worker_s_speed_comes_from_the_newest_single_worker_run(tmp_path: Path) -> None:
+    single, group = tmp_path / "matching-workers-1.json", tmp_path / "matching-workers-2.json"
+    single.write_text(json.dumps({"workers": 1, "matching_10_events_per_second": 340}))
+    group.write_text(json.dumps({"workers": 2, "matching_10_events_per_second": 600}))
+    os.utime(single, (1_000_000, 1_000_000))
+    assert measured(read_results(tmp_path))["worker_events_per_second"] == 340
