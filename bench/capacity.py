@@ -271,11 +271,12 @@ def markdown(figures: list[Figure], m: dict[str, Any]) -> list[str]:
 
 def read_results(folder: Path) -> dict[str, Any]:
     """Each benchmark's newest result in `folder`: <name>.json or a variant <name>-<label>.json (a run kept
-    under its own name, such as matching-after.json), the most recently written (for matching, of the runs with
-    one worker when there are any); its file name under "files"."""
+    under its own name, such as matching-after.json; not a baseline named *-before*), the most recently written
+    (for matching, of the runs with one worker when there are any); its file name under "files"."""
     found: dict[str, Any] = {"files": {}}
     for name in ("matching", "intake", "latency", "footprint", "reevaluation"):
-        candidates = [p for p in folder.glob(f"{name}*.json") if p.stem == name or p.stem.startswith(f"{name}-")]
+        candidates = [p for p in folder.glob(f"{name}*.json") if (p.stem == name or p.stem.startswith(f"{name}-"))
+                      and "-before" not in p.stem]  # a baseline kept from before a change is not the current speed
         readable = []
         for path in candidates:
             try:

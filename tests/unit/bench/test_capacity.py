@@ -95,4 +95,5 @@ def test_a_worker_s_speed_comes_from_the_newest_single_worker_run(tmp_path: Path
     single.write_text(json.dumps({"workers": 1, "matching_10_events_per_second": 340}))
     group.write_text(json.dumps({"workers": 2, "matching_10_events_per_second": 600}))
     os.utime(single, (1_000_000, 1_000_000))
+    (tmp_path / "matching-before-short.json").write_text(json.dumps({"workers": 1, "matching_10_events_per_second": 9}))
     assert measured(read_results(tmp_path))["worker_events_per_second"] == 340
