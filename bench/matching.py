@@ -39,6 +39,7 @@ from bench.profile import Profiler
 from services.core.codec import Contract, encode_event, encode_record, event_from_json, load_contract
 from services.core.identity import Pseudonymiser
 from services.core.kafka import commit_group_at_end, durable_producer
+from services.core.progress_report import ProgressReport, progress_report
 from services.core.settings import PROJECT_ROOT, load_settings
 from services.core.topics import EVENTS, MATCHING_INPUTS, MATCHING_MEMBERSHIP, REGISTRY, Topic
 from services.matching.adapters.catalogue_feed import publish_catalogue
@@ -175,12 +176,25 @@ class Group:
     def rss_bytes(self) -> int:
         return sum(w.rss_bytes() for w in self.workers)
 
-    async def until(self, name: str, labels: str, target: float, seconds: float = 600, each: bool = False) -> None:
-        """Until the figure summed over the workers (each: every worker's own) reaches `target`."""
+    async def until(self, name: str, labels: str, target: float, seconds: float = 600, each: bool = False,
+                    shown: str | None = None) -> None:
+        """Until the figure summed over the workers (each: every worker's own) reaches `target`; `shown` names the
+        work on a progress report (the figure counted against the target)."""
+        if shown is None:
+            await self._until(name, labels, target, seconds, each, None)
+            return
+        with progress_report(shown, int(target), "messages") as progress:
+            await self._until(name, labels, target, seconds, each, progress)
+
+    async def _until(self, name: str, labels: str, target: float, seconds: float, each: bool,
+                     progress: ProgressReport | None) -> None:
         deadline = time.monotonic() + seconds
         while True:
             figures = [w.metric(name, labels) for w in self.workers]
-            if (min(figures) if each else sum(max(f, 0) for f in figures)) >= target:
+            reached = min(figures) if each else sum(max(f, 0) for f in figures)
+            if progress is not None:
+                progress.set(int(reached))
+            if reached >= target:
                 return
             dead = [w for w in self.workers if w.process.poll() is not None]
             if time.monotonic() > deadline or dead:
@@ -240,13 +254,15 @@ async def matching_run(bootstrap: str, contract: Contract, policies: int, regist
         await producer.start()
         try:
             await produce(producer, REGISTRY.name, registry)
-            await group.until("assist_matching_messages_processed_total", 'kind="registry"', len(registry))
+            await group.until("assist_matching_messages_processed_total", 'kind="registry"', len(registry),
+                              shown=f"registry records ({policies} policies)")
             await caught_up(bootstrap, group.app_id, MATCHING_MEMBERSHIP)  # no event waits for its person
             loaded_rss = group.rss_bytes()
             sampling = Profiler(group.workers[0].process.pid, profile) if profile else None
             started = time.perf_counter()
             await produce(producer, EVENTS.name, events)
-            await group.until("assist_matching_messages_processed_total", 'kind="event"', len(events))
+            await group.until("assist_matching_messages_processed_total", 'kind="event"', len(events),
+                              shown=f"events matched ({policies} policies)")
             rate = len(events) / (time.perf_counter() - started)
             if sampling:
                 sampling.stop()

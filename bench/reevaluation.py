@@ -53,6 +53,7 @@ from bench.population_updates import measure_updates
 from bench.synthetic_population import synthetic_population
 from services.core.codec import event_from_json, load_contract
 from services.core.identity import Pseudonymiser
+from services.core.progress_report import progress_report
 from services.core.settings import PROJECT_ROOT, load_settings
 from services.matching.domain.catalogue.policy_catalogue import PolicyCatalogue, load_catalogue
 from services.matching.domain.household.risk import load_risk_model
@@ -271,6 +272,10 @@ def _json_bytes_per_member(states: Any) -> float:
     return size / max(sum(len(s.members) for s in listed), 1)
 
 
+STEPS = 5
+"""Building, every policy, OpenFisca, household updates, re-evaluation after them."""
+
+
 def run(args: argparse.Namespace) -> dict[str, Any]:
     text = CATALOGUE.read_text(encoding="utf-8")
     old = load_catalogue(text, str(CATALOGUE))
@@ -279,24 +284,30 @@ def run(args: argparse.Namespace) -> dict[str, Any]:
         was, now = (c.resolve("standard", SICHUAN, urban, ON_DATE) for c in (old, new))
         if now != round(was * (1 + RAISE)):
             raise Disagreement(f"the raised catalogue resolves the Sichuan standard to {now}, not {was} + {RAISE:.1%}")
-    interpreter = rss_bytes()
-    print(f"building {args.persons:,} persons ...", flush=True)
-    built, population = timed(1, lambda: synthetic_population(args.persons, args.seed, ON_DATE))
-    release_freed_memory()
-    result: dict[str, Any] = {
-        "persons": population.persons, "households": len(population), "evaluation_date": ON_DATE.isoformat(),
-        "repeats": args.repeats, "python": platform.python_version(), "numpy": np.__version__,
-        "openfisca_core": version("openfisca-core"), "build_seconds": built, "rss_interpreter_bytes": interpreter,
-        "rss_after_build_bytes": rss_bytes(),
-        "population_columns_bytes_per_person": population.nbytes_per_person(),
-    }
-    print("re-evaluating every policy ...", flush=True)
-    result.update(all_policies(population, old, new, args.repeats))
-    print("comparing with OpenFisca ...", flush=True)
-    result.update(compare_engines(population, old, new, args.repeats))
-    result.update(measure_updates(population, args.updates, args.seed, ON_DATE))
-    result["reevaluation_after_updates_seconds"], _ = timed(
-        args.repeats, lambda: reevaluate(population, old, new, ON_DATE, [POLICY]), "reevaluation_after_updates")
+    with progress_report("re-evaluation benchmark", total=STEPS, unit="steps") as steps:
+        interpreter = rss_bytes()
+        print(f"building {args.persons:,} persons ...", flush=True)
+        built, population = timed(1, lambda: synthetic_population(args.persons, args.seed, ON_DATE))
+        release_freed_memory()
+        steps.advance()
+        result: dict[str, Any] = {
+            "persons": population.persons, "households": len(population), "evaluation_date": ON_DATE.isoformat(),
+            "repeats": args.repeats, "python": platform.python_version(), "numpy": np.__version__,
+            "openfisca_core": version("openfisca-core"), "build_seconds": built, "rss_interpreter_bytes": interpreter,
+            "rss_after_build_bytes": rss_bytes(),
+            "population_columns_bytes_per_person": population.nbytes_per_person(),
+        }
+        print("re-evaluating every policy ...", flush=True)
+        result.update(all_policies(population, old, new, args.repeats))
+        steps.advance()
+        print("comparing with OpenFisca ...", flush=True)
+        result.update(compare_engines(population, old, new, args.repeats))
+        steps.advance()
+        result.update(measure_updates(population, args.updates, args.seed, ON_DATE))
+        steps.advance()
+        result["reevaluation_after_updates_seconds"], _ = timed(
+            args.repeats, lambda: reevaluate(population, old, new, ON_DATE, [POLICY]), "reevaluation_after_updates")
+        steps.advance()
     result["peak_rss_run_bytes"] = run_peak_rss_bytes()
     result["peak_rss_bytes"] = result["reevaluation_peak_rss_bytes"]  # the figure bench/capacity.py reads
     result.update({f"{label}_cpu_seconds": seconds for label, seconds in CPU_SECONDS.items()})

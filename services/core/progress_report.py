@@ -15,6 +15,8 @@ Not services/matching/progress.py, which is how far the matching worker's agents
 
 from __future__ import annotations
 
+import io
+import logging
 import sys
 import time
 from collections.abc import Callable, Iterable, Iterator
@@ -124,3 +126,27 @@ def _is_terminal(stream: TextIO) -> bool:
         return stream.isatty()
     except (AttributeError, ValueError):
         return False
+
+
+class LoggedLines(io.StringIO):
+    """A stream whose lines become INFO lines of `logger`: progress of work inside a service, whose output is its
+    log (JSON lines or text), never a bar."""
+
+    def __init__(self, logger: logging.Logger):
+        super().__init__()
+        self._logger = logger
+
+    def write(self, text: str) -> int:
+        for line in text.splitlines():
+            if line.strip():
+                self._logger.info("%s", line)
+        return len(text)
+
+    def isatty(self) -> bool:
+        return False
+
+
+def logged_progress(what: str, total: int | None, unit: str, logger: logging.Logger,
+                    every_seconds: float = EVERY_SECONDS) -> ProgressReport:
+    """A ProgressReport written as log lines of `logger` (plain lines at most every `every_seconds`, and the end)."""
+    return ProgressReport(what, total, unit, LoggedLines(logger), every_seconds, terminal=False)

@@ -15,6 +15,7 @@ import numpy as np
 
 from services.core.codec import Contract, jsonable
 from services.core.process import Health
+from services.core.progress_report import logged_progress
 from services.matching.domain.catalogue.policy import Scope
 from services.matching.domain.catalogue.policy_catalogue import PolicyCatalogue
 from services.matching.domain.evaluation import explain
@@ -143,10 +144,13 @@ class MatchingRuntime:
                  population.persons, new.name, old.version, new.version, elapsed,
                  ", ".join(f"{p} +{n}" for p, n in newly.items() if n) or "nobody newly eligible")
         total = len(ids)
-        for done, household_id in enumerate(ids, 1):
-            await send(household_id, new.version)
-            if done % 1000 == 0:
-                self.metrics.reevaluation_progress.set(done / total)
+        with logged_progress(f"re-evaluation commands for {new.name} {new.version}", total, "households",
+                             log) as progress:
+            for done, household_id in enumerate(ids, 1):
+                await send(household_id, new.version)
+                progress.advance()
+                if done % 1000 == 0:
+                    self.metrics.reevaluation_progress.set(done / total)
         self.metrics.reevaluation_progress.set(1)
         self.metrics.reevaluation_seconds.observe(time.perf_counter() - started)
         return newly

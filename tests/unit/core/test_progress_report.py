@@ -4,10 +4,11 @@ from __future__ import annotations
 
 import io
 import itertools
+import logging
 
 import pytest
 
-from services.core.progress_report import ProgressReport, counted, progress_report
+from services.core.progress_report import ProgressReport, counted, logged_progress, progress_report
 
 
 class Clock:
@@ -75,3 +76,14 @@ def test_the_report_goes_to_standard_error_and_is_plain_there_when_it_is_not_a_t
         progress.advance(2)
     captured = capsys.readouterr()
     assert captured.out == "" and captured.err.startswith("benchmark: done, 2 of 2 rounds (100 %)")
+
+
+def test_progress_inside_a_service_becomes_its_log_lines_never_a_bar(caplog: pytest.LogCaptureFixture) -> None:
+    logger = logging.getLogger("tests.progress")
+    with (caplog.at_level(logging.INFO, logger="tests.progress"),
+          logged_progress("re-evaluation commands", 2_000, "households", logger, every_seconds=3600) as progress):
+        for _ in range(2_000):
+            progress.advance()
+    lines = [r.getMessage() for r in caplog.records if r.name == "tests.progress"]
+    assert len(lines) == 1
+    assert lines[0].startswith("re-evaluation commands: done, 2,000 of 2,000 households (100 %)")
