@@ -103,7 +103,7 @@ class PersonalDataMask(logging.Filter):
         message = record.getMessage()
         masked = masked_text(message)
         if masked != message or record.args:
-            record.msg, record.args = masked, None
+            record.msg, record.args = masked, ()  # not None: mode's formatter wraps None as one argument
         if record.exc_info and not record.exc_text:
             record.exc_text = logging.Formatter().formatException(record.exc_info)
         if record.exc_text:

@@ -163,3 +163,24 @@ def test_faust_gets_json_lines_and_no_banner_or_its_own_text_with_the_mask(root:
     logging.config.dictConfig(config)  # the JSON config is one dictConfig accepts
     handler = root.handlers[-1]
     assert isinstance(handler.formatter, JsonLines) and handler.formatter.service == "matching"
+
+
+def test_faust_text_lines_format_a_message_with_arguments_after_the_mask() -> None:
+    """The matching worker's text lines go through mode's formatter after the mask: a message with arguments
+    (every 'offer emitted' line) once raised 'not all arguments converted' and printed a traceback instead."""
+    from mode.utils.logging import ExtensionFormatter
+
+    out = io.StringIO()
+    handler = logging.StreamHandler(out)
+    handler.setFormatter(ExtensionFormatter(stream=out, fmt="%(levelname)s %(message)s"))
+    handler.addFilter(PersonalDataMask())
+    logger = logging.getLogger("tests.logs.faust_text")
+    logger.addHandler(handler)
+    logger.propagate = False
+    try:
+        logger.warning("%s emitted (%s) for %s", "offer", "NEW", IDENTITY, extra={"offer_id": "o-1"})
+    finally:
+        logger.removeHandler(handler)
+    line = out.getvalue()
+    assert line.startswith("WARNING offer emitted (NEW) for ")
+    assert IDENTITY not in line and "Traceback" not in line
