@@ -18,7 +18,7 @@ from services.matching.domain.applications import Outcome, decide, remember_answ
 from services.matching.domain.catalogue.policy_catalogue import PolicyCatalogue
 from services.matching.domain.evaluation import PolicyOutcome, evaluate_event, evaluate_followed, evaluate_household
 from services.matching.domain.household import facts as f
-from services.matching.domain.household.benefits import Review, beneficiary_of
+from services.matching.domain.household.benefits import Review, beneficiary_of, reoffered_id
 from services.matching.domain.household.deadlines import qualified_on, reached_on
 from services.matching.domain.household.follow_up import Step, StepKind, follow_up
 from services.matching.domain.household.needs import reported
@@ -225,15 +225,12 @@ def _take(state: HouseholdState, catalogue: PolicyCatalogue, step: Step, now: dt
                                              " ".join(step.reasons))
     if step.kind == StepKind.OFFER:
         before = state.items.get(step.key)
-        if before is not None and before.withdrawn:
-            # Offered again after a withdrawal: the next revision of the same id, so consumers see it back.
-            again = replace(step, kind=StepKind.REVISE, item=before, offer_id=before.offer_id)
-            output = revision_output(state, again, outcome, policy, now, trigger, evidence, subject, since)
-        else:
-            first = qualified_on(catalogue, state, policy, outcome.person_id, now.date()) \
-                if policy.follows_state and step.outcome is not None else None
-            output = offer_output(state, outcome, now, trigger, evidence, subject,
-                                  deadline_base(first) if first is not None else since)
+        # Offered again after a withdrawal: a NEW offer under a new id, since consumers end an id at its withdrawal.
+        again = reoffered_id(before) if before is not None and before.withdrawn else None
+        first = qualified_on(catalogue, state, policy, outcome.person_id, now.date()) \
+            if policy.follows_state and step.outcome is not None else None
+        output = offer_output(state, outcome, now, trigger, evidence, subject,
+                              deadline_base(first) if first is not None else since, offer_id=again)
         item = item_of_output(output, catalogue.definitions)
         return f.record_offer(state, _offer_id(output), step.key, item), output
     if step.kind == StepKind.ADOPT:

@@ -61,11 +61,13 @@ def event_type_of(state: HouseholdState, event_id: str | None) -> str | None:
 
 
 def offer_record(state: HouseholdState, outcome: PolicyOutcome, now: dt.datetime,
-                 trigger_event_id: str | None, trigger_subject: str | None = None) -> dict[str, Any]:
+                 trigger_event_id: str | None, trigger_subject: str | None = None,
+                 offer_id: str | None = None) -> dict[str, Any]:
+    """A NEW offer; its id derived from beneficiary, policy and benefit period unless given (benefits.reoffered_id)."""
     beneficiary = outcome.person_id or state.household_id
     explanation = outcome.explanation
     return {
-        "offer_id": offer_id_of(beneficiary, outcome.policy_id, outcome.benefit_period),
+        "offer_id": offer_id or offer_id_of(beneficiary, outcome.policy_id, outcome.benefit_period),
         "household_id": state.household_id,
         "person_id": outcome.person_id,
         "contact_person_id": outcome.person_id or _contact(state, trigger_subject),
@@ -89,10 +91,10 @@ def offer_record(state: HouseholdState, outcome: PolicyOutcome, now: dt.datetime
 
 def offer_output(state: HouseholdState, outcome: PolicyOutcome, now: dt.datetime,
                  trigger_event_id: str | None, evidence: tuple[str, ...], trigger_subject: str | None = None,
-                 since: dt.datetime | None = None) -> Output:
+                 since: dt.datetime | None = None, offer_id: str | None = None) -> Output:
     """An auto-offer goes to the citizen; a verification offer becomes a caseworker task carrying it, due
     `sla_hours` after `since` (when what triggered it was recorded: see handler.Matcher), else after `now`."""
-    offer = offer_record(state, outcome, now, trigger_event_id, trigger_subject)
+    offer = offer_record(state, outcome, now, trigger_event_id, trigger_subject, offer_id)
     if outcome.route.value == "AUTO_OFFER":
         return Output(OFFERS.name, state.household_id, "offer", offer)
     due = (since or now) + dt.timedelta(hours=outcome.sla_hours)

@@ -12,6 +12,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from services.core.codec import Event
+from services.matching.domain.household.benefits import derived_id
 from services.matching.domain.household.needs import need_of
 from services.matching.domain.household.state import from_dict, to_dict
 from tests.unit.matching.test_handler import CATALOGUE, MATCHER, NOW, registry
@@ -116,11 +117,14 @@ HISTORY = (
 school term and a flood. Dated facts decide: the stay is judged on the raised pay whenever the rise arrives."""
 
 
-def holdings(order: tuple[Event, ...]) -> dict[str, tuple[Any, ...]]:
+def holdings(order: tuple[Event, ...]) -> dict[Any, tuple[Any, ...]]:
     """What a consumer keeping the newest revision of each offer and task id holds at the end: the amount and
-    policy of each live offer or task (a withdrawn one is not held)."""
+    policy of each live offer or task (a withdrawn one is not held), by the benefit it offers (record, policy,
+    beneficiary, benefit period; a warning by its task id). An offer made again after a withdrawal has an id of
+    its own (consumers end an id at its withdrawal), so the benefit, not the id, is what two orders must share."""
     state = MATCHER.on_registry(None, registry(income=60_000), CATALOGUE, NOW).state
     newest: dict[str, tuple[int, Any]] = {}
+    benefit: dict[str, Any] = {}
     for event in order:
         assert state is not None
         result = MATCHER.on_event(state, event, CATALOGUE, NOW)
@@ -132,7 +136,9 @@ def holdings(order: tuple[Event, ...]) -> dict[str, tuple[Any, ...]]:
                 held = None if output.value.get("change") == "WITHDRAWN" else (
                     (offer or {}).get("amount_fen"), (offer or {}).get("policy_id") or output.value.get("kind"))
                 newest[output.id] = (number, held)
-    return {i: held for i, (_, held) in newest.items() if held is not None}
+                benefit[output.id] = (output.record, offer["policy_id"], offer["person_id"] or offer["household_id"],
+                                      offer["benefit_period"]) if offer else output.id
+    return {benefit[i]: held for i, (_, held) in newest.items() if held is not None}
 
 
 @settings(max_examples=60, deadline=None, suppress_health_check=[HealthCheck.too_slow])
@@ -160,7 +166,7 @@ def test_the_stored_state_keeps_the_registry_s_members_the_needs_and_withdrawn_o
     assert from_dict(to_dict(state)) == state
 
 
-def test_an_offer_withdrawn_and_offered_again_continues_its_revisions() -> None:
+def test_an_offer_withdrawn_and_offered_again_is_a_new_offer_under_an_id_derived_from_the_withdrawn_one() -> None:
     job = _report("h-job-early", "job.lost", "p1", {"lost_on": dt.date(2026, 11, 11),
                                                     "unemployment_registered": True,
                                                     "previous_monthly_income_fen": 600_000})
@@ -172,9 +178,14 @@ def test_an_offer_withdrawn_and_offered_again_continues_its_revisions() -> None:
         state = result.state
         sent.extend(o.value for o in result.outputs if o.record == "caseworker_task" and o.value["offer"]
                     and o.value["offer"]["policy_id"] == "temporary_assistance")
+    # Consumers end an id's chain at its withdrawal (casework and notification take nothing after it), so the
+    # offer made again is a NEW one under its own id, derived from the withdrawn one.
     assert [(t["change"], (t["offer"]["revision"] or {}).get("number", 0)) for t in sent] \
-        == [("NEW", 0), ("WITHDRAWN", 1), ("REVISED", 2)]
-    assert len({t["task_id"] for t in sent}) == 1 and len({t["due_at"] for t in sent}) == 1
+        == [("NEW", 0), ("WITHDRAWN", 1), ("NEW", 0)]
+    first, withdrawn, again = sent
+    assert first["task_id"] == withdrawn["task_id"] != again["task_id"]
+    assert again["offer"]["offer_id"] == derived_id("o-", first["offer"]["offer_id"], "offered again after revision",
+                                                    "1")
     assert holdings((HISTORY[1], HISTORY[0], job)) == holdings((HISTORY[0], job, HISTORY[1]))
 
 

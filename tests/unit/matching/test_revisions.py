@@ -169,7 +169,7 @@ def test_a_decline_no_longer_holds_once_the_offer_was_made_again():
     assert [t["change"] for t in tasks_for(above, DIBAO)] == ["WITHDRAWN"]
     back = MATCHER.on_event(state_of(above), income_changed("p-spouse", 0, "e-3"), CATALOGUE, NOW)
     [task] = tasks_for(back, DIBAO)
-    # Offered again under the id it was withdrawn under: the next revision, so casework (which takes a second NEW
-    # of a known id for a duplicate) queues it again.
-    assert task["change"] == "REVISED" and task["offer"]["amount_fen"] == 72_000
-    assert task["task_id"] == first["task_id"] and task["offer"]["revision"]["number"] == 2
+    # Offered again under a new id: casework and notification take nothing after an id's withdrawal, and a second
+    # NEW of a known id is a duplicate to them.
+    assert task["change"] == "NEW" and task["offer"]["amount_fen"] == 72_000
+    assert task["task_id"] != first["task_id"] and task["offer"]["offer_id"] != first["offer"]["offer_id"]

@@ -45,6 +45,14 @@ def offer_id_of(beneficiary: str, policy_id: str, benefit_period: str) -> str:
     return derived_id("o-", beneficiary, policy_id, benefit_period)
 
 
+def reoffered_id(withdrawn: Item) -> str:
+    """The id of an offer made again for a benefit key after its offer was withdrawn: a new id, because every
+    consumer ends an id's chain at its withdrawal (casework and notification take nothing after it, and a second
+    NEW of a known id is a duplicate to them), derived from the withdrawn id and its last revision so that the same
+    history gives the same id."""
+    return derived_id("o-", withdrawn.offer_id, "offered again after revision", str(withdrawn.revision))
+
+
 def task_id_of(subject_id: str, kind: str) -> str:
     """task id = hash(offer or warning or review subject, task kind)."""
     return derived_id("t-", subject_id, kind)
@@ -57,8 +65,8 @@ class Item:
     `revision` counts the revisions sent (0: only the first offer); `summary`, `computation` and `facts` are those
     of the explanation last sent, so a revision can show the previous one; `due_at` is the verification task's
     deadline (seconds since the epoch; 0 for a direct offer), which a revision keeps. `withdrawn`: the offer was
-    withdrawn; offering the key again continues its revisions (a consumer keeping the newest revision per id sees
-    the offer back) and keeps the deadline.
+    withdrawn; offering the key again makes a NEW offer under reoffered_id (consumers take nothing after an id's
+    withdrawal).
     """
 
     offer_id: str
