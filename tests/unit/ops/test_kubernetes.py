@@ -220,8 +220,9 @@ def test_every_secret_a_pod_reads_is_in_the_templates_and_holds_only_a_placehold
 
 
 READY = {"intake": "http", "intake-raw": "health", "casework-worker": "metrics", "notification": "metrics",
-         "citizen-api": "http", "casework-api": "http", "vault-feed": "metrics"}
-"""The workloads that answer /readyz (services/core/readiness.py) and their probe ports."""
+         "citizen-api": "http", "casework-api": "http", "vault-feed": "metrics", "matching": "http"}
+"""The workloads that answer /readyz (services/core/readiness.py; matching's faust app has its own) and their probe
+ports."""
 
 
 def test_processes_with_readiness_checks_are_probed_for_readiness_and_the_rest_for_life() -> None:
