@@ -4,9 +4,11 @@ catalogue plus local programmes, each limited to one district, spread over many 
 
 from __future__ import annotations
 
+import datetime as dt
 import re
 
 from services.core.settings import PROJECT_ROOT
+from services.matching.domain.catalogue.policy_catalogue import PolicyCatalogue
 
 DEMO = PROJECT_ROOT / "policies" / "national-demo.yaml"
 NATIONAL = 10
@@ -50,3 +52,18 @@ def catalogue_of(size: int, home_districts: tuple[str, ...], name: str) -> str:
         local.append(LOCAL.format(n=n, district=district, trigger=TRIGGERS[n % len(TRIGGERS)],
                                   factor=1.2 + (n % 5) / 10, amount=5_000 + 100 * (n % 7)))
     return head + "\npolicies:\n" + "\n".join(national) + "\n" + "".join(local)
+
+
+CATALOGUE = PROJECT_ROOT / "policies" / "national-demo.yaml"
+"""The demo catalogue the re-evaluation benchmark and its tests raise a standard in."""
+
+
+def raised_standard(text: str, catalogue: PolicyCatalogue, region: str, rate: float, on_date: dt.date) -> str:
+    """The catalogue document with the region's standard raised by `rate` from `on_date`, as a new version."""
+    urban, rural = (round(catalogue.resolve("standard", region, u, on_date) * (1 + rate)) for u in (True, False))
+    line = f'      - {{from: {on_date.isoformat()}, region: "{region}", urban: {urban}, rural: {rural}}}\n'
+    raised, found = re.subn(r"(?m)^(  standard:\n(?:    .*\n)*?    values:\n)", lambda m: m.group(1) + line, text,
+                            count=1)
+    if not found:
+        raise ValueError("the catalogue has no 'standard' parameter with dated values")
+    return re.sub(r'(?m)^version: "?([^"\n]*)"?$', rf'version: "\1+{region}-raise"', raised, count=1)

@@ -28,7 +28,6 @@ import gc
 import itertools
 import json
 import platform
-import re
 import statistics
 import time
 from collections.abc import Callable, Mapping
@@ -39,6 +38,7 @@ from typing import Any, TypeVar
 import numpy as np
 from faust.serializers import codecs
 
+from bench.catalogues import CATALOGUE, raised_standard
 from bench.openfisca_dibao import DibaoInputs, DibaoRun, run_dibao
 from bench.population_capacity import (
     national,
@@ -71,7 +71,6 @@ from services.matching.runtime import newly_eligible_households
 from services.simulator.population import generate_population
 from services.simulator.scenario import ScenarioClock, department_events
 
-CATALOGUE = PROJECT_ROOT / "policies" / "national-demo.yaml"
 RISK_MODEL = PROJECT_ROOT / "policies" / "risk.yaml"
 RESULTS = PROJECT_ROOT / "bench" / "results" / "reevaluation.json"
 POLICY = "subsistence_allowance"
@@ -107,17 +106,6 @@ def timed(repeats: int, run: Callable[[], T], label: str | None = None) -> tuple
     if label is not None:
         CPU_SECONDS[label] = statistics.median(cpu)
     return statistics.median(seconds), value
-
-
-def raised_standard(text: str, catalogue: PolicyCatalogue, region: str, rate: float, on_date: dt.date) -> str:
-    """The catalogue document with the region's standard raised by `rate` from `on_date`, as a new version."""
-    urban, rural = (round(catalogue.resolve("standard", region, u, on_date) * (1 + rate)) for u in (True, False))
-    line = f'      - {{from: {on_date.isoformat()}, region: "{region}", urban: {urban}, rural: {rural}}}\n'
-    raised, found = re.subn(r"(?m)^(  standard:\n(?:    .*\n)*?    values:\n)", lambda m: m.group(1) + line, text,
-                            count=1)
-    if not found:
-        raise ValueError("the catalogue has no 'standard' parameter with dated values")
-    return re.sub(r'(?m)^version: "?([^"\n]*)"?$', rf'version: "\1+{region}-raise"', raised, count=1)
 
 
 def dibao_inputs(columns: Mapping[str, Any]) -> DibaoInputs:

@@ -10,7 +10,7 @@ from typing import Any
 
 import numpy as np
 
-from bench.reevaluation import CATALOGUE as CATALOGUE_PATH
+from bench.catalogues import CATALOGUE as CATALOGUE_PATH
 from services.matching.domain.catalogue.policy_catalogue import load_catalogue
 from services.matching.domain.household.facts import apply_event
 from services.matching.domain.household.parts import Member

@@ -8,8 +8,8 @@ import datetime as dt
 import numpy as np
 import pytest
 
-from bench.reevaluation import CATALOGUE as CATALOGUE_PATH
-from bench.reevaluation import raised_standard
+from bench.catalogues import CATALOGUE as CATALOGUE_PATH
+from bench.catalogues import raised_standard
 from bench.synthetic_population import synthetic_population
 from services.matching.domain.catalogue.policy_catalogue import PolicyCatalogue, load_catalogue
 from services.matching.domain.household.vocabulary import REEVALUATION
