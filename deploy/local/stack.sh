@@ -93,7 +93,8 @@ start_prometheus() {
     --rules "$root/deploy/prometheus/rules/*.yml")
   promtool check config --syntax-only "$dir/prometheus.yml" >/dev/null
   prometheus --config.file="$dir/prometheus.yml" --storage.tsdb.path="$dir/data" --storage.tsdb.retention.time=7d \
-    --web.listen-address="127.0.0.1:$PROMETHEUS_PORT" --web.enable-lifecycle </dev/null > "$dir/prometheus.log" 2>&1 &
+    --web.listen-address="127.0.0.1:$PROMETHEUS_PORT" --web.enable-lifecycle \
+    --log.level=warn </dev/null > "$dir/prometheus.log" 2>&1 &  # info lines name the package builder's e-mail
   echo $! > "$pidf"
   for _ in $(seq 1 60); do
     if answers "http://127.0.0.1:$PROMETHEUS_PORT/-/ready"; then
