@@ -1,8 +1,8 @@
 """The privacy scan, after every scenario: every record of every topic on the suite's broker (keys, values and
-every header, both ce_ and ce- spellings), every log file the suite's processes wrote and the /metrics page of
-every running service, searched for identity numbers, mobile numbers and e-mail addresses where they do not
-belong. Contacts, identity numbers and malformed records carrying both are published first, so a leak would
-have something to show."""
+every header, both ce_ and ce- spellings), every key and value of the matching workers' state stores, every log
+file the suite's processes wrote and the /metrics page of every running service, searched for identity numbers,
+mobile numbers and e-mail addresses where they do not belong. Contacts, identity numbers and malformed records
+carrying both are published first, so a leak would have something to show."""
 
 from __future__ import annotations
 
@@ -40,7 +40,7 @@ from tests.faults.deployment import (
 from tests.faults.load import SINGLE
 from tests.faults.notify import Workload, wait_reached
 from tests.faults.outcome import Outcome
-from tests.faults.privacy import KINDS, Place
+from tests.faults.privacy import KINDS, Place, store_place, stores_under
 from tests.faults.processes import fetch_text
 from tests.faults.providers import FlakyMailServer, FlakySmsGateway
 from tests.faults.records import CONTRACT, Seeded, publish_tasks, read_topic
@@ -147,8 +147,11 @@ async def test_no_identity_number_phone_or_email_where_it_does_not_belong(fault_
                 place = header_places.setdefault(spelling, Place(f"{topic.name} {spelling} headers", allowed))
                 place.read(name.encode("utf-8", "surrogateescape") + b"=" + (value or b""))
         places += [keys, values, *header_places.values()]
+    stores = stores_under(fault_stack.data_dir)
+    places += [store_place(store, fault_stack.data_dir) for store in stores]
     written = [p for p in fault_stack.data_dir.rglob("*") if p.is_file() and "log" in p.suffix + p.parent.name
-               and "data" not in p.relative_to(fault_stack.data_dir).parts]  # kafka/data: the topics, read above
+               and "data" not in p.relative_to(fault_stack.data_dir).parts  # kafka/data: the topics, read above
+               and not any(p.is_relative_to(store) for store in stores)]  # the stores, read above as records
     for log in sorted(written):
         place = Place(f"log {log.relative_to(fault_stack.data_dir)}")
         for line in log.read_bytes().splitlines():
