@@ -8,6 +8,7 @@ revision history, an offer made and withdrawn in one run only) is reported, not 
 from __future__ import annotations
 
 import asyncio
+import json
 import random
 import statistics
 from typing import Any
@@ -58,9 +59,31 @@ def compared(clean: Published, other: Published) -> dict[str, Any]:
     dues = {f"{t} {clean.tasks[t][3]}" for t, due in other.dues.items() if t in held_tasks and clean.dues[t] != due}
     seen_clean, seen_other = {*clean.offers, *clean.tasks}, {*other.offers, *other.tasks}
     transient = (seen_clean ^ seen_other) - {i for _, i, *_ in held_clean | held_other}
-    return {"lost": sorted(held_clean - held_other), "extra": sorted(held_other - held_clean),
-            "states": sorted(h for h in clean.states if clean.states[h] != other.states.get(h)),
+    states = sorted(h for h in clean.states if clean.states[h] != other.states.get(h))
+    return {"lost": sorted(held_clean - held_other), "extra": sorted(held_other - held_clean), "states": states,
+            "state_differences": [f"{h}: {'; '.join(differences(clean.states[h], other.states.get(h)))}"
+                                  for h in states[:5]],
             "dues": sorted(dues), "history": sorted(clean.keys() ^ other.keys()), "transient": sorted(transient)}
+
+
+def differences(one: str, other: str | None, limit: int = 6) -> list[str]:
+    """Where two explanations (JSON text) differ: a path and both values for each of the first `limit` places."""
+    found: list[str] = []
+
+    def walk(path: str, a: Any, b: Any) -> None:
+        if len(found) >= limit or a == b:
+            return
+        if isinstance(a, dict) and isinstance(b, dict):
+            for key in sorted({*a, *b}, key=str):
+                walk(f"{path}.{key}", a.get(key), b.get(key))
+        elif isinstance(a, list) and isinstance(b, list) and len(a) == len(b):
+            for n, (x, y) in enumerate(zip(a, b, strict=True)):
+                walk(f"{path}[{n}]", x, y)
+        else:
+            found.append(f"{path or '.'}: {json.dumps(a)[:160]} | {json.dumps(b)[:160]}")
+
+    walk("", json.loads(one), None if other is None else json.loads(other))
+    return found
 
 
 # Known to fail on one check: the offers and tasks held and the final states now equal (short size: 0 lost, 0 extra,
