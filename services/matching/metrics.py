@@ -28,6 +28,12 @@ class MatchingMetrics:
                                     "Applications answered, by outcome.", ["outcome"], registry=registry)
         self.waiting = Counter("assist_matching_events_waiting_for_registry_total",
                                "Events held until the registry introduces their person.", registry=registry)
+        self.seeks = Counter("assist_matching_seeks_total",
+                             "Seeks back to an offset the consumer passed over without delivering it to an agent.",
+                             ["topic"], registry=registry)
+        self.skipped_offsets = Counter("assist_matching_offsets_skipped_total",
+                                       "Offsets never delivered to an agent after every seek back (given up on).",
+                                       ["topic"], registry=registry)
         self.latency = Histogram("assist_matching_processing_seconds", "Time to apply one message and evaluate.",
                                  buckets=(0.0001, 0.00025, 0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.1, 1),
                                  registry=registry)

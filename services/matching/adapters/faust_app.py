@@ -58,6 +58,7 @@ from services.matching.adapters.agent_failures import (
     worker_stops,
 )
 from services.matching.adapters.batches import Outbox, batches, handling, withheld
+from services.matching.adapters.continuity import Admission, Continuity
 from services.matching.adapters.faust_stores import FaustStores
 from services.matching.adapters.messages import decode_message, reevaluation_headers
 from services.matching.progress import PartitionProgress
@@ -116,6 +117,7 @@ def attach(app: faust.App, runtime: MatchingRuntime, service: MatchingService, s
     dlq = app.topic(MATCHING_DLQ.name, **RAW)
     faults = test_faults_enabled()
     progress = PartitionProgress(runtime.metrics, stall_seconds(STALL_SECONDS))
+    continuity = Continuity(frozenset(t.name for t in MATCHING_INPUTS if not t.compacted))
 
     def taken(event: Any) -> None:
         message = event.message
@@ -124,6 +126,25 @@ def attach(app: faust.App, runtime: MatchingRuntime, service: MatchingService, s
     def done(event: Any) -> None:
         message = event.message
         progress.note(message.topic, message.partition, message.offset)
+
+    async def admitted(event: Any) -> bool:
+        """Whether the agent handles `event` now (continuity.py): the next message of its partition."""
+        message = event.message
+        committed = getattr(app.consumer, "_committed_offset", {}).get(message.tp)  # faust has no public reader
+        verdict = continuity.admit(message.topic, message.partition, message.offset, committed)
+        if verdict.admission is Admission.HOLD:
+            message.acked = True  # never recorded as done, so never committed: it is fetched again after the seek
+            if verdict.seek_to is not None:
+                runtime.metrics.seeks.labels(message.topic).inc()
+                log.warning("%s:%d@%d came before @%d, which never reached the agent: seeking back to it",
+                            message.topic, message.partition, message.offset, verdict.seek_to)
+                await app.consumer.seek(message.tp, verdict.seek_to)
+            return False
+        if verdict.skipped:
+            runtime.metrics.skipped_offsets.labels(message.topic).inc(verdict.skipped)
+            log.error("%s:%d: %d offsets before @%d never reached the agent after every seek back; going on without "
+                      "them", message.topic, message.partition, verdict.skipped, message.offset)
+        return verdict.admission is Admission.HANDLE
 
     def died(reason: str, exc: BaseException | None) -> None:
         worker_stops(runtime.health, reason, exc)
@@ -177,14 +198,15 @@ def attach(app: faust.App, runtime: MatchingRuntime, service: MatchingService, s
         async for batch in batches(stream):
             with withheld(batch):
                 outbox = Outbox(app, outputs)
-                for event in batch:
+                admitted_events = [event for event in batch if await admitted(event)]
+                for event in admitted_events:
                     taken(event)
                     routing = await handled(event, route)
                     if routing is not None:
                         await dead_lettered(event, routing.refused)
                         await outbox.send(routing.records)
                 await outbox.deliver()
-                for event in batch:
+                for event in admitted_events:
                     done(event)
             yield None
 
@@ -197,11 +219,12 @@ def attach(app: faust.App, runtime: MatchingRuntime, service: MatchingService, s
         async for batch in batches(stream):
             with withheld(batch):
                 outbox = Outbox(app, outputs)
-                for event in batch:
+                admitted_events = [event for event in batch if await admitted(event)]
+                for event in admitted_events:
                     taken(event)
                     await outbox.send(await handled(event, index) or [])
                 await outbox.deliver()
-                for event in batch:
+                for event in admitted_events:
                     done(event)
             yield None
 
@@ -215,7 +238,8 @@ def attach(app: faust.App, runtime: MatchingRuntime, service: MatchingService, s
         async for batch in batches(stream):
             with withheld(batch):
                 outbox = Outbox(app, outputs)
-                for event in batch:
+                admitted_events = [event for event in batch if await admitted(event)]
+                for event in admitted_events:
                     taken(event)
                     hook = _header(event.message.headers, FAULT_HEADER) if faults else None
                     if hook == "agent-dies":
@@ -229,7 +253,7 @@ def attach(app: faust.App, runtime: MatchingRuntime, service: MatchingService, s
                         runtime.metrics.latency.observe(time.perf_counter() - started)
                 stores.households.write_back()
                 await outbox.deliver()
-                for event in batch:
+                for event in admitted_events:
                     done(event)
             yield None
 
@@ -303,6 +327,7 @@ def attach(app: faust.App, runtime: MatchingRuntime, service: MatchingService, s
 
     app.on_partitions_revoked.connect(runtime.partitions_revoked)
     app.on_partitions_revoked.connect(progress.revoked)
+    app.on_partitions_revoked.connect(continuity.reset)
     app.on_partitions_revoked.connect(stores.memberships.forget_cached)
     app.on_partitions_revoked.connect(stores.households.forget_cached)
 
