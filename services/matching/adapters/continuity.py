@@ -10,8 +10,9 @@ So each agent admits a message only when it is the next one of its partition (fr
 there). A message past the next one is held (never acked, so never committed) and the consumer is sought back
 to the missing offset: the messages are fetched again and come in order. One already handled (offset below the
 next) is acked without handling it again. On topics where a missing offset is normal (compacted ones) nothing is
-checked. When the missing offset does not come back after a few seeks (deleted by retention), the worker goes on
-from what it has, counting and logging the offsets it never saw: a number on a dashboard, never silence.
+checked. When the missing offset does not come back after a few seeks, the worker stops, and its restart reads
+from the committed offset, which never passed a held message; only an offset the broker no longer has (deleted by
+retention) is given up on, counted and logged: a number on a dashboard, never silence.
 
 Pure: the agents (faust_app.py) seek and ack; this decides.
 """
@@ -25,9 +26,9 @@ from dataclasses import dataclass, field
 
 Partition = tuple[str, int]
 
-SEEK_ATTEMPTS = 3
-"""Seeks back to one missing offset before the worker goes on without it."""
-SEEK_PATIENCE_SECONDS = 10.0
+SEEK_ATTEMPTS = 2
+"""Seeks back to one missing offset before the worker stops (its restart reads from the committed offset)."""
+SEEK_PATIENCE_SECONDS = 5.0
 """How long the messages after a missing offset are held before seeking again."""
 
 
@@ -45,8 +46,9 @@ class Verdict:
     admission: Admission
     seek_to: int | None = None
     """Where to seek the partition now (only with HOLD, once per attempt)."""
-    skipped: int = 0
-    """Offsets given up on (never delivered after every attempt): counted and logged by the agent."""
+    missing: int | None = None
+    """With HOLD after every seek: the offset that never came back (the agent stops the worker, or gives up on it
+    with `give_up` when the broker no longer has it)."""
 
 
 @dataclass
@@ -97,9 +99,21 @@ class Continuity:
         if missing.attempts < self.attempts:
             self._missing[tp] = _Missing(expected, missing.attempts + 1, now)
             return Verdict(Admission.HOLD, seek_to=expected)
-        del self._missing[tp]
-        self._next[tp] = offset + 1
-        return Verdict(Admission.HANDLE, skipped=offset - expected)
+        if missing.attempts == self.attempts:  # told once: the agent stops the worker or gives up on the offset
+            self._missing[tp] = _Missing(expected, missing.attempts + 1, now)
+            return Verdict(Admission.HOLD, missing=expected)
+        return Verdict(Admission.HOLD)
+
+    def give_up(self, topic: str, partition: int, earliest: int) -> int:
+        """The broker keeps the partition from `earliest` on: a missing offset below it is gone for good; the
+        partition goes on from there. How many offsets were given up on."""
+        tp = (topic, partition)
+        expected = self._next.get(tp)
+        if expected is None or expected >= earliest:
+            return 0
+        self._next[tp] = earliest
+        self._missing.pop(tp, None)
+        return earliest - expected
 
     def reset(self, *args: object, **kwargs: object) -> None:
         """On a rebalance (a faust signal's receiver): where each partition stands comes from what was committed."""

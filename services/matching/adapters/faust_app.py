@@ -139,12 +139,22 @@ def attach(app: faust.App, runtime: MatchingRuntime, service: MatchingService, s
                 log.warning("%s:%d@%d came before @%d, which never reached the agent: seeking back to it",
                             message.topic, message.partition, message.offset, verdict.seek_to)
                 await app.consumer.seek(message.tp, verdict.seek_to)
+            elif verdict.missing is not None:
+                await missing_for_good(message, verdict.missing)
             return False
-        if verdict.skipped:
-            runtime.metrics.skipped_offsets.labels(message.topic).inc(verdict.skipped)
-            log.error("%s:%d: %d offsets before @%d never reached the agent after every seek back; going on without "
-                      "them", message.topic, message.partition, verdict.skipped, message.offset)
         return verdict.admission is Admission.HANDLE
+
+    async def missing_for_good(message: Any, missing: int) -> None:
+        """A missing offset that every seek back failed to bring: gone from the broker (given up on, counted),
+        else the worker stops and its restart reads from the committed offset, which no held message passed."""
+        earliest = (await app.consumer.earliest_offsets(message.tp)).get(message.tp, 0)
+        skipped = continuity.give_up(message.topic, message.partition, earliest)
+        if skipped:
+            runtime.metrics.skipped_offsets.labels(message.topic).inc(skipped)
+            log.error("%s:%d: %d offsets from @%d are no longer on the broker (retention); going on from @%d",
+                      message.topic, message.partition, skipped, missing, earliest)
+        else:
+            died(f"{message.topic}:{message.partition}@{missing} never reached the agent after every seek back", None)
 
     def died(reason: str, exc: BaseException | None) -> None:
         worker_stops(runtime.health, reason, exc)

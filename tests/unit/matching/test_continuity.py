@@ -1,6 +1,6 @@
 """The continuity guard: a message is handled only as the next one of its partition; one past a missing offset is
 held and the partition sought back; one handled before is recognised; a missing offset that never comes back is
-given up on after a bounded number of seeks, and counted."""
+told once after a bounded number of seeks, and given up on only when the broker no longer has it."""
 
 from __future__ import annotations
 
@@ -62,7 +62,7 @@ def test_partitions_and_unchecked_topics_are_apart():
     assert continuity.admit("assist.registry", 0, 99, committed=1).admission is Admission.HANDLE  # compacted: gaps
 
 
-def test_a_missing_offset_that_never_comes_back_is_given_up_on_after_every_seek_and_counted():
+def test_a_missing_offset_that_never_comes_back_after_every_seek_is_told_once():
     clock = Clock()
     continuity = guard(clock)
     continuity.admit(EVENTS, 0, 10, committed=10)
@@ -72,8 +72,17 @@ def test_a_missing_offset_that_never_comes_back_is_given_up_on_after_every_seek_
     clock.now = 6.0
     assert continuity.admit(EVENTS, 0, 14, committed=10) == Verdict(Admission.HOLD, seek_to=11)
     clock.now = 12.0
-    assert continuity.admit(EVENTS, 0, 14, committed=10) == Verdict(Admission.HANDLE, skipped=3)
-    assert continuity.admit(EVENTS, 0, 15, committed=10).admission is Admission.HANDLE
+    assert continuity.admit(EVENTS, 0, 14, committed=10) == Verdict(Admission.HOLD, missing=11)
+    assert continuity.admit(EVENTS, 0, 15, committed=10) == Verdict(Admission.HOLD)
+
+
+def test_only_an_offset_the_broker_no_longer_has_is_given_up_on():
+    continuity = guard()
+    continuity.admit(EVENTS, 0, 10, committed=10)
+    continuity.admit(EVENTS, 0, 14, committed=10)
+    assert continuity.give_up(EVENTS, 0, earliest=5) == 0  # still on the broker: the worker restarts instead
+    assert continuity.give_up(EVENTS, 0, earliest=14) == 3
+    assert continuity.admit(EVENTS, 0, 14, committed=10).admission is Admission.HANDLE
 
 
 def test_without_a_committed_offset_the_first_message_sets_where_the_partition_stands():
