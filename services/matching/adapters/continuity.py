@@ -6,13 +6,17 @@ offsets after them did, and faust committed past them (its consumer counts an of
 when the ones after it are: the gap filling of faust-streaming/faust #606, and a commit that may skip one offset
 after the committed one). Households ended without those events, and nothing was logged.
 
-So each agent admits a message only when it is the next one of its partition (from what the group committed
-there). A message past the next one is held (never acked, so never committed) and the consumer is sought back
-to the missing offset: the messages are fetched again and come in order. One already handled (offset below the
-next) is acked without handling it again. On topics where a missing offset is normal (compacted ones) nothing is
-checked. When the missing offset does not come back after a few seeks, the worker stops, and its restart reads
-from the committed offset, which never passed a held message; only an offset the broker no longer has (deleted by
-retention) is given up on, counted and logged: a number on a dashboard, never silence.
+Where it comes from: during a rebalance faust resumes fetching a partition before it seeks it to the committed
+offset, and its consumer drops a message whose offset is below the last one it passed on (its read offset), so
+messages fetched again after the seek can be dropped. So nothing is handled while the worker rebalances (the
+agents hold what comes then), and after it each agent admits a message only when it is the next one of its
+partition (from what the group committed there). A message past the next one is held (never acked, so never
+committed) and the consumer is sought back to the missing offset: the messages are fetched again and come in
+order. One already handled (offset below the next) is acked without handling it again. On topics where a missing
+offset is normal (compacted ones) nothing is checked. When the missing offset does not come back after a few
+seeks, the worker stops, and its restart reads from the committed offset, which never passed a held message; only
+an offset the broker no longer has (deleted by retention) is given up on, counted and logged: a number on a
+dashboard, never silence.
 
 Pure: the agents (faust_app.py) seek and ack; this decides.
 """

@@ -130,6 +130,11 @@ def attach(app: faust.App, runtime: MatchingRuntime, service: MatchingService, s
     async def admitted(event: Any) -> bool:
         """Whether the agent handles `event` now (continuity.py): the next message of its partition."""
         message = event.message
+        if app.rebalancing:
+            # faust resumes fetching a partition before it seeks it to the committed offset (its recovery's
+            # _resume_streams), so what comes meanwhile is from wherever the fetch stood: fetched again after the seek.
+            message.acked = True
+            return False
         committed = getattr(app.consumer, "_committed_offset", {}).get(message.tp)  # faust has no public reader
         verdict = continuity.admit(message.topic, message.partition, message.offset, committed)
         if verdict.admission is Admission.HOLD:
