@@ -51,14 +51,14 @@ async def rebalanced_run(stack: Any, services: Any, data: Any, seconds: float, l
         run.stop()
 
 
-# Expected to fail while issue 9 point 2 is open; the figures go to the results table either way. A worker killed
-# mid-batch redelivers what it had taken, so a household may decide a need before an earlier-dated report arrives and
-# withdraw the offer; the offer made again has an id of its own, which the clean run never made. And a graceful
-# leave once ended with 3 records missing and 2 households in other states (events not applied across the handover),
-# once with none: not yet traced. Remove the mark when both pass.
-@pytest.mark.xfail(reason="offers re-made under their own ids after a kill; state lost across a handover, seen once "
-                          "(issue 9 point 2)", strict=False)
-@pytest.mark.parametrize("leave", ["stop", "kill"])
+# The graceful leave passes: it once ended with records missing and households in other states, because faust
+# resumed fetching before it sought the partitions to their committed offsets and dropped what it fetched again
+# (services/matching/adapters/continuity.py). The SIGKILL variant is expected to fail while issue 9 point 2 is open:
+# a worker killed mid-batch redelivers what it had taken, so a household may decide a need before an earlier-dated
+# report arrives and withdraw the offer; the offer made again has an id of its own, which the clean run never made.
+# Its figures go to the results table either way; remove the mark when it passes.
+@pytest.mark.parametrize("leave", ["stop", pytest.param("kill", marks=pytest.mark.xfail(
+    reason="offers re-made under their own ids after a kill (issue 9 point 2)", strict=False))])
 async def test_a_worker_joining_and_leaving_mid_stream_gives_the_outcome_of_a_clean_run(fault_stack, services, size,
                                                                                        results, leave):
     data = seeded_input(SEED, REBALANCE_HOUSEHOLDS, REBALANCE_EVENTS)
