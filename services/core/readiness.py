@@ -33,13 +33,16 @@ def stalled(previous: Mapping[tuple[str, int], Seen], positions: Mapping[tuple[s
             now: float, stall_seconds: float) -> tuple[dict[tuple[str, int], Seen], list[str]]:
     """The new record of positions and the partitions that are stalled: records wait (the highwater is past the
     position) and the position has not changed for `stall_seconds` (pure). `positions` maps each assigned
-    partition to (position, highwater or None when not known yet)."""
+    partition to (position, highwater or None when not known yet). The time without progress counts while records
+    wait, not while a partition is idle: one idle for longer than the stall time is not stalled the moment its next
+    record arrives."""
     seen: dict[tuple[str, int], Seen] = {}
     found: list[str] = []
     for tp, (position, highwater) in sorted(positions.items()):
         before = previous.get(tp)
-        seen[tp] = before if before is not None and before.position == position else Seen(position, now)
         waiting = 0 if highwater is None else highwater - position
+        kept = before is not None and before.position == position and waiting > 0
+        seen[tp] = before if kept and before is not None else Seen(position, now)
         if waiting > 0 and now - seen[tp].since >= stall_seconds:
             found.append(f"{tp[0]}/{tp[1]} has not moved for {now - seen[tp].since:.0f} s with {waiting} records "
                          "waiting")

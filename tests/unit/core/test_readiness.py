@@ -25,7 +25,16 @@ def test_a_moving_partition_or_one_with_nothing_waiting_is_not_stalled() -> None
     seen, found = stalled(seen, {("t", 0): (6, 9), ("t", 1): (3, 3), ("t", 2): (0, None)}, now=100.0,
                           stall_seconds=60)
     assert found == []
-    assert seen[("t", 0)] == Seen(6, 100.0) and seen[("t", 1)] == Seen(3, 0.0)
+    assert seen[("t", 0)] == Seen(6, 100.0) and seen[("t", 1)] == Seen(3, 100.0)
+
+
+def test_a_partition_idle_for_longer_than_the_stall_time_is_not_stalled_when_its_next_record_arrives() -> None:
+    seen, _ = stalled({}, {("t", 0): (3, 3)}, now=0.0, stall_seconds=60)
+    seen, _ = stalled(seen, {("t", 0): (3, 3)}, now=500.0, stall_seconds=60)
+    seen, found = stalled(seen, {("t", 0): (3, 4)}, now=505.0, stall_seconds=60)
+    assert found == []
+    seen, found = stalled(seen, {("t", 0): (3, 4)}, now=561.0, stall_seconds=60)
+    assert found == ["t/0 has not moved for 61 s with 1 records waiting"]
 
 
 async def test_readyz_answers_503_naming_each_failing_check_and_200_when_all_pass() -> None:
