@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Mapping
 
 from aiokafka import AIOKafkaConsumer, AIOKafkaProducer, ConsumerRecord, TopicPartition
 from aiokafka.admin import AIOKafkaAdminClient, NewTopic
@@ -58,6 +58,23 @@ async def create_topics(bootstrap: str, topics: tuple[Topic, ...] = ALL_TOPICS) 
         return [t.name for t in missing]
     finally:
         await admin.close()
+
+
+async def partition_counts(bootstrap: str, topics: tuple[Topic, ...]) -> dict[str, int]:
+    """How many partitions each of `topics` that exists has on the broker (a missing topic is left out)."""
+    admin = AIOKafkaAdminClient(**kafka_options(bootstrap), client_id="assist-admin")
+    await admin.start()
+    try:
+        described = await admin.describe_topics([t.name for t in topics])
+        return {str(d["topic"]): len(d["partitions"]) for d in described if not d.get("error_code")}
+    finally:
+        await admin.close()
+
+
+def partition_mismatches(topics: tuple[Topic, ...], counts: Mapping[str, int]) -> list[str]:
+    """The topics whose partitions on the broker (`counts`) are not what this process declares, each said."""
+    return [f"{t.name} has {counts[t.name]} partitions on the broker, this process expects {t.partitions}"
+            for t in topics if t.name in counts and counts[t.name] != t.partitions]
 
 
 class GroupInUse(RuntimeError):

@@ -131,3 +131,7 @@ ALL_TOPICS: tuple[Topic, ...] = (
 
 MATCHING_INPUTS: tuple[Topic, ...] = (EVENTS, REGISTRY, DECISIONS, MATCHING_INBOX, MATCHING_MEMBERSHIP)
 """What the matching worker's consumer group reads."""
+HOUSEHOLD_TOPICS: tuple[Topic, ...] = (EVENTS, REGISTRY, OFFERS, TASKS, DECISIONS, APPLICATION_ANSWERS, MATCHING_INBOX,
+                                       MATCHING_MEMBERSHIP)
+"""The topics keyed by person or household: as many partitions each (ASSIST_HOUSEHOLD_PARTITIONS), so a
+household's records meet on one partition number."""

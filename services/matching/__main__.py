@@ -18,12 +18,15 @@ from pathlib import Path
 
 from services.core.codec import load_contract
 from services.core.identity import Pseudonymiser, resident_id_problem
+from services.core.kafka import partition_counts, partition_mismatches
 from services.core.logs import faust_logging, json_handler
 from services.core.process import EXIT_TASK_DIED
 from services.core.settings import PROJECT_ROOT, load_settings
+from services.core.topics import HOUSEHOLD_TOPICS
 from services.matching.domain.catalogue.cases import run_cases
 from services.matching.domain.catalogue.policy_catalogue import CatalogueError, load_catalogue
 
+EXIT_CONFIG = 78  # EX_CONFIG: the deployment is wrong; a restart does not help
 DEMO_CATALOGUE = PROJECT_ROOT / "policies" / "national-demo.yaml"
 
 
@@ -38,6 +41,13 @@ def worker() -> None:
     app, runtime = matching_worker(settings)
     logging_options = faust_logging("matching", settings)
     wait_before_start(settings.kafka_bootstrap, settings.matching_app_id, handler=json_handler("matching", settings))
+    mismatched = partition_mismatches(HOUSEHOLD_TOPICS, asyncio.run(partition_counts(settings.kafka_bootstrap,
+                                                                                     HOUSEHOLD_TOPICS)))
+    if mismatched:
+        # A household's records meet on one partition number only when every topic has as many partitions.
+        print("matching: " + "; ".join(mismatched) + " (ASSIST_HOUSEHOLD_PARTITIONS); the worker does not start",
+              file=sys.stderr)
+        sys.exit(EXIT_CONFIG)
     try:
         faust.Worker(app, **logging_options).execute_from_commandline()
     except SystemExit as stopped:

@@ -59,3 +59,15 @@ def test_a_worker_on_a_new_broker_waits_for_the_group_coordinator_without_loggin
     assert not [line for line in errors if "oordinator" in line], errors
     waited = [line for line in lines if "waiting for the broker to name the coordinator" in line]
     assert all("[INFO]" in line for line in waited), waited
+
+
+def test_a_worker_whose_partition_setting_differs_from_the_broker_s_topics_does_not_start(tmp_path: Path) -> None:
+    """On the suite's broker the topics have 8 partitions; a worker told 4 would split households across
+    partitions no other worker pairs up, so it stops at once naming the topics and the setting."""
+    env = {**os.environ, "ASSIST_HOUSEHOLD_PARTITIONS": "4", "ASSIST_MATCHING_WEB_PORT": str(free_port()),
+           "ASSIST_MATCHING_APP_ID": "partitions-test", "ASSIST_DATA_DIR": str(tmp_path / "worker")}
+    done = subprocess.run([sys.executable, "-m", "services.matching", "worker"], env=env, capture_output=True,
+                          timeout=120, cwd=PROJECT_ROOT, text=True)
+    assert done.returncode == 78, done.stderr[-3000:]
+    assert "assist.events has 8 partitions on the broker, this process expects 4" in done.stderr
+    assert "ASSIST_HOUSEHOLD_PARTITIONS" in done.stderr
