@@ -16,6 +16,21 @@ RawHeaders = Sequence[tuple[str, bytes | None]]
 """Headers as a consumer reads them (a value may be None)."""
 
 
+class Commits(Protocol):
+    """What the worker's consumer group has committed (faust's consumer in the worker)."""
+
+    def committed(self, topic: str, partition: int) -> int | None:
+        """The committed offset (the next to read) on the partition, None when not known."""
+        ...
+
+
+class NothingCommitted:
+    """Commits where none is known (unit tests, tools): everything stored is kept, up to its bound."""
+
+    def committed(self, topic: str, partition: int) -> int | None:
+        return None
+
+
 class HouseholdStore(Protocol):
     """Each household's stored form (stored.py: its state and what its last messages sent), by household
     id. Only the household agent of the worker that owns the household's partition writes it."""

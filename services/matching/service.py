@@ -14,7 +14,7 @@ from __future__ import annotations
 import datetime as dt
 import logging
 from collections.abc import Callable, Iterable, Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any, Protocol
 
 from services.core.conformance import ContractError, FieldError
@@ -36,7 +36,7 @@ from services.matching.messages import (
     RegistryRecord,
 )
 from services.matching.metrics import priority_band
-from services.matching.ports import EventReader, HouseholdStore, Memberships, WaitingEvents
+from services.matching.ports import Commits, EventReader, HouseholdStore, Memberships, NothingCommitted, WaitingEvents
 from services.matching.runtime import MatchingRuntime
 from services.matching.stored import Record, StoredHousehold
 
@@ -110,6 +110,8 @@ class MatchingService:
     waiting: WaitingEvents
     reader: EventReader
     """How change events are read off the wire (adapters/messages.py in the worker)."""
+    commits: Commits = field(default_factory=NothingCommitted)
+    """What the group committed: a household keeps what its messages sent until then (stored.py)."""
 
     def route(self, person: bytes | None, value: bytes | None, headers: Iterable[tuple[str, bytes | None]]
               ) -> Routing:
@@ -172,7 +174,7 @@ class MatchingService:
         result = HANDLERS[type(message)](runtime.matcher, stored.state, message, catalogue, now)
         records = stored.outgoing(runtime.contract, result)
         if result.state is not None:
-            self.households.put(household_id, stored.store(result.state, position, records))
+            self.households.put(household_id, stored.store(result.state, position, records, self.commits.committed))
             runtime.population_changed(result.state)
         if result.state is not None or result.outputs:
             self._count(LABELS[type(message)], result)

@@ -5,13 +5,17 @@ the records an agent sends only when the source offset is committed. After a cra
 recovered already updated (events applied, offers pending) while the records never left. The replayed message
 is recognised by its position (topic, partition, offset) and the same records are sent again, with the same
 ids, so nothing is lost and consumers keep one of each.
+
+What a message sent is kept until the group has committed past the message, never for a time: a worker that comes
+back after a long outage may store the household again (another uncommitted message of it, from another topic)
+before the message comes again, and a clock would have dropped what it must send again.
 """
 
 from __future__ import annotations
 
 import base64
 import time
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -20,8 +24,16 @@ from services.core.topics import MATCHING_MEMBERSHIP
 from services.matching.domain.household.state import HouseholdState, from_dict, to_dict
 from services.matching.handler import Result
 
-SENT_KEPT_SECONDS = 600  # far longer than faust's commit interval (seconds)
 SENT_KEPT_MAX = 64
+"""What the last messages sent, per household, at most (the oldest go first): a bound for a group that commits
+nothing for long."""
+
+Committed = Callable[[str, int], "int | None"]
+"""The group's committed offset (the next to read) on a topic's partition, None when not known."""
+
+
+def _nothing_committed(topic: str, partition: int) -> int | None:
+    return None
 
 Record = tuple[str, bytes | None, bytes | None, list[tuple[str, bytes]]]
 """topic, key, value, headers"""
@@ -59,9 +71,11 @@ class StoredHousehold:
                         for person, household in self._membership_changes(result.state)]
         return records
 
-    def store(self, state: HouseholdState, message: Any, records: Iterable[Record]) -> dict[str, Any]:
+    def store(self, state: HouseholdState, message: Any, records: Iterable[Record],
+              committed: Committed = _nothing_committed) -> dict[str, Any]:
+        """The stored form: `state`, and what the messages not committed yet sent (this one's `records` too)."""
         now = time.time()
-        kept = {k: v for k, v in self.sent.items() if now - v[0] < SENT_KEPT_SECONDS}
+        kept = {k: v for k, v in self.sent.items() if not _is_committed(k, committed)}
         encoded = [_encode(r) for r in records]
         if encoded:
             kept[message_id(message)] = [now, encoded]
@@ -74,6 +88,12 @@ class StoredHousehold:
         after = set(new.members)
         household = new.household_id.encode()
         return [(p, household) for p in sorted(after - before)] + [(p, None) for p in sorted(before - after)]
+
+
+def _is_committed(kept_id: str, committed: Committed) -> bool:
+    topic, partition, offset = kept_id.rsplit(":", 2)
+    next_to_read = committed(topic, int(partition))
+    return next_to_read is not None and int(offset) < next_to_read
 
 
 def _b64(value: bytes) -> str:

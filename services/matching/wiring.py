@@ -9,7 +9,7 @@ from services.core.codec import load_contract
 from services.core.settings import PROJECT_ROOT, Settings
 from services.matching.adapters.catalogue_feed import CatalogueFeed
 from services.matching.adapters.faust_app import attach, faust_app
-from services.matching.adapters.faust_stores import FaustStores
+from services.matching.adapters.faust_stores import ConsumerCommits, FaustStores
 from services.matching.adapters.messages import CloudEventReader
 from services.matching.domain.household.risk import load_risk_model
 from services.matching.handler import Matcher
@@ -30,5 +30,5 @@ def matching_worker(settings: Settings) -> tuple[faust.App, MatchingRuntime]:
                               CatalogueFeed(settings.kafka_bootstrap, contract, settings.matching_catalogue),
                               stores.households)
     attach(app, runtime, MatchingService(runtime, stores.households, stores.memberships, stores.waiting,
-                                           CloudEventReader(contract)), stores)
+                                           CloudEventReader(contract), ConsumerCommits(app)), stores)
     return app, runtime

@@ -12,6 +12,7 @@ from typing import Any
 
 import faust
 from faust.streams import current_event
+from faust.types import TP
 
 from services.core.topics import HOUSEHOLD_PARTITIONS
 from services.matching.adapters.batches import handling
@@ -125,6 +126,18 @@ def unwait(entries: Iterable[list[Any]]) -> list[tuple[bytes, list[tuple[str, by
 
 def _b64(value: bytes) -> str:
     return base64.b64encode(value).decode()
+
+
+class ConsumerCommits:
+    """Commits (ports.py) as faust's consumer last committed them for this worker's partitions."""
+
+    def __init__(self, app: faust.App):
+        self._app = app
+
+    def committed(self, topic: str, partition: int) -> int | None:
+        kept = getattr(self._app.consumer, "_committed_offset", {})  # faust has no public reader for it
+        offset = kept.get(TP(topic, partition))
+        return None if offset is None else int(offset)
 
 
 @dataclass(frozen=True)

@@ -190,3 +190,47 @@ def test_an_application_reaches_the_household_as_a_typed_message_and_is_answered
     answers = [decode_record(CONTRACT, "application_answer", v) for t, _, v, _ in records
                if t == APPLICATION_ANSWERS.name]
     assert [a["outcome"] for a in answers] == ["NOT_ELIGIBLE"]
+
+
+def test_a_replay_after_a_long_outage_sends_the_same_though_the_household_was_stored_again_before_it(
+        monkeypatch: pytest.MonkeyPatch) -> None:
+    """The worker dies after a message's new state reached the changelog but before its records left; it comes back
+    20 minutes later and handles another uncommitted message of the household first (a registry record): the
+    message, handled again, must still send what it sent the first time."""
+    import services.matching.stored as stored_module
+
+    matching = service()
+    matching.handle(b"h1", At(REGISTRY.name, 0, 7), RegistryRecord(registry()))
+    value, headers = event_wire()
+    message = decode_message(CONTRACT, MATCHING_INBOX.name, value, headers)
+    first = matching.handle(b"h1", At(MATCHING_INBOX.name, 0, 9), message)
+    assert first
+    later = stored_module.time.time() + 1200
+    monkeypatch.setattr(stored_module.time, "time", lambda: later)
+    matching.handle(b"h1", At(REGISTRY.name, 0, 8), RegistryRecord(registry()))
+    assert matching.handle(b"h1", At(MATCHING_INBOX.name, 0, 9), message) == first
+
+
+def test_what_a_message_sent_is_kept_until_the_group_committed_past_it() -> None:
+    committed: dict[tuple[str, int], int] = {}
+    matching = service()
+    matching.commits = Committed(committed)
+    matching.handle(b"h1", At(REGISTRY.name, 0, 7), RegistryRecord(registry()))
+    value, headers = event_wire()
+    matching.handle(b"h1", At(MATCHING_INBOX.name, 0, 9), decode_message(CONTRACT, MATCHING_INBOX.name, value, headers))
+    assert set(matching.households.get(b"h1")["sent"]) == {f"{REGISTRY.name}:0:7", f"{MATCHING_INBOX.name}:0:9"}
+    committed[(REGISTRY.name, 0)] = 8
+    committed[(MATCHING_INBOX.name, 0)] = 9  # the next to read: 9 itself is not committed yet
+    value, headers = event_wire("e2")
+    matching.handle(b"h1", At(MATCHING_INBOX.name, 0, 10), decode_message(CONTRACT, MATCHING_INBOX.name, value,
+                                                                          headers))
+    assert set(matching.households.get(b"h1")["sent"]) >= {f"{MATCHING_INBOX.name}:0:9"}
+    assert f"{REGISTRY.name}:0:7" not in matching.households.get(b"h1")["sent"]
+
+
+@dataclass(frozen=True)
+class Committed:
+    offsets: dict[tuple[str, int], int]
+
+    def committed(self, topic: str, partition: int) -> int | None:
+        return self.offsets.get((topic, partition))
