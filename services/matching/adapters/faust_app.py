@@ -135,7 +135,7 @@ def attach(app: faust.App, runtime: MatchingRuntime, service: MatchingService, s
             # _resume_streams), so what comes meanwhile is from wherever the fetch stood: fetched again after the seek.
             message.acked = True
             return False
-        committed = getattr(app.consumer, "_committed_offset", {}).get(message.tp)  # faust has no public reader
+        committed = service.commits.committed(message.topic, message.partition)
         verdict = continuity.admit(message.topic, message.partition, message.offset, committed)
         if verdict.admission is Admission.HOLD:
             message.acked = True  # never recorded as done, so never committed: it is fetched again after the seek
@@ -299,10 +299,10 @@ def attach(app: faust.App, runtime: MatchingRuntime, service: MatchingService, s
             return
         consumer = app.consumer
         assigned = {(tp.topic, tp.partition): tp for tp in consumer.assignment() if tp.topic in READ}
-        # What faust committed per partition (it has no public reader for it): a stalled commit holds back the
-        # records attached to the offsets after it, so it counts as a stall as much as stopped processing.
-        kept = getattr(consumer, "_committed_offset", {})
-        committed = {key: int(kept[tp]) for key, tp in assigned.items() if kept.get(tp) is not None}
+        # What faust committed per partition: a stalled commit holds back the records attached to the offsets after
+        # it, so it counts as a stall as much as stopped processing.
+        known = {key: service.commits.committed(*key) for key in assigned}
+        committed = {key: offset for key, offset in known.items() if offset is not None}
         stalled = progress.observe(assigned, lambda key: consumer.highwater(assigned[key]), committed)
         if stalled:
             # A graceful restart clears such a stall (seen in the fault suite); /healthz says why meanwhile.
