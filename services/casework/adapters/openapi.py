@@ -23,7 +23,9 @@ _ITEM = {
     },
 }
 _REVISION = {"type": "object", "description": "A revision (REVISED: the amount changed while the task waited) or "
-             "the withdrawal (WITHDRAWN: no longer eligible) matching published, with both explanations.",
+             "the withdrawal (WITHDRAWN: no longer eligible) matching published, with both explanations. A REVISED "
+             "after a WITHDRAWN is a reinstatement (the household qualifies again, reason 'Offered again: ...', no "
+             "previous amount): the task is open again, or stays decided if it was decided before the withdrawal.",
              "required": ["change", "reason"], "properties": {
                  "change": {"enum": ["REVISED", "WITHDRAWN"]}, "number": {"type": ["integer", "null"]}, "at": _TIME,
                  "reason": {"type": "string"}, "previous_amount_fen": {"type": ["integer", "null"]},

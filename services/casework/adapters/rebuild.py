@@ -31,7 +31,7 @@ from services.casework.adapters.redis_layout import (
 from services.casework.adapters.task_feed import readable_answer, readable_tasks
 from services.casework.domain.ordering import queue_score
 from services.casework.domain.replay import Replayed, replay_task, transitions_by_task
-from services.casework.domain.revisions import Publications, fold_one, withdrawn
+from services.casework.domain.revisions import Publications, fold_one, holders_at_withdrawals, withdrawn
 from services.casework.domain.tasks import Status, Transition
 from services.core.application_views import RedisApplications, submissions
 from services.core.codec import Contract, decode_record
@@ -169,7 +169,8 @@ class Rebuilder:
 
     async def _write(self, batch: list[tuple[Publications, Replayed]]) -> None:
         """One pipeline per batch; sorted-set and set members are grouped into one command per key. A withdrawn
-        task's transitions all came before its withdrawal (the scripts refuse any after it)."""
+        task's transitions all came before its withdrawal (the scripts refuse any after it); a reinstated one's
+        claim was released by a transition of its reinstatement, so its transitions fold to where it stands."""
         if not batch:
             return
         keys = self._keys
@@ -178,7 +179,7 @@ class Rebuilder:
         queues: set[str] = set()
         for publications, r in batch:
             task, progress, task_id = r.task, r.progress, r.task.task_id
-            held_by = progress.holder if progress.status is Status.CLAIMED else ""
+            held_by = holders_at_withdrawals(publications, r.steps)
             if publications.withdrawn:
                 progress = withdrawn(progress)
             pipe.hset(keys.task(task_id), mapping=cast(Any, task_fields(task, publications.number)
@@ -192,7 +193,7 @@ class Rebuilder:
             for number, revision in publications.revisions:
                 entry = revision_entry(revision)
                 if revision.withdrawn:
-                    entry["held_by"] = held_by
+                    entry["held_by"] = held_by[number]
                 pipe.xadd(keys.revisions(task_id), entry, id=f"{number}-1")  # type: ignore[arg-type]
             score = queue_score(task.priority, task.due_ms)
             if progress.status is Status.QUEUED:

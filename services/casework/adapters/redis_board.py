@@ -19,7 +19,7 @@ from services.casework.adapters.redis_layout import (
     revision_entry,
     task_fields,
 )
-from services.casework.domain.revisions import next_number, withdrawn
+from services.casework.domain.revisions import REINSTATEMENT_RELEASER, next_number, withdrawn
 from services.casework.domain.tasks import CaseworkerTask, received
 from services.casework.service import Answer, Emitted, TakenIn
 
@@ -43,7 +43,8 @@ def _answer(raw: str) -> Answer:
 
 def _publication(task: CaseworkerTask) -> dict[str, Any]:
     """What lua/ingest.lua needs: the fields of the task as first taken in (its progress: queued, or withdrawn when
-    its first publication already withdraws it), and the revision it carries."""
+    its first publication already withdraws it), the revision it carries, and the actor of the release a
+    reinstatement records (its time, the script's clock, is the publication's)."""
     revision = task.revision
     number = next_number(None, False, revision)
     assert number is not None
@@ -53,7 +54,7 @@ def _publication(task: CaseworkerTask) -> dict[str, Any]:
     return {"fields": task_fields(task, number) | progress_fields(progress), "receipt": receipt_entry(task),
             "revision": revision_entry(revision) if revision else None,
             "number": -1 if revision is None or revision.number is None else revision.number,
-            "revised": list(REVISED_FIELDS)}
+            "revised": list(REVISED_FIELDS), "releaser": REINSTATEMENT_RELEASER}
 
 
 class RedisTaskBoard:
@@ -74,7 +75,8 @@ class RedisTaskBoard:
             await self._scripts["ingest"](
                 keys=[self._keys.task(task.task_id), self._keys.audit(task.task_id),
                       self._keys.revisions(task.task_id)],
-                args=[self._keys.prefix, 0, json.dumps(_publication(task), ensure_ascii=False)], client=pipe)
+                args=[self._keys.prefix, task.revision.at_ms if task.revision else 0,
+                      json.dumps(_publication(task), ensure_ascii=False)], client=pipe)
         return [_TAKEN_IN[int(r)] for r in await pipe.execute()]
 
     async def claim(self, task_id: str, actor: str, scope: str, lease_ms: int, now_ms: int) -> Answer:

@@ -1,17 +1,34 @@
-"""Revisions and withdrawals of a task: matching publishes a task id again with change REVISED (the offer's amount
-changed while it waited for a caseworker) or WITHDRAWN (the household no longer qualifies, or a review is no longer
-needed). Casework keeps the publication with the highest revision number; a withdrawal ends the chain; an older or
-repeated publication changes nothing. The live Redis script (lua/ingest.lua) and the rebuild apply the same rule.
+"""Revisions, withdrawals and reinstatements of a task: matching publishes a task id again with change REVISED (the
+offer's amount changed while it waited for a caseworker, or the household qualifies again after a withdrawal) or
+WITHDRAWN (the household no longer qualifies, or a review is no longer needed).
+
+The rule, applied alike by the live Redis script (lua/ingest.lua) and the rebuild from assist.tasks:
+- the publication with the highest revision number stands; an older or repeated one, or a NEW publication of a
+  known task, changes nothing;
+- a WITHDRAWN publication closes the chain. A later publication that is NOT a withdrawal and has a higher revision
+  number reopens it: a reinstatement (matching offers the same offer id again, reason "Offered again: ...").
+  Anything else after a withdrawal (another withdrawal, an older or equal number, a NEW) changes nothing;
+- a task open (queued or claimed) when withdrawn has status WITHDRAWN and is in no queue; reinstated, it is queued
+  again, unclaimed, with the new priority and deadline (an escalated task stays in its region's queue, as a
+  revision leaves it). A task decided before the withdrawal stays decided: the withdrawal and the reinstatement are
+  only recorded in its history;
+- the claim a withdrawal ended is released at the reinstatement by a transition UNCLAIMED of actor
+  REINSTATEMENT_RELEASER on assist.decisions, so that a rebuild folding the transitions in order finds the task
+  queued, and each withdrawal's holder (held_by) where the live view recorded it.
 """
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, replace
 
-from services.casework.domain.tasks import CaseworkerTask, Progress, Status
+from services.casework.domain.tasks import Action, CaseworkerTask, Progress, Status, Transition, history
 
 NEW, REVISED, WITHDRAWN = "NEW", "REVISED", "WITHDRAWN"
+REINSTATEMENT_RELEASER = "system"
+"""The actor of the UNCLAIMED transition that releases, at a reinstatement, the claim its withdrawal ended (a
+caseworker's own UNCLAIMED carries the caseworker; the scripts' other system transitions are LEASE_EXPIRED and
+ESCALATED). Its time is the reinstatement's publication time."""
 
 
 @dataclass(frozen=True)
@@ -42,12 +59,13 @@ class Revision:
 
 def next_number(stored: int | None, stored_withdrawn: bool, revision: Revision | None) -> int | None:
     """The revision number a publication takes, or None when it changes nothing: a NEW publication of a known task,
-    anything after a withdrawal, a number not above the stored one. `stored` is None for a task not seen yet."""
+    a withdrawal after a withdrawal, a number not above the stored one. After a withdrawal a higher number that is
+    not a withdrawal reinstates the task. `stored` is None for a task not seen yet."""
     if stored is None:
         if revision is None:
             return 0
         return revision.number if revision.number is not None else 1
-    if revision is None or stored_withdrawn:
+    if revision is None or (stored_withdrawn and revision.withdrawn):
         return None
     number = revision.number if revision.number is not None else stored + 1
     return number if number > stored else None
@@ -99,6 +117,37 @@ def fold_one(folded: dict[str, Publications], task: CaseworkerTask) -> None:
         return
     folded[task.task_id] = replace(known, latest=task, number=number,
                                    revisions=(*known.revisions, (number, task.revision)))
+
+
+def releases_reinstated_claim(step: Transition) -> bool:
+    """The transition a reinstatement recorded to release the claim its withdrawal ended."""
+    return step.action is Action.UNCLAIMED and step.actor == REINSTATEMENT_RELEASER
+
+
+def holders_at_withdrawals(publications: Publications, steps: Sequence[Transition]) -> dict[int, str]:
+    """For each withdrawal applied (by revision number), who had the task claimed when it was taken in: the holder
+    before the release its reinstatement recorded, '' when none was recorded (nobody held it); for a withdrawal
+    that stands, the holder after every transition (the scripts refuse any on a withdrawn task)."""
+    task = publications.task
+    releases = [i for i, step in enumerate(steps) if releases_reinstated_claim(step)]
+    holders: dict[int, str] = {}
+    applied = publications.revisions
+    for position, (number, revision) in enumerate(applied):
+        if not revision.withdrawn:
+            continue
+        if position + 1 == len(applied):
+            done = steps
+        else:
+            at_ms = applied[position + 1][1].at_ms
+            release = next((i for i in releases if steps[i].at_ms == at_ms), None)
+            if release is None:
+                holders[number] = ""
+                continue
+            releases.remove(release)
+            done = steps[:release]
+        progress = history(task, done)
+        holders[number] = progress.holder if progress.status is Status.CLAIMED else ""
+    return holders
 
 
 def withdrawn(progress: Progress) -> Progress:

@@ -80,6 +80,12 @@ class TaskPage:
         return tuple(sorted((*self.audit, *changes), key=lambda e: (e.at_ms, e.revision is not None)))
 
     @property
+    def reinstatements(self) -> frozenset[int | None]:
+        """The numbers of the revisions that reopened the task after a withdrawal (matching offered it again)."""
+        return frozenset(r.number for before, r in zip(self.revisions, self.revisions[1:], strict=False)
+                         if before.withdrawn and not r.withdrawn)
+
+    @property
     def withdrawal(self) -> Revision | None:
         last = self.revisions[-1] if self.revisions else None
         return last if last is not None and last.withdrawn else None

@@ -1,12 +1,20 @@
-"""The rule for a task's publications: the highest revision number stands, a withdrawal ends the chain, an older
-or repeated publication changes nothing; the first publication keeps the district and creation time."""
+"""The rule for a task's publications: the highest revision number stands, a withdrawal closes the chain and a later
+publication that is not a withdrawal and has a higher number reopens it (a reinstatement), an older or repeated
+publication changes nothing; the first publication keeps the district and creation time."""
 
 from __future__ import annotations
 
 from dataclasses import replace
 
-from services.casework.domain.revisions import Revision, fold, next_number, withdrawn
-from services.casework.domain.tasks import CaseworkerTask, Progress, Status
+from services.casework.domain.revisions import (
+    REINSTATEMENT_RELEASER,
+    Revision,
+    fold,
+    holders_at_withdrawals,
+    next_number,
+    withdrawn,
+)
+from services.casework.domain.tasks import Action, CaseworkerTask, Progress, Status, Transition, history
 
 TASK = CaseworkerTask(task_id="t-1", kind="VERIFY_ELIGIBILITY", household_id="h-1", person_id=None,
                       district="110105", priority=50, due_ms=2_000, created_ms=1_000, reason="Verify.",
@@ -29,13 +37,21 @@ def test_a_new_task_takes_number_zero_and_a_first_seen_revision_its_own_number()
     assert next_number(None, False, revision(None, "WITHDRAWN")) == 1
 
 
-def test_only_a_higher_number_supersedes_and_nothing_follows_a_withdrawal():
+def test_only_a_higher_number_supersedes():
     assert next_number(1, False, revision(2)) == 2
     assert next_number(2, False, revision(1)) is None
     assert next_number(2, False, revision(2)) is None
     assert next_number(0, False, None) is None
-    assert next_number(1, True, revision(5)) is None
     assert next_number(4, False, revision(None, "WITHDRAWN")) == 5
+
+
+def test_after_a_withdrawal_only_a_higher_numbered_publication_that_is_not_a_withdrawal_reopens_the_chain():
+    assert next_number(1, True, revision(5)) == 5  # a reinstatement
+    assert next_number(3, True, revision(3)) is None  # equal
+    assert next_number(3, True, revision(2)) is None  # older
+    assert next_number(1, True, revision(5, "WITHDRAWN")) is None  # a withdrawal after a withdrawal
+    assert next_number(1, True, revision(None, "WITHDRAWN")) is None
+    assert next_number(1, True, None) is None  # NEW
 
 
 def test_publications_out_of_order_and_repeated_fold_to_the_highest_revision():
@@ -46,9 +62,21 @@ def test_publications_out_of_order_and_repeated_fold_to_the_highest_revision():
     assert not folded.withdrawn
 
 
-def test_a_withdrawal_ends_the_chain():
-    folded = fold([TASK, published(1, "WITHDRAWN"), published(2), TASK])["t-1"]
-    assert folded.withdrawn and [r.change for _, r in folded.revisions] == ["WITHDRAWN"]
+def test_a_withdrawal_closes_the_chain_against_withdrawals_new_and_older_or_equal_numbers():
+    folded = fold([TASK, published(2, "WITHDRAWN"), published(3, "WITHDRAWN"), published(1), published(2), TASK,
+                   published(None, "WITHDRAWN")])["t-1"]
+    assert folded.withdrawn and [(n, r.change) for n, r in folded.revisions] == [(2, "WITHDRAWN")]
+
+
+def test_a_higher_revision_after_a_withdrawal_reinstates_the_task_and_a_later_withdrawal_closes_it_again():
+    reinstated = fold([TASK, published(1, "WITHDRAWN"), published(2, priority=80), TASK])["t-1"]
+    assert not reinstated.withdrawn and reinstated.number == 2
+    assert [(n, r.change) for n, r in reinstated.revisions] == [(1, "WITHDRAWN"), (2, "REVISED")]
+    assert reinstated.task.priority == 80 and reinstated.task.district == "110105"
+    again = fold([TASK, published(1, "WITHDRAWN"), published(2), published(3, "WITHDRAWN"), published(3),
+                  published(4, "WITHDRAWN")])["t-1"]
+    assert again.withdrawn and [(n, r.change) for n, r in again.revisions] == [
+        (1, "WITHDRAWN"), (2, "REVISED"), (3, "WITHDRAWN")]
 
 
 def test_withdrawing_an_open_task_ends_its_claim_but_a_decided_one_stays_decided():
@@ -58,3 +86,24 @@ def test_withdrawing_an_open_task_ends_its_claim_but_a_decided_one_stays_decided
     assert out.status.closed and not out.status.decided
     approved = replace(claimed, status=Status.APPROVED, holder="")
     assert withdrawn(approved) == approved
+
+
+def step(seq: int, action: Action, actor: str, at_ms: int, reason: str = "") -> Transition:
+    return Transition(seq=seq, action=action, actor=actor, at_ms=at_ms, district="110105", reason=reason,
+                      lease_until_ms=at_ms + 30_000 if action is Action.CLAIMED else 0)
+
+
+def test_a_claim_ended_by_a_withdrawal_is_released_at_the_reinstatement_and_each_withdrawal_keeps_its_holder():
+    withdrawal, offered, withdrawal_again = published(1, "WITHDRAWN"), published(2), published(3, "WITHDRAWN")
+    assert offered.revision is not None
+    steps = [step(1, Action.CLAIMED, "alice", 4_000),
+             step(2, Action.UNCLAIMED, REINSTATEMENT_RELEASER, offered.revision.at_ms, "Withdrawn."),
+             step(3, Action.CLAIMED, "bob", 6_000)]
+    folded = fold([TASK, withdrawal, offered, withdrawal_again])["t-1"]
+    assert holders_at_withdrawals(folded, steps) == {1: "alice", 3: "bob"}
+    reinstated = fold([TASK, withdrawal, offered])["t-1"]
+    progress = history(reinstated.task, steps[:2])
+    assert (progress.status, progress.holder, progress.lease_until_ms) == (Status.QUEUED, "", 0)
+    assert holders_at_withdrawals(reinstated, steps[:2]) == {1: "alice"}
+    # A task queued when withdrawn has no release at its reinstatement: nobody held it.
+    assert holders_at_withdrawals(reinstated, [step(1, Action.CLAIMED, "bob", 6_000)]) == {1: ""}

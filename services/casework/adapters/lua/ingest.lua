@@ -1,8 +1,9 @@
 -- Take in one publication of a task: KEYS[1] task hash, KEYS[2] audit stream, KEYS[3] revisions stream.
 -- ARGV[3] JSON {fields = task and progress fields, receipt = receipt entry fields, revision = revision entry fields
 -- or null, number = offer.revision.number (-1 when a withdrawal carries none), revised = the fields a revision
--- replaces}. Returns 1 for a new task, 2 for a revision or withdrawal applied, 0 when it was known or older
--- (domain/revisions.py next_number is the same rule).
+-- replaces, releaser = the actor of a reinstatement's release}. ARGV[2] is the publication's time: a reinstatement's
+-- release transition takes it. Returns 1 for a new task, 2 for a revision, withdrawal or reinstatement applied, 0
+-- when it changes nothing (domain/revisions.py, next_number and its module docstring, is the same rule).
 if unavailable() then return redis.error_reply('UNAVAILABLE the view is being rebuilt') end
 local d = cjson.decode(ARGV[3])
 local function flat(map)
@@ -25,7 +26,8 @@ if redis.call('EXISTS', KEYS[1]) == 0 then
 end
 if d.revision == cjson.null then return 0 end
 local stored = redis.call('HMGET', KEYS[1], 'rev', 'change')
-if stored[2] == 'WITHDRAWN' then return 0 end
+-- A withdrawal closes the chain: only a higher number that is not a withdrawal reopens it.
+if stored[2] == 'WITHDRAWN' and d.revision.change == 'WITHDRAWN' then return 0 end
 local before = tonumber(stored[1] or '0')
 local number = tonumber(d.number)
 if number < 0 then number = before + 1 end
@@ -35,6 +37,16 @@ local t = load(KEYS[1])
 local entry = d.revision
 local open = t.status == 'QUEUED' or t.status == 'CLAIMED'
 if entry.change == 'WITHDRAWN' and t.status == 'CLAIMED' then entry.held_by = t.holder end
+local reinstated = t.status == 'WITHDRAWN' and entry.change ~= 'WITHDRAWN'
+if reinstated then
+  -- The claim the withdrawal ended is released on the record too, so a rebuild finds the task queued.
+  local last = redis.call('XREVRANGE', KEYS[3], '+', '-', 'COUNT', 1)[1]
+  local held_by = ''
+  if last then
+    for i = 1, #last[2], 2 do if last[2][i] == 'held_by' then held_by = last[2][i + 1] end end
+  end
+  if held_by ~= '' then emit(t, id, 'UNCLAIMED', d.releaser, t.change_reason or '', '', '0') end
+end
 redis.call('XADD', KEYS[3], number .. '-1', unpack(flat(entry)))
 local revised = {'rev', tostring(number)}
 for _, name in ipairs(d.revised) do revised[#revised + 1] = name; revised[#revised + 1] = d.fields[name] end
@@ -49,6 +61,12 @@ if entry.change == 'WITHDRAWN' then
     redis.call('HSET', KEYS[1], 'status', 'WITHDRAWN', 'holder', '', 'lease_until', '0', 'claimed_at', '0')
   end
   return 2
+end
+if reinstated then
+  redis.call('HSET', KEYS[1], 'status', 'QUEUED', 'holder', '', 'lease_until', '0', 'claimed_at', '0')
+  t.status = 'QUEUED'
+  open = true
+  redis.call('SADD', QUEUES, t.queue)
 end
 -- A revision keeps the task where its new priority and deadline put it, claimed or queued, escalated or not.
 if t.status == 'QUEUED' then redis.call('ZADD', queue_key(t.queue), d.fields.score, id)
