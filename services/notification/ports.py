@@ -164,9 +164,12 @@ class DecisionLog(Protocol):
 class OfferChains(Protocol):
     """Revisions and withdrawals applied to an offer's deliveries (domain/revisions.py)."""
 
-    async def amend(self, offer: Mapping[str, Any], recipient: str, now: dt.datetime) -> Amended:
+    async def amend(self, offer: Mapping[str, Any], recipient: str, now: dt.datetime,
+                    approved: bool = False) -> Amended:
         """Apply a REVISED or WITHDRAWN offer atomically: replace or cancel the waiting message, or add a notice
-        when the citizen was told; STALE when it is not newer than what is known."""
+        when the citizen was told; after a withdrawal, tell the offer made again (REOPENED); STALE when it is not
+        newer than what is known (or follows a withdrawal without making the offer again). `approved`: a caseworker
+        approved the offer (a message not told before says so)."""
 
 
 class OfferMemory(Protocol):
@@ -188,7 +191,8 @@ class CitizenViews(Protocol):
 
     async def revise(self, person_id: str, offer: Mapping[str, Any], add: bool) -> None:
         """Show a revision or withdrawal in place of an earlier publication of the offer (never an older one over a
-        newer); `add`: show it even when the offer was not shown yet."""
+        newer; after a withdrawal only the offer made again, open again: an answer given before its created_at does
+        not answer it); `add`: show it even when the offer was not shown yet."""
 
     async def get(self, person_id: str, offer_id: str) -> OfferView | None: ...
 

@@ -14,7 +14,7 @@ from services.notification.domain.answers import Answer
 from services.notification.domain.consent import withdrawal_from_record
 from services.notification.domain.data_use import contact_use
 from services.notification.domain.reviews import REVIEW_PREFIX, decided, is_citizen_review, request_of
-from services.notification.domain.revisions import NEW, Amended, change_of
+from services.notification.domain.revisions import NEW, Amended, change_of, withdrawn
 from services.notification.ports import CitizenViews, ContactBook, DataUseLog, DeliveryJobs, OfferChains, OfferMemory
 from services.notification.reviews import ReviewStore
 
@@ -77,7 +77,7 @@ class InboundRecords:
         if change_of(offer) == NEW:
             await self._notify(offer, approved_for, approved=True)
         else:
-            await self._amend(offer, approved_for)
+            await self._amend(offer, approved_for, approved=True)
 
     async def application_answer(self, answer: Mapping[str, Any]) -> None:
         """Matching's answer to an application: shown in the applicant's "my applications"."""
@@ -101,6 +101,9 @@ class InboundRecords:
             if offer is None:
                 log.info("approval of offer %s arrived before its task; notified when the task arrives", offer_id)
                 return
+            if withdrawn(offer):  # kept: a task making the offer again is then told with its figure
+                log.info("approval of offer %s read after its withdrawal; nothing to tell", offer_id)
+                return
             await self._notify(offer, recipient_of(offer, decision.get("person_id")), approved=True)
         elif action in ("ACCEPTED", "DECLINED"):
             person = str(decision.get("person_id") or decision["household_id"])
@@ -116,12 +119,14 @@ class InboundRecords:
         if outcome is not None:
             await self._reviews.decided(str(person), outcome)
 
-    async def _amend(self, offer: Mapping[str, Any], recipient: str) -> None:
-        """Replace or cancel the waiting message, or tell the change when the citizen was told; the citizen's page
-        shows the latest publication (a withdrawal says so and why)."""
-        outcome = await self._chains.amend(offer, recipient, self._clock())
+    async def _amend(self, offer: Mapping[str, Any], recipient: str, approved: bool = False) -> None:
+        """Replace or cancel the waiting message, tell the change when the citizen was told, or tell the offer
+        made again after its withdrawal; the citizen's page shows the latest publication (a withdrawal says so and
+        why)."""
+        outcome = await self._chains.amend(offer, recipient, self._clock(), approved)
         if outcome is not Amended.STALE:
-            await self._views.revise(recipient, offer, add=outcome in (Amended.NOTICE, Amended.REPLACED))
+            await self._views.revise(recipient, offer,
+                                     add=outcome in (Amended.NOTICE, Amended.REPLACED, Amended.REOPENED))
 
     async def _notify(self, offer: Mapping[str, Any], recipient: str, approved: bool) -> None:
         await self._views.add(recipient, offer)

@@ -84,6 +84,28 @@ async def deployment(settings: Settings) -> AsyncIterator[tuple[Worker, SmsGatew
         await redis.aclose()
 
 
+@asynccontextmanager
+async def stepped(settings: Settings) -> AsyncIterator[tuple[Worker, SmsGatewayStub, Redis, str]]:
+    """A worker whose loops do not run: records are handed to it and each delivery step is taken by the test."""
+    group, prefix = unique("test-notification-"), unique("test:notification:")
+    redis = Redis.from_url(settings.redis_url)
+    try:
+        async with providers() as (gateway, mail):
+            config = notification_settings(settings, gateway, mail)
+            async with worker(config, group, prefix) as parts:
+                yield parts, gateway, redis, prefix
+    finally:
+        await forget_keys(redis, prefix)
+        await redis.aclose()
+
+
+async def steps(parts: Worker, rounds: int = 5) -> None:
+    """Take every delivery step due, `rounds` times."""
+    for _ in range(rounds):
+        for job_id in await parts.jobs.claim_due(dt.datetime.now(dt.UTC), 50, 60):
+            await parts.delivery.step(job_id)
+
+
 async def told_by_sms(config: Settings, redis: Redis, prefix: str, gateway: SmsGatewayStub,
                       **offer_fields: Any) -> tuple[str, str, dict[str, Any]]:
     """A person with an SMS contact told about a new direct offer: (person, phone, offer)."""
@@ -189,34 +211,24 @@ async def test_a_verification_revised_before_its_approval_is_notified_once_with_
 
 
 async def test_revised_or_withdrawn_before_anything_was_sent_sends_one_message_or_none(settings):
-    group, prefix = unique("test-notification-"), unique("test:notification:")
-    redis = Redis.from_url(settings.redis_url)
-    try:
-        async with providers() as (gateway, mail):
-            config = notification_settings(settings, gateway, mail)
-            async with worker(config, group, prefix) as parts:  # its loops do not run: each step is taken here
-                revised_person, withdrawn_person = unique("p"), unique("p")
-                contacts = {p: contact_record(p, ["SMS"]) for p in (revised_person, withdrawn_person)}
-                for record in contacts.values():
-                    await parts.records.contact(str(record["person_id"]), record)
-                first, other = offer_record(revised_person), offer_record(withdrawn_person)
-                for record in (first, revised(first, 1, 111_100), revised(first, 2, 222_200), revised(first, 1, 5),
-                               other, revised(other, 1, None, change="WITHDRAWN")):
-                    await parts.records.offer(record)
-                for _ in range(5):
-                    for job_id in await parts.jobs.claim_due(dt.datetime.now(dt.UTC), 50, 60):
-                        await parts.delivery.step(job_id)
-                [text] = texts_to(gateway, str(contacts[revised_person]["phone"]))
-                assert "2,222.00" in text["text"] and "调整" not in text["text"]  # the offer, with the new figure
-                assert text["idempotency_key"] == notification_id(delivery_id(first["offer_id"], 2), "SMS")
-                assert texts_to(gateway, str(contacts[withdrawn_person]["phone"])) == []
-                assert await RedisInbox(redis, prefix).items(withdrawn_person) == []
-                view = await RedisCitizenViews(redis, prefix).get(withdrawn_person, other["offer_id"])
-                assert view is not None and view.withdrawn
-                assert await parts.jobs.pending() == 0
-    finally:
-        await forget_keys(redis, prefix)
-        await redis.aclose()
+    async with stepped(settings) as (parts, gateway, redis, prefix):
+        revised_person, withdrawn_person = unique("p"), unique("p")
+        contacts = {p: contact_record(p, ["SMS"]) for p in (revised_person, withdrawn_person)}
+        for record in contacts.values():
+            await parts.records.contact(str(record["person_id"]), record)
+        first, other = offer_record(revised_person), offer_record(withdrawn_person)
+        for record in (first, revised(first, 1, 111_100), revised(first, 2, 222_200), revised(first, 1, 5),
+                       other, revised(other, 1, None, change="WITHDRAWN")):
+            await parts.records.offer(record)
+        await steps(parts)
+        [text] = texts_to(gateway, str(contacts[revised_person]["phone"]))
+        assert "2,222.00" in text["text"] and "调整" not in text["text"]  # the offer, with the new figure
+        assert text["idempotency_key"] == notification_id(delivery_id(first["offer_id"], 2), "SMS")
+        assert texts_to(gateway, str(contacts[withdrawn_person]["phone"])) == []
+        assert await RedisInbox(redis, prefix).items(withdrawn_person) == []
+        view = await RedisCitizenViews(redis, prefix).get(withdrawn_person, other["offer_id"])
+        assert view is not None and view.withdrawn
+        assert await parts.jobs.pending() == 0
 
 
 async def snapshot(redis: Redis, prefix: str, people: list[str], offers: list[dict[str, Any]]) -> dict[str, Any]:
@@ -272,39 +284,30 @@ async def test_rebuild_from_the_topics_gives_the_same_state_and_sends_nothing_ag
 
 
 async def test_a_revision_or_withdrawal_arriving_while_the_offer_is_being_sent_is_told_as_a_change(settings):
-    group, prefix = unique("test-notification-"), unique("test:notification:")
-    redis = Redis.from_url(settings.redis_url)
-    try:
-        async with providers() as (gateway, mail):
-            gateway.delay = 1.0  # the gateway takes the message, then answers a second later
-            config = notification_settings(settings, gateway, mail)
-            async with worker(config, group, prefix) as parts:  # its loops do not run: each step is taken here
-                revised_person, withdrawn_person = unique("p"), unique("p")
-                contacts = {p: contact_record(p, ["SMS"]) for p in (revised_person, withdrawn_person)}
-                for record in contacts.values():
-                    await parts.records.contact(str(record["person_id"]), record)
-                first, other = offer_record(revised_person), offer_record(withdrawn_person)
-                for offer, change in ((first, revised(first, 1, 333_300)),
-                                      (other, revised(other, 1, None, change="WITHDRAWN"))):
-                    await parts.records.offer(offer)
-                    sending = asyncio.create_task(parts.delivery.step(offer["offer_id"]))
-                    await until(partial(_taken, gateway, offer), 10, "the gateway to take the message")
-                    await parts.records.offer(change)  # while the provider call is under way
-                    await sending
-                for job_id in await parts.jobs.claim_due(dt.datetime.now(dt.UTC), 50, 60):
-                    await parts.delivery.step(job_id)
+    async with stepped(settings) as (parts, gateway, redis, prefix):
+        gateway.delay = 1.0  # the gateway takes the message, then answers a second later
+        revised_person, withdrawn_person = unique("p"), unique("p")
+        contacts = {p: contact_record(p, ["SMS"]) for p in (revised_person, withdrawn_person)}
+        for record in contacts.values():
+            await parts.records.contact(str(record["person_id"]), record)
+        first, other = offer_record(revised_person), offer_record(withdrawn_person)
+        for offer, change in ((first, revised(first, 1, 333_300)),
+                              (other, revised(other, 1, None, change="WITHDRAWN"))):
+            await parts.records.offer(offer)
+            sending = asyncio.create_task(parts.delivery.step(offer["offer_id"]))
+            await until(partial(_taken, gateway, offer), 10, "the gateway to take the message")
+            await parts.records.offer(change)  # while the provider call is under way
+            await sending
+        await steps(parts, rounds=1)
 
-                told, notice = texts_to(gateway, str(contacts[revised_person]["phone"]))
-                assert "1,234.50" in told["text"]
-                assert "3,333.00" in notice["text"] and "调整" in notice["text"]  # news of a change, not the offer
-                assert notice["idempotency_key"] == notification_id(delivery_id(first["offer_id"], 1), "SMS")
-                assert len(texts_to(gateway, str(contacts[withdrawn_person]["phone"]))) == 1
-                [item] = await RedisInbox(redis, prefix).items(withdrawn_person)
-                assert "已撤回" in item.subject
-                assert await parts.jobs.pending() == 0
-    finally:
-        await forget_keys(redis, prefix)
-        await redis.aclose()
+        told, notice = texts_to(gateway, str(contacts[revised_person]["phone"]))
+        assert "1,234.50" in told["text"]
+        assert "3,333.00" in notice["text"] and "调整" in notice["text"]  # news of a change, not the offer
+        assert notice["idempotency_key"] == notification_id(delivery_id(first["offer_id"], 1), "SMS")
+        assert len(texts_to(gateway, str(contacts[withdrawn_person]["phone"]))) == 1
+        [item] = await RedisInbox(redis, prefix).items(withdrawn_person)
+        assert "已撤回" in item.subject
+        assert await parts.jobs.pending() == 0
 
 
 async def _taken(gateway: SmsGatewayStub, offer: dict[str, Any]) -> bool:

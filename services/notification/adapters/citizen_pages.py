@@ -11,6 +11,7 @@ from services.core.application_views import Application
 from services.notification.domain.answers import OfferView
 from services.notification.domain.applications import answer_words
 from services.notification.domain.contact import Language
+from services.notification.domain.revisions import offered_again
 from services.notification.domain.wording import amount_text, plain_reasons, policy_name, unmet_sentences
 from services.notification.ports import InboxItem
 from services.notification.rendering import TEMPLATES
@@ -50,6 +51,8 @@ TEXT: dict[Language, dict[str, str]] = {
         "withdrawn_refused": "This offer was withdrawn, so it can no longer be accepted or declined.",
         "not_met_now": "Conditions no longer met", "details": "Details",
         "revised_lead": "The amount was revised from {previous} to {amount} because your information changed.",
+        "again_lead": "This offer was withdrawn, and is now offered to you again: with the latest information "
+                      "government departments hold, you meet the conditions for {policy} again ({amount}).",
         "what_changed": "What changed", "receiving_note": "You already receive this; the new amount applies from "
                                                           "the next payment. Nothing needs to be done.",
         "data_use": "Who used my data and why",
@@ -116,6 +119,8 @@ TEXT: dict[Language, dict[str, str]] = {
         "withdrawn_refused": "此事项已撤回，不能再接受或放弃。",
         "not_met_now": "不再符合的条件", "details": "详细说明",
         "revised_lead": "由于您的信息发生变化，金额已由{previous}调整为{amount}。",
+        "again_lead": "此救助事项曾撤回，现再次向您提供：根据政府部门掌握的最新信息，"
+                      "您重新符合{policy}的条件（{amount}）。",
         "what_changed": "变化情况", "receiving_note": "您已在享受此项救助，新金额自下次发放起执行，无需办理任何手续。",
         "data_use": "谁使用了我的信息，为什么",
         "data_use_lead": "政府部门掌握的您的信息仅用于查找您可能有权获得的救助。下面列出每项救助使用了哪些信息，"
@@ -176,7 +181,7 @@ def _html_lang(language: Language) -> str:
 
 def offer_model(view: OfferView, language: Language) -> dict[str, Any]:
     """What a page (or the JSON API) shows of one offer; a revision says in plain words what changed, a withdrawn
-    offer why it was withdrawn."""
+    offer why it was withdrawn, an offer made again after its withdrawal that it is offered again."""
     offer = view.offer
     explanation = offer.get("explanation") or {}
     revision = offer.get("revision") or None
@@ -185,6 +190,8 @@ def offer_model(view: OfferView, language: Language) -> dict[str, Any]:
     said = None
     if view.withdrawn:
         said = words["withdrawn_lead"].format(policy=name)
+    elif offered_again(offer):
+        said = words["again_lead"].format(policy=name, amount=amount_text(offer, language))
     elif revision is not None and offer.get("change") == "REVISED":
         previous = amount_text({**offer, "amount_fen": revision.get("previous_amount_fen")}, language)
         said = words["revised_lead"].format(previous=previous, amount=amount_text(offer, language))

@@ -1,9 +1,12 @@
 """The citizen's side in Redis: their offers with the state of their answer, and their in-app inbox.
 
 Offers are a hash per person (offer id -> the offer as JSON, rewritten only by a later revision or the
-withdrawal of the same offer id); answers a second hash (offer id ->
-'ANSWERING:<ms>', 'ACCEPTED:<ms>' or 'DECLINED:<ms>'; absent means still open). The inbox is a list per person,
-newest first, with a set of notification ids so a repeated delivery adds nothing.
+withdrawal of the same offer id, or after its withdrawal by the offer made again); answers a second hash (offer id ->
+'ANSWERING:<ms>', 'ACCEPTED:<ms>' or 'DECLINED:<ms>'; absent means still open); a third (`<p>:again:<person>`,
+offer id -> ms) says when an offer withdrawn was made again (its publication's created_at): an answer given before
+does not answer it (domain/answers.py answer_stands), whatever order the answer and the offer are read in, so a
+rebuild agrees with the live worker. The inbox is a list per person, newest first, with a set of notification ids
+so a repeated delivery adds nothing.
 """
 
 from __future__ import annotations
@@ -17,10 +20,10 @@ from redis.asyncio import BlockingConnectionPool, Redis
 from redis.exceptions import RedisError
 
 from services.core.codec import jsonable
-from services.notification.domain.answers import Answer, OfferState, OfferView
+from services.notification.domain.answers import Answer, OfferState, OfferView, answer_stands
 from services.notification.domain.attempts import ACCEPTED, Outcome, SendResult
 from services.notification.domain.contact import Channel
-from services.notification.domain.revisions import revision_number
+from services.notification.domain.revisions import change_of, revision_number
 from services.notification.ports import InboxItem, Message
 
 ANSWERING_STALE_SECONDS = 60
@@ -34,13 +37,17 @@ if cjson.decode(offer).change == 'WITHDRAWN' then return 'withdrawn' end
 local s = redis.call('HGET', KEYS[2], ARGV[1])
 if s then
   local state, at = string.match(s, '^(%u+):(%d+)$')
-  if state ~= 'ANSWERING' or tonumber(ARGV[2]) - tonumber(at) < tonumber(ARGV[3]) then return s end
+  local again = tonumber(redis.call('HGET', KEYS[3], ARGV[1]) or '0')
+  if tonumber(at) >= again and (state ~= 'ANSWERING' or tonumber(ARGV[2]) - tonumber(at) < tonumber(ARGV[3])) then
+    return s
+  end
 end
 redis.call('HSET', KEYS[2], ARGV[1], 'ANSWERING:' .. ARGV[2])
 return 'open'
 """
 _APPLY = """
 if redis.call('HEXISTS', KEYS[1], ARGV[1]) == 0 then return 0 end
+if tonumber(ARGV[3]) < tonumber(redis.call('HGET', KEYS[3], ARGV[1]) or '0') then return 0 end
 local s = redis.call('HGET', KEYS[2], ARGV[1])
 if s then
   local state, at = string.match(s, '^(%u+):(%d+)$')
@@ -56,10 +63,13 @@ if not old then
   return 0
 end
 local o = cjson.decode(old)
-if o.change == 'WITHDRAWN' then return 0 end
 local n = 0
 if type(o.revision) == 'table' and o.revision.number then n = tonumber(o.revision.number) end
 if tonumber(ARGV[3]) <= n then return 0 end
+if o.change == 'WITHDRAWN' then
+  if ARGV[5] == 'WITHDRAWN' or ARGV[5] == 'NEW' then return 0 end
+  redis.call('HSET', KEYS[2], ARGV[1], ARGV[6])  -- made again: open again from its publication on
+end
 redis.call('HSET', KEYS[1], ARGV[1], ARGV[2])
 return 1
 """
@@ -86,12 +96,25 @@ def _ms(moment: dt.datetime) -> int:
     return int(moment.timestamp() * 1000)
 
 
-def _view(offer_json: bytes, answer: bytes | None) -> OfferView:
+def _moment(ms: bytes | str) -> dt.datetime:
+    return dt.datetime.fromtimestamp(int(ms) / 1000, dt.UTC)
+
+
+def _created_ms(offer: Mapping[str, Any]) -> int:
+    created = offer["created_at"]
+    if isinstance(created, dt.datetime):
+        return _ms(created)
+    return int(created) if isinstance(created, int) else _ms(dt.datetime.fromisoformat(str(created)))
+
+
+def _view(offer_json: bytes, answer: bytes | None, again: bytes | None) -> OfferView:
     offer: dict[str, Any] = json.loads(offer_json)
     if answer is None:
         return OfferView(offer, OfferState.OFFERED)
     state, _, at = answer.decode().partition(":")
-    return OfferView(offer, OfferState(state), dt.datetime.fromtimestamp(int(at) / 1000, dt.UTC))
+    if not answer_stands(_moment(at), _moment(again) if again is not None else None):
+        return OfferView(offer, OfferState.OFFERED)
+    return OfferView(offer, OfferState(state), _moment(at))
 
 
 class RedisCitizenViews:
@@ -104,32 +127,36 @@ class RedisCitizenViews:
         self._revise = redis.register_script(_REVISE)
 
     def _keys(self, person_id: str) -> list[str]:
-        return [f"{self._prefix}:offers:{person_id}", f"{self._prefix}:answers:{person_id}"]
+        return [f"{self._prefix}:offers:{person_id}", f"{self._prefix}:answers:{person_id}",
+                f"{self._prefix}:again:{person_id}"]
 
     async def add(self, person_id: str, offer: Mapping[str, Any]) -> None:
         await self._redis.hsetnx(self._keys(person_id)[0], str(offer["offer_id"]),
                                  json.dumps(jsonable(dict(offer))))
 
     async def revise(self, person_id: str, offer: Mapping[str, Any], add: bool) -> None:
-        await self._revise(keys=self._keys(person_id)[:1],
+        offers, _answers, again = self._keys(person_id)
+        await self._revise(keys=[offers, again],
                            args=[str(offer["offer_id"]), json.dumps(jsonable(dict(offer))), revision_number(offer),
-                                 int(add)])
+                                 int(add), change_of(offer), _created_ms(offer)])
 
     async def get(self, person_id: str, offer_id: str) -> OfferView | None:
-        offers, answers = self._keys(person_id)
+        offers, answers, again = self._keys(person_id)
         async with self._redis.pipeline(transaction=False) as pipe:
             pipe.hget(offers, offer_id)
             pipe.hget(answers, offer_id)
-            offer_json, answer = await pipe.execute()
-        return _view(offer_json, answer) if offer_json else None
+            pipe.hget(again, offer_id)
+            offer_json, answer, made_again = await pipe.execute()
+        return _view(offer_json, answer, made_again) if offer_json else None
 
     async def all(self, person_id: str) -> list[OfferView]:
-        offers, answers = self._keys(person_id)
+        offers, answers, again = self._keys(person_id)
         async with self._redis.pipeline(transaction=False) as pipe:
             pipe.hgetall(offers)
             pipe.hgetall(answers)
-            offer_jsons, states = await pipe.execute()
-        views = [_view(v, states.get(k)) for k, v in offer_jsons.items()]
+            pipe.hgetall(again)
+            offer_jsons, states, made_again = await pipe.execute()
+        views = [_view(v, states.get(k), made_again.get(k)) for k, v in offer_jsons.items()]
         return sorted(views, key=lambda v: str(v.offer.get("created_at", "")), reverse=True)
 
     async def begin_answer(self, person_id: str, offer_id: str, now: dt.datetime) -> OfferView | None:

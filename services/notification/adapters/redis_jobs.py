@@ -7,7 +7,8 @@ removing the job, so a worker that dies mid-step loses nothing. Send claims are 
     <p>:job:<delivery id>  hash: offer (Avro), recipient, approved, ready_ms, offer_id, number (the offer's revision
                            number), notice ('', revised, withdrawn), state, done, told (a message went out),
                            superseded (what replaced it before its message went: a delivery id, or 'withdrawn')
-    <p>:chain:<offer id>   hash: the highest revision number applied, withdrawn, current (the latest delivery id)
+    <p>:chain:<offer id>   hash: the highest revision number applied, withdrawn, current (the latest delivery id),
+                           opened (the revision number that made the offer again after its withdrawal, if one did)
 """
 
 from __future__ import annotations

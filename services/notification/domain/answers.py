@@ -68,3 +68,11 @@ def citizen_decision(view: OfferView, person_id: str, answer: Answer, now: dt.da
         "reason": None,
         "at": now,
     }
+
+
+def answer_stands(answered_at: dt.datetime, made_again_at: dt.datetime | None) -> bool:
+    """Whether an answer answers the offer as it stands: not when the offer was withdrawn and made again after the
+    answer was given (`made_again_at`: that publication's created_at; None when it never was). The citizen answers
+    the offer made again anew (domain/revisions.py). Matching's and the desk's clocks are compared: the answer to the
+    offer made again comes after the citizen was told it, seconds at least after its publication."""
+    return made_again_at is None or answered_at >= made_again_at

@@ -9,8 +9,24 @@ id again, REVISED with a new amount or WITHDRAWN when the person no longer quali
   reaches the person without waking them for news that asks nothing of them.
 
 Each delivery has its own id, so its idempotency keys are per (offer, revision number, channel): the first is the
-offer id itself, a later one `<offer id>~<revision number>`. The highest revision number stands; a withdrawal ends
-the chain; an older or repeated publication changes nothing.
+offer id itself, a later one `<offer id>~<revision number>`. The highest revision number stands; an older or
+repeated publication changes nothing.
+
+A withdrawal closes the chain. Matching may make the withdrawn offer again under the same id (a fact reported late
+reversed the withdrawal): REVISED, one revision above the withdrawal, no previous figure, a reason beginning
+"Offered again:". A later publication that is NOT a withdrawal, with a higher revision number, reopens the chain:
+
+- the citizen is told the offer again, as an offer (Notice.OFFER: the full offer message with its figure), through
+  the usual channels under the usual quiet hours and consent, once: a delivery `<offer id>~<number>` (a replay
+  sends nothing more). A withdrawal notice still waiting goes first: what the citizen hears stays true in order;
+- told before or not (withdrawn before its message went), the offer is told; a verification offer is told when a
+  caseworker approves it: again if its task was still open, or by the approval given before the withdrawal;
+- the citizen page shows the publication, open again: an answer given before it was made again (its time before
+  the publication's created_at) does not answer it;
+- anything else after a withdrawal (another withdrawal, an older or equal number, NEW) changes nothing.
+
+The live scripts (adapters/redis_chains.py, adapters/redis_citizen.py) apply this rule, and so does a rebuild, which
+reads the topics back through the same handlers.
 """
 
 from __future__ import annotations
@@ -34,7 +50,8 @@ class Amended(enum.Enum):
     """What a revision or withdrawal did to the offer's deliveries."""
 
     STALE = "stale"
-    """Older than, or the same as, what is known (or after a withdrawal): nothing changed."""
+    """Older than, or the same as, what is known (or after a withdrawal, anything but the offer made again):
+    nothing changed."""
     REPLACED = "replaced"
     """The message waiting to go was replaced by one with the new figure."""
     NOTICE = "notice"
@@ -43,6 +60,28 @@ class Amended(enum.Enum):
     """Withdrawn before anything was sent: the waiting message was cancelled."""
     UNTOLD = "untold"
     """Withdrawn before the citizen was ever to be told: nothing to send."""
+    REOPENED = "reopened"
+    """Made again after its withdrawal: the offer is told again, as an offer."""
+
+
+class Follows(enum.Enum):
+    """What a publication does to the chain of its offer id, given what stands."""
+
+    STALE = "stale"
+    APPLIES = "applies"
+    """A revision or withdrawal of an open chain."""
+    REOPENS = "reopens"
+    """The withdrawn offer made again."""
+
+
+def follows(offer: Mapping[str, Any], standing: int, closed: bool) -> Follows:
+    """The rule the scripts apply: `standing` is the highest revision number applied, `closed` whether the last
+    one applied was a withdrawal."""
+    if change_of(offer) == NEW or revision_number(offer) <= standing:
+        return Follows.STALE
+    if not closed:
+        return Follows.APPLIES
+    return Follows.STALE if withdrawn(offer) else Follows.REOPENS
 
 
 def change_of(offer: Mapping[str, Any]) -> str:
@@ -57,6 +96,16 @@ def revision_number(offer: Mapping[str, Any]) -> int:
 
 def withdrawn(offer: Mapping[str, Any]) -> bool:
     return change_of(offer) == WITHDRAWN
+
+
+AGAIN = "Offered again:"
+
+
+def offered_again(offer: Mapping[str, Any]) -> bool:
+    """The publication makes a withdrawn offer again (its reason says so; it names no previous figure)."""
+    revision = offer.get("revision") or {}
+    return (change_of(offer) == REVISED and revision.get("previous_amount_fen") is None
+            and str(revision.get("reason") or "").startswith(AGAIN))
 
 
 def received(offer: Mapping[str, Any]) -> bool:
