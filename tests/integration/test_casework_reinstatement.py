@@ -2,7 +2,8 @@
 number, reason "Offered again: ...") when the household qualifies again. Against the real broker and Redis, through
 the live feed and through a rebuild from the topics: a task open when withdrawn is queued again (unclaimed, in its
 queue with the new score, in the due set with the new deadline), claimable and approvable; a task decided before
-the withdrawal stays decided; a withdrawal closes the chain again; the rebuilt board equals the live one."""
+the withdrawal stays decided; an escalated one stays with the supervisor; a withdrawal closes the chain again; the
+rebuilt board equals the live one."""
 
 from __future__ import annotations
 
@@ -11,7 +12,7 @@ import datetime as dt
 from typing import Any
 
 from services.casework.domain.ordering import queue_score
-from tests.integration.test_casework import task_record
+from tests.integration.test_casework import SUE, task_record
 from tests.integration.test_casework_recovery import act, snapshot
 from tests.integration.test_casework_revisions import board, page, revised, settled
 
@@ -142,3 +143,26 @@ async def test_task_reinstated_while_claimed_comes_out_of_a_rebuild_queued_and_u
     assert (fields["status"], fields["holder"], fields["lease_until"]) == ("QUEUED", "", "0")
     assert after[task["task_id"]]["in"] == {keys.queue(f"d:{home}"): queue_score(65, due_ms(offered)),
                                             keys.due: due_ms(offered)}
+
+
+async def test_escalated_task_reinstated_stays_with_the_supervisor_out_of_the_due_set_live_and_rebuilt(board):
+    desk, dora, home = board.desk, board.dora, board.home
+    redis, keys = desk.parts.redis, desk.parts.keys
+    region = f"r:{home[:2]}0000"
+    task = task_record(home, priority=45, due_in=-dt.timedelta(hours=1))
+    await desk.publish(task)
+    await desk.queued(SUE, {task["task_id"]})
+    assert (await settled(desk, SUE, task, lambda p: p["escalated"]))["escalated"]
+    await desk.publish(revised(task, 1, 0, change="WITHDRAWN"), offered := reinstated(task, 2, 300_000, 65))
+    await settled(desk, dora, task, lambda p: len(p["revisions"]) == 2)
+    await desk.outbox_empty()
+    before = await snapshot(desk, [task["task_id"]])
+    fields = before[task["task_id"]]["hash"]
+    assert (fields["status"], fields["escalated"], fields["queue"]) == ("QUEUED", "1", region)
+    assert before[task["task_id"]]["in"] == {keys.queue(region): queue_score(65, due_ms(offered))}
+    await desk.halt()
+
+    await redis.flushdb()
+    report = await desk.parts.rebuilder(desk.settings.kafka_bootstrap).ensure_built()
+    assert report is not None and report.inconsistent == 0
+    assert (await snapshot(desk, [task["task_id"]]))[task["task_id"]] == before[task["task_id"]]
