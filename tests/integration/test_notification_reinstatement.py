@@ -10,6 +10,7 @@ from __future__ import annotations
 import asyncio
 import datetime as dt
 from typing import Any
+from zoneinfo import ZoneInfo
 
 from redis.asyncio import Redis
 
@@ -130,6 +131,32 @@ async def test_an_offer_withdrawn_before_its_message_went_and_made_again_is_deli
         view = await RedisCitizenViews(redis, prefix).get(person, offer["offer_id"])
         assert view is not None and view.open and view.offer["amount_fen"] == 222_200
         assert await parts.jobs.pending() == 0
+
+
+async def test_the_offer_made_again_waits_out_quiet_hours_and_a_withdrawal_meanwhile_cancels_it_unsaid(settings):
+    async with stepped(settings) as (parts, gateway, redis, prefix):
+        person, phone = await with_sms_contact(parts)
+        offer = offer_record(person)
+        await parts.records.offer(offer)
+        await steps(parts)
+        local = dt.datetime.now(ZoneInfo("Asia/Shanghai"))
+        quiet = contact_record(person, ["SMS"], phone=phone, quiet_from=f"{(local - dt.timedelta(hours=1)):%H:%M}",
+                               quiet_until=f"{(local + dt.timedelta(hours=1)):%H:%M}")
+        await parts.records.contact(person, quiet)
+        await parts.records.offer(withdrawal(offer, 1))
+        await steps(parts)
+        await parts.records.offer(again(offer, 2, 240_000))
+        await steps(parts)
+        assert len(texts_to(gateway, phone)) == 1  # the first offer only: the offer made again waits
+        job = await parts.jobs.load(delivery_id(offer["offer_id"], 2))
+        assert job is not None and not job.done and job.ready_at > dt.datetime.now(dt.UTC)
+        assert len(await RedisInbox(redis, prefix).items(person)) == 1  # the withdrawal notice did not wait
+        await parts.records.offer(withdrawal(offer, 3))  # withdrawn again before the offer made again was told
+        await steps(parts)
+        assert len(texts_to(gateway, phone)) == 1 and len(await RedisInbox(redis, prefix).items(person)) == 1
+        assert await parts.jobs.pending() == 0
+        view = await RedisCitizenViews(redis, prefix).get(person, offer["offer_id"])
+        assert view is not None and view.withdrawn
 
 
 async def test_after_a_withdrawal_another_withdrawal_an_older_or_equal_number_or_new_changes_nothing(settings):
