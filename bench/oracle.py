@@ -120,6 +120,10 @@ class View:
     settled: dict[Key, FactsSeen] = field(default_factory=dict)
     protocol: list[str] = field(default_factory=list)
     """Records that made no sense to a consumer (a revision of nothing, ...)."""
+    known: set[str] = field(default_factory=set)
+    """Every offer id published: a second NEW of one is a duplicate to consumers, never told."""
+    withdrawn: dict[str, tuple[Key, int]] = field(default_factory=dict)
+    """Offer ids withdrawn (and their last revision): a higher revision that is not a withdrawal reopens one."""
 
     def read(self, outputs: Iterable[Output]) -> None:
         for output in outputs:
@@ -142,7 +146,17 @@ class View:
     def _read_offer(self, offer: dict[str, Any], task_id: str | None) -> None:
         key = (offer["person_id"] or self.household_id, offer["policy_id"])
         change = offer["change"]
-        if change == "NEW":
+        number = (offer["revision"] or {}).get("number", 0)
+        if change == "NEW" and offer["offer_id"] in self.known:
+            self.protocol.append(f"NEW of an offer id already published (a duplicate to consumers): {key}")
+        elif change == "NEW":
+            self.known.add(offer["offer_id"])
+            self.open[key] = (offer["offer_id"], task_id, offer["amount_fen"])
+            self.declined.pop(key, None)
+        elif change == "REVISED" and offer["offer_id"] in self.withdrawn:
+            if self.withdrawn[offer["offer_id"]] != (key, number - 1) or key in self.open:
+                self.protocol.append(f"reinstatement that does not follow its withdrawal: {key}")
+            del self.withdrawn[offer["offer_id"]]
             self.open[key] = (offer["offer_id"], task_id, offer["amount_fen"])
             self.declined.pop(key, None)
         elif offer["revision"]["received"]:
@@ -156,6 +170,7 @@ class View:
             self.open[key] = (offer["offer_id"], task_id, offer["amount_fen"])
         else:
             del self.open[key]
+            self.withdrawn[offer["offer_id"]] = (key, number)
 
 
 def facts_seen(state: HouseholdState, person: str | None) -> FactsSeen:

@@ -18,7 +18,7 @@ from services.matching.domain.applications import Outcome, decide, remember_answ
 from services.matching.domain.catalogue.policy_catalogue import PolicyCatalogue
 from services.matching.domain.evaluation import PolicyOutcome, evaluate_event, evaluate_followed, evaluate_household
 from services.matching.domain.household import facts as f
-from services.matching.domain.household.benefits import Review, beneficiary_of, reoffered_id
+from services.matching.domain.household.benefits import Review, beneficiary_of, offered_again_id, policy_of
 from services.matching.domain.household.deadlines import qualified_on, reached_on
 from services.matching.domain.household.follow_up import Step, StepKind, follow_up
 from services.matching.domain.household.needs import reported
@@ -34,6 +34,7 @@ from services.matching.offers import (
     baseline_item,
     item_of_output,
     offer_output,
+    reinstated_output,
     review_output,
     review_task_id,
     revision_output,
@@ -225,12 +226,15 @@ def _take(state: HouseholdState, catalogue: PolicyCatalogue, step: Step, now: dt
                                              " ".join(step.reasons))
     if step.kind == StepKind.OFFER:
         before = state.items.get(step.key)
-        # Offered again after a withdrawal: a NEW offer under a new id, since consumers end an id at its withdrawal.
-        again = reoffered_id(before) if before is not None and before.withdrawn else None
         first = qualified_on(catalogue, state, policy, outcome.person_id, now.date()) \
             if policy.follows_state and step.outcome is not None else None
+        decided = before is not None and not before.withdrawn and (
+            step.key in state.declined or policy_of(step.key) in state.declined)
         output = offer_output(state, outcome, now, trigger, evidence, subject,
-                              deadline_base(first) if first is not None else since, offer_id=again)
+                              deadline_base(first) if first is not None else since,
+                              offer_id=offered_again_id(before) if before is not None and decided else None)
+        if before is not None and before.withdrawn:
+            output = reinstated_output(before, output, outcome)
         item = item_of_output(output, catalogue.definitions)
         return f.record_offer(state, _offer_id(output), step.key, item), output
     if step.kind == StepKind.ADOPT:

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import datetime as dt
 from collections.abc import Collection
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import Any
 
 from services.core.topics import OFFERS, TASKS
@@ -18,7 +18,7 @@ from services.matching.domain.catalogue.policy import Policy
 from services.matching.domain.evaluation import PolicyOutcome
 from services.matching.domain.explanation import summary, yuan
 from services.matching.domain.household.benefits import Item, beneficiary_of, derived_id, offer_id_of, task_id_of
-from services.matching.domain.household.follow_up import Step, StepKind
+from services.matching.domain.household.follow_up import Step, StepKind, changed_facts
 from services.matching.domain.household.risk import RiskAssessment
 from services.matching.domain.household.state import HouseholdState
 
@@ -63,7 +63,8 @@ def event_type_of(state: HouseholdState, event_id: str | None) -> str | None:
 def offer_record(state: HouseholdState, outcome: PolicyOutcome, now: dt.datetime,
                  trigger_event_id: str | None, trigger_subject: str | None = None,
                  offer_id: str | None = None) -> dict[str, Any]:
-    """A NEW offer; its id derived from beneficiary, policy and benefit period unless given (benefits.reoffered_id)."""
+    """A NEW offer; its id derived from beneficiary, policy and benefit period unless given
+    (benefits.offered_again_id)."""
     beneficiary = outcome.person_id or state.household_id
     explanation = outcome.explanation
     return {
@@ -132,14 +133,14 @@ def _kept_facts(facts: dict[str, str], definitions: Collection[str]) -> dict[str
 
 def revision_output(state: HouseholdState, step: Step, outcome: PolicyOutcome, policy: Policy, now: dt.datetime,
                     trigger_event_id: str | None, evidence: tuple[str, ...], trigger_subject: str | None,
-                    since: dt.datetime | None = None) -> Output:
+                    since: dt.datetime | None = None, offer_id: str | None = None) -> Output:
     """The same offer id again, REVISED with the new amount or WITHDRAWN, and what changed. A pending verification
     goes out as its task (same task id and deadline); a received benefit as an offer record."""
     item = step.item
     assert item is not None
     withdrawn = step.kind == StepKind.WITHDRAW
     change = WITHDRAWN if withdrawn else REVISED
-    offer = offer_record(state, outcome, now, trigger_event_id, trigger_subject)
+    offer = offer_record(state, outcome, now, trigger_event_id, trigger_subject, offer_id)
     changed = list(step.reasons[1:] if withdrawn else step.reasons)
     if withdrawn:
         reason = f"Withdrawn: {step.reasons[0]}"
@@ -207,6 +208,29 @@ def absent_outcome(policy: Policy, version: str, key: str, item: Item | None, st
         route=policy.route, priority=policy.priority, sla_hours=policy.sla_hours,
         benefit_period=item.benefit_period if item is not None else RECEIVED_PERIOD, district=state.district,
         referral_need=None, explain_with=lambda: explanation, review=True)
+
+
+def reinstated_output(withdrawn: Item, output: Output, outcome: PolicyOutcome) -> Output:
+    """A withdrawn offer made again because its beneficiary qualifies again (a report arriving late reversed the
+    withdrawal): `output`, the offer as it would be made now, under the withdrawn offer's id (and so its task's
+    id), REVISED with the next revision number. Consumers reopen an id's chain when a higher revision that is not a
+    withdrawal follows its withdrawal (schemas/records/offer.avsc, Change), so the ids a household ends with do not
+    depend on the order its reports arrived in."""
+    task = output.value if output.record == "caseworker_task" else None
+    offer = dict(task["offer"] if task is not None else output.value)
+    said = offer["explanation"]["summary"]
+    offer.update({
+        "offer_id": withdrawn.offer_id, "change": REVISED,
+        "revision": {"number": withdrawn.revision + 1, "previous_amount_fen": None,
+                     "previous_summary": "The offer was withdrawn.", "previous_computation": withdrawn.computation,
+                     "reason": f"Offered again: {said}",
+                     "changed_facts": list(changed_facts(withdrawn.facts, outcome)),
+                     "received": False},
+    })
+    if task is None:
+        return replace(output, value=offer)
+    return replace(output, value={**task, "task_id": task_id_of(withdrawn.offer_id, "VERIFY_ELIGIBILITY"),
+                                  "offer": offer, "change": REVISED, "reason": f"Offered again, verify: {said}"})
 
 
 def _verification_task(state: HouseholdState, outcome: PolicyOutcome, offer: dict[str, Any], due: dt.datetime,

@@ -53,12 +53,10 @@ async def rebalanced_run(stack: Any, services: Any, data: Any, seconds: float, l
 
 # The graceful leave passes: it once ended with records missing and households in other states, because faust
 # resumed fetching before it sought the partitions to their committed offsets and dropped what it fetched again
-# (services/matching/adapters/continuity.py). The SIGKILL variant is expected to fail while issue 9 point 2 is open:
-# a worker killed mid-batch redelivers what it had taken, so a household may decide a need before an earlier-dated
-# report arrives and withdraw the offer; the offer made again has an id of its own, which the clean run never made.
-# Its figures go to the results table either way; remove the mark when it passes.
-@pytest.mark.parametrize("leave", ["stop", pytest.param("kill", marks=pytest.mark.xfail(
-    reason="offers re-made under their own ids after a kill (issue 9 point 2)", strict=False))])
+# (services/matching/adapters/continuity.py). Moving partitions (and a kill's redelivery) changes the order a
+# household's reports arrive in, so a need may be decided before an earlier-dated report and its offer withdrawn;
+# the offer made again is the same id reinstated (offers.reinstated_output), so the ids held match the clean run's.
+@pytest.mark.parametrize("leave", ["stop", "kill"])
 async def test_a_worker_joining_and_leaving_mid_stream_gives_the_outcome_of_a_clean_run(fault_stack, services, size,
                                                                                        results, leave):
     data = seeded_input(SEED, REBALANCE_HOUSEHOLDS, REBALANCE_EVENTS)

@@ -4,7 +4,8 @@ An offer is any offer id matching published, on assist.offers (offered to the ci
 assist.tasks (verified by a caseworker first); it is counted once, under its policy, the type of the event that
 triggered it ("reevaluation" or "registry" when none did) and its district. What became of it is read from
 assist.decisions (accepted, declined by the citizen; approved, rejected by a caseworker) and from its WITHDRAWN
-publication. A warning is a task with a risk tier; a visit confirms it when the caseworker approves the task.
+publication (unless a later REVISED one reinstated it). A warning is a task with a risk tier; a visit confirms it
+when the caseworker approves the task.
 """
 
 from __future__ import annotations
@@ -152,8 +153,12 @@ def outcomes(offers: Iterable[OfferSeen], tasks: Iterable[TaskSeen], decisions: 
 
 
 def _seen(first: dict[str, OfferSeen], withdrawn: set[str], offer: OfferSeen, change: str) -> None:
+    """A withdrawal counts until a later REVISED publication reinstates the offer (matching publishes an id's
+    records in order, on one partition)."""
     if change == "WITHDRAWN":
         withdrawn.add(offer.offer_id)
+    elif change == "REVISED":
+        withdrawn.discard(offer.offer_id)
     first.setdefault(offer.offer_id, offer)
 
 

@@ -12,9 +12,9 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from services.core.codec import Event
-from services.matching.domain.household.benefits import derived_id
 from services.matching.domain.household.needs import need_of
 from services.matching.domain.household.state import from_dict, to_dict
+from services.matching.offers import Output
 from tests.unit.matching.test_handler import CATALOGUE, MATCHER, NOW, registry
 
 FLOODED = dt.date(2026, 11, 18)
@@ -117,14 +117,11 @@ HISTORY = (
 school term and a flood. Dated facts decide: the stay is judged on the raised pay whenever the rise arrives."""
 
 
-def holdings(order: tuple[Event, ...]) -> dict[Any, tuple[Any, ...]]:
-    """What a consumer keeping the newest revision of each offer and task id holds at the end: the amount and
-    policy of each live offer or task (a withdrawn one is not held), by the benefit it offers (record, policy,
-    beneficiary, benefit period; a warning by its task id). An offer made again after a withdrawal has an id of
-    its own (consumers end an id at its withdrawal), so the benefit, not the id, is what two orders must share."""
-    state = MATCHER.on_registry(None, registry(income=60_000), CATALOGUE, NOW).state
-    newest: dict[str, tuple[int, Any]] = {}
-    benefit: dict[str, Any] = {}
+def newest(order: tuple[Event, ...], income: int = 60_000) -> dict[str, tuple[dict[str, Any] | None, Output]]:
+    """What a consumer keeping the newest revision of each offer and task id has at the end: per id, the offer
+    (None for a warning) and the publication."""
+    state = MATCHER.on_registry(None, registry(income=income), CATALOGUE, NOW).state
+    kept: dict[str, tuple[int, dict[str, Any] | None, Output]] = {}
     for event in order:
         assert state is not None
         result = MATCHER.on_event(state, event, CATALOGUE, NOW)
@@ -132,13 +129,26 @@ def holdings(order: tuple[Event, ...]) -> dict[Any, tuple[Any, ...]]:
         for output in result.outputs:
             offer = output.value.get("offer") if output.record == "caseworker_task" else output.value
             number = int(((offer or {}).get("revision") or {}).get("number", 0))
-            if output.id not in newest or number >= newest[output.id][0]:
-                held = None if output.value.get("change") == "WITHDRAWN" else (
-                    (offer or {}).get("amount_fen"), (offer or {}).get("policy_id") or output.value.get("kind"))
-                newest[output.id] = (number, held)
-                benefit[output.id] = (output.record, offer["policy_id"], offer["person_id"] or offer["household_id"],
-                                      offer["benefit_period"]) if offer else output.id
-    return {benefit[i]: held for i, (_, held) in newest.items() if held is not None}
+            if output.id not in kept or number >= kept[output.id][0]:
+                kept[output.id] = (number, offer, output)
+    return {i: (offer, output) for i, (_, offer, output) in kept.items()}
+
+
+def live(output: Output) -> bool:
+    return output.value.get("change") != "WITHDRAWN"
+
+
+def holdings(order: tuple[Event, ...]) -> dict[Any, tuple[Any, ...]]:
+    """The amount and policy of each live offer or task (a withdrawn one is not held) a consumer holds at the end,
+    by the benefit it offers (record, policy, beneficiary, benefit period; a warning by its task id)."""
+    return {(output.record, offer["policy_id"], offer["person_id"] or offer["household_id"], offer["benefit_period"])
+            if offer else i: ((offer or {}).get("amount_fen"), (offer or {}).get("policy_id") or output.value["kind"])
+            for i, (offer, output) in newest(order).items() if live(output)}
+
+
+def ids_held(order: tuple[Event, ...]) -> set[str]:
+    """The offer and task ids a consumer holds live at the end."""
+    return {i for i, (_, output) in newest(order).items() if live(output)}
 
 
 @settings(max_examples=60, deadline=None, suppress_health_check=[HealthCheck.too_slow])
@@ -166,7 +176,7 @@ def test_the_stored_state_keeps_the_registry_s_members_the_needs_and_withdrawn_o
     assert from_dict(to_dict(state)) == state
 
 
-def test_an_offer_withdrawn_and_offered_again_is_a_new_offer_under_an_id_derived_from_the_withdrawn_one() -> None:
+def test_an_offer_withdrawn_and_offered_again_is_reinstated_under_its_own_id_with_the_next_revision() -> None:
     job = _report("h-job-early", "job.lost", "p1", {"lost_on": dt.date(2026, 11, 11),
                                                     "unemployment_registered": True,
                                                     "previous_monthly_income_fen": 600_000})
@@ -178,15 +188,17 @@ def test_an_offer_withdrawn_and_offered_again_is_a_new_offer_under_an_id_derived
         state = result.state
         sent.extend(o.value for o in result.outputs if o.record == "caseworker_task" and o.value["offer"]
                     and o.value["offer"]["policy_id"] == "temporary_assistance")
-    # Consumers end an id's chain at its withdrawal (casework and notification take nothing after it), so the
-    # offer made again is a NEW one under its own id, derived from the withdrawn one.
+    # The same task and offer id, REVISED after the withdrawal (consumers reopen a withdrawn id on a higher
+    # revision): the ids a household ends with do not depend on whether a report arrived late.
     assert [(t["change"], (t["offer"]["revision"] or {}).get("number", 0)) for t in sent] \
-        == [("NEW", 0), ("WITHDRAWN", 1), ("NEW", 0)]
+        == [("NEW", 0), ("WITHDRAWN", 1), ("REVISED", 2)]
     first, withdrawn, again = sent
-    assert first["task_id"] == withdrawn["task_id"] != again["task_id"]
-    assert again["offer"]["offer_id"] == derived_id("o-", first["offer"]["offer_id"], "offered again after revision",
-                                                    "1")
+    assert first["task_id"] == withdrawn["task_id"] == again["task_id"]
+    assert first["offer"]["offer_id"] == again["offer"]["offer_id"]
+    assert again["offer"]["revision"]["reason"].startswith("Offered again: ")
+    assert again["offer"]["revision"]["previous_amount_fen"] is None and again["offer"]["amount_fen"]
     assert holdings((HISTORY[1], HISTORY[0], job)) == holdings((HISTORY[0], job, HISTORY[1]))
+    assert ids_held((HISTORY[1], HISTORY[0], job)) == ids_held((HISTORY[0], job, HISTORY[1]))
 
 
 def test_a_warning_is_due_from_the_day_the_score_reached_its_tier_whichever_report_arrived_last() -> None:
@@ -223,19 +235,9 @@ def test_a_monthly_allowance_judged_at_a_hospital_stay_follows_the_facts_as_of_t
     raise_ = _report("m-raise", "income.changed", "p1",
                      {"effective_on": dt.date(2026, 11, 1), "monthly_income_fen": 900_000})
 
-    def allowances(order: tuple[Event, ...]) -> dict[str, tuple[Any, ...]]:
-        state = MATCHER.on_registry(None, registry(income=300_000), CATALOGUE, NOW).state
-        newest: dict[str, tuple[int, Any]] = {}
-        for event in order:
-            assert state is not None
-            result = MATCHER.on_event(state, event, CATALOGUE, NOW)
-            state = result.state
-            for o in result.outputs:
-                offer = o.value.get("offer") if o.record == "caseworker_task" else o.value
-                if offer and offer["policy_id"] == "marginal_single_person_inclusion":
-                    number = int((offer.get("revision") or {}).get("number", 0))
-                    newest[o.id] = (number, None if o.value["change"] == "WITHDRAWN" else offer["amount_fen"])
-        return {i: held for i, (_, held) in newest.items() if held is not None}
+    def allowances(order: tuple[Event, ...]) -> dict[str, Any]:
+        return {i: offer["amount_fen"] for i, (offer, output) in newest(order, income=300_000).items()
+                if offer and offer["policy_id"] == "marginal_single_person_inclusion" and live(output)}
 
     assert allowances((admitted,)), "the admission alone offers the single-person allowance"
     assert allowances((admitted, raise_)) == allowances((raise_, admitted)) == {}

@@ -164,12 +164,17 @@ def test_a_decline_no_longer_holds_once_the_offer_was_made_again():
     declined = MATCHER.on_decision(state_of(loaded), {"action": "REJECTED", "task_id": first["task_id"],
                                                       "offer_id": first["offer"]["offer_id"], "policy_id": DIBAO}, NOW)
     again = MATCHER.on_event(state_of(declined), income_changed("p-spouse", 30_000, "e-1"), CATALOGUE, NOW)
-    assert [t["change"] for t in tasks_for(again, DIBAO)] == ["NEW"]
+    [made_again] = tasks_for(again, DIBAO)
+    # A rejection ends its id for good (casework keeps the task decided; a second NEW of a known id is a
+    # duplicate to every consumer): the offer made again on new facts is NEW under an id of its own.
+    assert made_again["change"] == "NEW"
+    assert made_again["task_id"] != first["task_id"]
+    assert made_again["offer"]["offer_id"] != first["offer"]["offer_id"]
     above = MATCHER.on_event(state_of(again), income_changed("p-spouse", 300_000, "e-2"), CATALOGUE, NOW)
     assert [t["change"] for t in tasks_for(above, DIBAO)] == ["WITHDRAWN"]
     back = MATCHER.on_event(state_of(above), income_changed("p-spouse", 0, "e-3"), CATALOGUE, NOW)
     [task] = tasks_for(back, DIBAO)
-    # Offered again under a new id: casework and notification take nothing after an id's withdrawal, and a second
-    # NEW of a known id is a duplicate to them.
-    assert task["change"] == "NEW" and task["offer"]["amount_fen"] == 72_000
-    assert task["task_id"] != first["task_id"] and task["offer"]["offer_id"] != first["offer"]["offer_id"]
+    # Withdrawn, then qualifying again: the same id reinstated with the next revision.
+    assert task["change"] == "REVISED" and task["offer"]["amount_fen"] == 72_000
+    assert task["task_id"] == made_again["task_id"] and task["offer"]["offer_id"] == made_again["offer"]["offer_id"]
+    assert task["offer"]["revision"]["number"] == 2

@@ -54,3 +54,15 @@ def test_warnings_raised_and_confirmed_by_a_visit_per_district():
 def test_an_offer_whose_trigger_event_was_not_read_is_counted_under_unknown():
     result = outcomes([offer("o-9", trigger="e-missing")], [], [], [])
     assert result.rows[("subsistence_allowance", "unknown", "513433")].median_event_to_offer_s is None
+
+
+def test_an_offer_withdrawn_and_then_reinstated_is_not_counted_as_withdrawn():
+    offers = [offer("o-1"), offer("o-1", change="WITHDRAWN"), offer("o-1", change="REVISED"),
+              offer("o-2"), offer("o-2", change="WITHDRAWN")]
+    verified = offer("o-5", at=50 * S)
+    tasks = [TaskSeen("t-5", "513433", 50 * S, None, verified),
+             TaskSeen("t-5", "513433", 60 * S, None, verified, "WITHDRAWN"),
+             TaskSeen("t-5", "513433", 70 * S, None, verified, "REVISED")]
+    row = outcomes(offers, tasks, [], [EventSeen("e-1", "job.lost", 40 * S)]).rows[
+        ("subsistence_allowance", "job.lost", "513433")]
+    assert (row.made, row.counts["withdrawn"]) == (3, 1)

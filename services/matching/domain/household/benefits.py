@@ -45,12 +45,12 @@ def offer_id_of(beneficiary: str, policy_id: str, benefit_period: str) -> str:
     return derived_id("o-", beneficiary, policy_id, benefit_period)
 
 
-def reoffered_id(withdrawn: Item) -> str:
-    """The id of an offer made again for a benefit key after its offer was withdrawn: a new id, because every
-    consumer ends an id's chain at its withdrawal (casework and notification take nothing after it, and a second
-    NEW of a known id is a duplicate to them), derived from the withdrawn id and its last revision so that the same
-    history gives the same id."""
-    return derived_id("o-", withdrawn.offer_id, "offered again after revision", str(withdrawn.revision))
+def offered_again_id(decided: Item) -> str:
+    """The id of an offer made again for a benefit key after the citizen declined or a caseworker rejected its
+    offer and the facts changed: a new id, because a decision ends an id for good (casework keeps a decided task
+    decided, the citizen's answer stands, and a second NEW of a known id is a duplicate to every consumer),
+    derived from the decided id and its last revision so that the same history gives the same id."""
+    return derived_id("o-", decided.offer_id, "offered again after a decision", str(decided.revision))
 
 
 def task_id_of(subject_id: str, kind: str) -> str:
@@ -65,8 +65,7 @@ class Item:
     `revision` counts the revisions sent (0: only the first offer); `summary`, `computation` and `facts` are those
     of the explanation last sent, so a revision can show the previous one; `due_at` is the verification task's
     deadline (seconds since the epoch; 0 for a direct offer), which a revision keeps. `withdrawn`: the offer was
-    withdrawn; offering the key again makes a NEW offer under reoffered_id (consumers take nothing after an id's
-    withdrawal).
+    withdrawn; offering the key again reinstates the same id with the next revision (offers.reinstated_output).
     """
 
     offer_id: str
