@@ -101,8 +101,9 @@ class InboundRecords:
             if offer is None:
                 log.info("approval of offer %s arrived before its task; notified when the task arrives", offer_id)
                 return
-            if withdrawn(offer):  # kept: a task making the offer again is then told with its figure
+            if withdrawn(offer):  # the approval is kept: a task making the offer again is then told with its figure
                 log.info("approval of offer %s read after its withdrawal; nothing to tell", offer_id)
+                await self._views.add(recipient_of(offer, decision.get("person_id")), offer)
                 return
             await self._notify(offer, recipient_of(offer, decision.get("person_id")), approved=True)
         elif action in ("ACCEPTED", "DECLINED"):

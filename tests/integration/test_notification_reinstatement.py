@@ -292,3 +292,44 @@ async def test_an_answer_before_the_withdrawal_does_not_answer_the_offer_made_ag
         await asyncio.sleep(2)
         assert await snapshot(redis, prefix, [person], [offer]) == before
         assert gateway.requests == sent_before
+
+
+async def test_a_rebuild_of_verification_offers_made_again_sends_nothing_again_and_shows_them_open(settings):
+    async with deployment(settings) as (parts, gateway, config, redis, prefix):
+        told_first, contact_a, offer_a, task_a = await verification_for_sms(config, redis, prefix)
+        approved_later, contact_b, offer_b, task_b = await verification_for_sms(config, redis, prefix)
+        await publish(config, [(TASKS.name, task_a), (TASKS.name, task_b),
+                               (TASKS.name, task_of(task_b, withdrawal(offer_b, 1))),
+                               (TASKS.name, task_of(task_b, again(offer_b, 2, 456_700)))])
+
+        async def remembered() -> bool:
+            return (await redis.get(f"{prefix}:verify-number:{offer_b['offer_id']}") == b"2"
+                    and await redis.get(f"{prefix}:verify:{offer_a['offer_id']}") is not None)
+        await until(remembered, 30, "the tasks")
+        await publish(config, [(DECISIONS.name, decision(offer_a, "APPROVED")),
+                               (DECISIONS.name, decision(offer_b, "APPROVED"))])
+
+        async def texts(count: int) -> bool:
+            return len(texts_to(gateway, contact_a["phone"])) == count
+        await until(lambda: texts(1), 30, "the first approval SMS")
+        await publish(config, [(TASKS.name, task_of(task_a, withdrawal(offer_a, 1)))])
+
+        async def noticed() -> bool:
+            return len(await RedisInbox(redis, prefix).items(told_first)) == 1
+        await until(noticed, 30, "the withdrawal notice")
+        await publish(config, [(TASKS.name, task_of(task_a, again(offer_a, 2, 345_600)))])
+
+        async def delivered() -> bool:
+            return (await texts(2) and len(texts_to(gateway, contact_b["phone"])) == 1
+                    and await parts.jobs.pending() == 0)
+        await until(delivered, 30, "every message")
+        sent_before = list(gateway.requests)
+        since = await parts.rebuilder.marker.since()
+        assert since is not None
+        await parts.rebuilder.rebuild(since)
+        await asyncio.sleep(2)  # a repeat, if any, would reach the gateway by now
+        assert gateway.requests == sent_before
+        views = RedisCitizenViews(redis, prefix)
+        for person, offer, amount in ((told_first, offer_a, 345_600), (approved_later, offer_b, 456_700)):
+            view = await views.get(person, offer["offer_id"])
+            assert view is not None and view.open and view.offer["amount_fen"] == amount
