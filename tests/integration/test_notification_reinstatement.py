@@ -12,10 +12,12 @@ import datetime as dt
 from typing import Any
 from zoneinfo import ZoneInfo
 
+from aiohttp.test_utils import TestClient, TestServer
 from redis.asyncio import Redis
 
 from services.core.settings import Settings
 from services.core.topics import CONTACTS, DECISIONS, OFFERS, TASKS
+from services.notification.adapters.citizen_http import CSRF_HEADER, build_citizen_app
 from services.notification.adapters.redis_citizen import RedisCitizenViews, RedisInbox
 from services.notification.citizen import Answered
 from services.notification.domain.answers import Answer, OfferState
@@ -105,10 +107,19 @@ async def test_an_offer_told_withdrawn_and_made_again_is_told_again_as_the_offer
         assert view is not None and view.open and view.offer["amount_fen"] == 210_000
 
         async with citizen(config, prefix) as site:
-            page = await site.desk.offer(person, offer["offer_id"])
-            assert page is not None and page.open
-            answered = await site.desk.answer(person, offer["offer_id"], Answer.ACCEPTED)
-            assert answered.outcome is Answered.RECORDED
+            app = build_citizen_app(site.desk, site.metrics, secure_cookies=False, applications=site.applications)
+            async with TestClient(TestServer(app, host="127.0.0.1")) as client:
+                token = site.desk.signer.link_token(person, offer["offer_id"], dt.datetime.now(dt.UTC))
+                assert (await client.get(f"/c/{token}?lang=en", allow_redirects=False)).status == 303
+                page = await (await client.get(f"/offers/{offer['offer_id']}?lang=en")).text()
+                assert "offered to you again" in page and "¥2,100.00" in page and 'id="accept"' in page
+                assert 'id="withdrawn"' not in page
+                csrf = (await (await client.get("/api/v1/session")).json())["csrf_token"]
+                answer = await client.post(f"/api/v1/offers/{offer['offer_id']}/answer",
+                                           json={"answer": "ACCEPTED"}, headers={CSRF_HEADER: csrf})
+                assert answer.status in (200, 201), await answer.text()
+                body = await (await client.get(f"/api/v1/offers/{offer['offer_id']}")).json()
+                assert not body["withdrawn"] and body["state"] == "ACCEPTED"
 
 
 async def test_an_offer_withdrawn_before_its_message_went_and_made_again_is_delivered_once(settings):
