@@ -24,11 +24,12 @@ from services.matching.domain.household.follow_up import Step, StepKind, follow_
 from services.matching.domain.household.needs import reported
 from services.matching.domain.household.one_off import affected, one_off, remember
 from services.matching.domain.household.one_off import decide as decide_need
-from services.matching.domain.household.risk import RiskModel, assess
+from services.matching.domain.household.risk import RiskAssessment, RiskModel, assess
 from services.matching.domain.household.state import HouseholdState, from_registry, prune
 from services.matching.domain.household.vocabulary import REEVALUATION, REGISTRY
 from services.matching.messages import Application
 from services.matching.offers import (
+    REVISED,
     Output,
     absent_outcome,
     baseline_item,
@@ -38,6 +39,7 @@ from services.matching.offers import (
     review_output,
     review_task_id,
     revision_output,
+    warning_item,
     warning_output,
     warning_policy,
 )
@@ -194,27 +196,51 @@ class Matcher:
 
     def _warn(self, result: Result, now: dt.datetime, since: dt.datetime) -> Result:
         """Every tier the household's score reaches raises its task once while it is pending, lowest first: a
-        score reached by one report or by two gives the same warnings, whatever order the reports came in."""
+        score reached by one report or by two gives the same warnings, whatever order the reports came in. A
+        pending warning is due from the day the score reached its tier; a report dated earlier arriving after the
+        warning went out moves that day, and the warning is published again with the deadline it should have."""
         state = result.state
         assert state is not None
         risk = assess(state, self.risk_model, now.date())
         outputs = list(result.outputs)
         for tier in reversed(self.risk_model.tiers):
-            if risk.score < tier.min_score or tier.task is None \
-                    or warning_policy(tier.name) in state.pending_offers.values():
+            if risk.score < tier.min_score or tier.task is None:
                 continue
-            raised = state.warnings_raised.get(tier.name, 0)
-            reached = reached_on(state, self.risk_model, tier.min_score, now.date()) or since
-            output = warning_output(state, replace(risk, tier=tier.name, task=tier.task), now, deadline_base(reached),
-                                    raised)
-            if output is None:
-                continue
-            state = replace(f.record_offer(state, output.id, warning_policy(tier.name)),
-                            warnings_raised={**state.warnings_raised, tier.name: raised + 1})
-            outputs.append(output)
+            key = warning_policy(tier.name)
+            assessed = replace(risk, tier=tier.name, task=tier.task)
+            reached = reached_on(state, self.risk_model, tier.min_score, now.date())
+            if key in state.pending_offers.values():
+                state, output = moved_warning(state, key, assessed, now, reached)
+            else:
+                raised = state.warnings_raised.get(tier.name, 0)
+                output = warning_output(state, assessed, now, deadline_base(reached or since), raised)
+                if output is not None:
+                    state = replace(f.record_offer(state, output.id, key, warning_item(output)),
+                                    warnings_raised={**state.warnings_raised, tier.name: raised + 1})
+            if output is not None:
+                outputs.append(output)
         if len(outputs) == len(result.outputs):
             return result
         return Result(state, tuple(outputs), suppressed=result.suppressed)
+
+
+def moved_warning(state: HouseholdState, key: str, risk: RiskAssessment, now: dt.datetime,
+                  reached: dt.datetime | None) -> tuple[HouseholdState, Output | None]:
+    """The pending warning under `key` again (REVISED, same task id) when the day its tier was reached moved and
+    so its deadline; nothing when it stands (or was raised by a state that did not keep its deadline)."""
+    item = state.items.get(key)
+    if reached is None or item is None or item.offer_id not in state.pending_offers or risk.tier is None:
+        return state, None
+    raised = state.warnings_raised.get(risk.tier, 0) - 1
+    output = warning_output(state, risk, now, deadline_base(reached), max(raised, 0))
+    if output is None or output.id != item.offer_id or warning_item(output).due_at == item.due_at:
+        return state, None
+    day = reached.astimezone(dt.UTC).date().isoformat()
+    output = replace(output, value={**output.value, "change": REVISED,
+                                    "reason": f"Due date moved: the score reached tier {risk.tier} with the reports "
+                                              f"of {day} (one arrived late). {output.value['reason']}"})
+    moved = replace(warning_item(output), revision=item.revision + 1)
+    return replace(state, items={**state.items, key: moved}), output
 
 
 def _take(state: HouseholdState, catalogue: PolicyCatalogue, step: Step, now: dt.datetime, trigger: str | None,

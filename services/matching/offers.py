@@ -288,6 +288,13 @@ def warning_output(state: HouseholdState, risk: RiskAssessment, now: dt.datetime
     return Output(TASKS.name, state.household_id, "caseworker_task", task)
 
 
+def warning_item(output: Output) -> Item:
+    """What a raised warning leaves to correct later: its task id and deadline (route WARNING, no amount)."""
+    due = output.value["due_at"]
+    assert isinstance(due, dt.datetime)
+    return Item(output.id, None, "WARNING", "", 0, "", None, {}, int(due.timestamp()))
+
+
 def warning_policy(tier: str) -> str:
     """The pseudo-policy id under which a raised warning is remembered as pending until a caseworker acts."""
     return f"warning:{tier}"

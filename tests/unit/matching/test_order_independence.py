@@ -226,6 +226,41 @@ def test_a_warning_is_due_from_the_day_the_score_reached_its_tier_whichever_repo
     assert in_order and in_order == warnings((stay, job))
 
 
+def test_a_warning_raised_before_an_earlier_dated_report_arrived_is_revised_to_the_deadline_of_any_order() -> None:
+    # Job loss (30) reported on 1 Nov, a disability certified (15) on 5 Nov, a hospital stay (30) on 10 Nov: the
+    # phone-check tier (40) is reached on 5 Nov. When the certificate arrives last, the warning went out at the stay
+    # (due from 10 Nov) and is published again, due from 5 Nov.
+    job = Event("v-job", "/departments/t", "job.lost", dt.datetime(2026, 11, 1, 9, tzinfo=dt.UTC), "p1",
+                {"lost_on": dt.date(2026, 11, 1), "unemployment_registered": True,
+                 "previous_monthly_income_fen": 600_000})
+    certified = Event("v-cert", "/departments/t", "disability.certified", dt.datetime(2026, 11, 5, 9, tzinfo=dt.UTC),
+                      "p2", {"certified_on": dt.date(2026, 11, 5), "category": "PHYSICAL", "grade": 3})
+    stay = Event("v-stay", "/departments/t", "hospitalisation.discharged", dt.datetime(2026, 11, 10, 9, tzinfo=dt.UTC),
+                 "p2", {"discharged_on": dt.date(2026, 11, 10), "diagnosis_category": "INJURY",
+                        "total_cost_fen": 9_000_000, "out_of_pocket_fen": 6_000_000})
+
+    def warnings(order: tuple[Event, ...]) -> dict[str, tuple[Any, ...]]:
+        return {i: (output.value["kind"], output.value["due_at"]) for i, (_, output) in newest(order).items()
+                if output.record == "caseworker_task" and output.value["risk_tier"]}
+
+    in_their_days = warnings((job, certified, stay))
+    assert in_their_days, "the job loss and the certificate reach a tier"
+    for order in itertools.permutations((job, certified, stay)):
+        assert warnings(order) == in_their_days, order
+    state = MATCHER.on_registry(None, registry(income=60_000), CATALOGUE, NOW).state
+    sent = []
+    for event in (job, stay, certified):
+        assert state is not None
+        result = MATCHER.on_event(state, event, CATALOGUE, NOW)
+        state = result.state
+        sent += [o.value for o in result.outputs if o.record == "caseworker_task" and o.value["risk_tier"]]
+    moved = [t for t in sent if t["change"] == "REVISED"]
+    assert moved and all(t["reason"].startswith("Due date moved:") for t in moved)
+    assert {t["task_id"] for t in moved} <= {t["task_id"] for t in sent if t["change"] == "NEW"}
+    again = MATCHER.on_event(state, certified, CATALOGUE, NOW)
+    assert not [o for o in again.outputs if o.record == "caseworker_task" and o.value["risk_tier"]]
+
+
 def test_a_monthly_allowance_judged_at_a_hospital_stay_follows_the_facts_as_of_the_stay_in_either_order() -> None:
     # p2 (no income) is admitted critically ill on 14 Nov: in a marginal household (p1 earns 3,000 yuan) that is the
     # single-person allowance, but p1's pay rose on 1 Nov, which ends the marginal household.
