@@ -14,7 +14,15 @@ The rule, applied alike by the live Redis script (lua/ingest.lua) and the rebuil
   only recorded in its history;
 - the claim a withdrawal ended is released at the reinstatement by a transition UNCLAIMED of actor
   REINSTATEMENT_RELEASER on assist.decisions, so that a rebuild folding the transitions in order finds the task
-  queued, and each withdrawal's holder (held_by) where the live view recorded it.
+  queued, and each withdrawal's holder (held_by) where the live view recorded it;
+- a publication without a revision number (offer.revision.number) takes the number after the stored one. A
+  WITHDRAWN one (an exit review's) is applied as any withdrawal. A REVISED one (a risk warning, VISIT or
+  PHONE_CHECK, whose deadline moved because a report dated earlier arrived late: reason "Due date moved: ...") is
+  applied only when it changes what the task says, its due time, priority or reason, against the publication that
+  stands: matching may publish the same record twice (it re-sends what it had not committed after a crash), and
+  the record again, or one equal to what stands, changes nothing (no revision, no audit entry; taken in as a
+  duplicate). Applied, it moves the task in its queue and in the due set as a numbered revision does. It never
+  reopens a withdrawn task: only an offer is reinstated, and with a number.
 """
 
 from __future__ import annotations
@@ -37,8 +45,8 @@ class Revision:
 
     change: str
     number: int | None
-    """offer.revision.number; None for a withdrawal that carries no number (an exit review's): it then takes the
-    number after the stored one."""
+    """offer.revision.number; None for a publication that carries no number (an exit review's withdrawal, a risk
+    warning's moved deadline): it then takes the number after the stored one."""
     at_ms: int
     """When matching published it (the record's timestamp on assist.tasks, the same live and in a rebuild)."""
     reason: str
@@ -57,18 +65,30 @@ class Revision:
         return self.change == WITHDRAWN
 
 
-def next_number(stored: int | None, stored_withdrawn: bool, revision: Revision | None) -> int | None:
+def next_number(stored: int | None, stored_withdrawn: bool, revision: Revision | None,
+                changes_task: bool = True) -> int | None:
     """The revision number a publication takes, or None when it changes nothing: a NEW publication of a known task,
-    a withdrawal after a withdrawal, a number not above the stored one. After a withdrawal a higher number that is
-    not a withdrawal reinstates the task. `stored` is None for a task not seen yet."""
+    a withdrawal after a withdrawal, a number not above the stored one, a REVISED publication without a number that
+    does not change what the task says (`changes_task`, see changes_what_it_says) or comes after a withdrawal.
+    After a withdrawal a higher number that is not a withdrawal reinstates the task. `stored` is None for a task
+    not seen yet."""
     if stored is None:
         if revision is None:
             return 0
         return revision.number if revision.number is not None else 1
     if revision is None or (stored_withdrawn and revision.withdrawn):
         return None
-    number = revision.number if revision.number is not None else stored + 1
-    return number if number > stored else None
+    if revision.number is None:
+        if not revision.withdrawn and (stored_withdrawn or not changes_task):
+            return None
+        return stored + 1
+    return revision.number if revision.number > stored else None
+
+
+def changes_what_it_says(standing: CaseworkerTask, task: CaseworkerTask) -> bool:
+    """Whether a publication says something else than the one that stands: another due time, priority or reason
+    (what a REVISED publication without a revision number may change)."""
+    return (task.due_ms, task.priority, task.reason) != (standing.due_ms, standing.priority, standing.reason)
 
 
 def revised_task(first: CaseworkerTask, latest: CaseworkerTask) -> CaseworkerTask:
@@ -112,7 +132,7 @@ def fold_one(folded: dict[str, Publications], task: CaseworkerTask) -> None:
         applied = ((number, task.revision),) if task.revision is not None else ()
         folded[task.task_id] = Publications(task, task, number, applied)
         return
-    number = next_number(known.number, known.withdrawn, task.revision)
+    number = next_number(known.number, known.withdrawn, task.revision, changes_what_it_says(known.latest, task))
     if number is None or task.revision is None:
         return
     folded[task.task_id] = replace(known, latest=task, number=number,

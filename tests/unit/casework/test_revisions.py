@@ -9,7 +9,9 @@ from dataclasses import replace
 from services.casework.domain.revisions import (
     REINSTATEMENT_RELEASER,
     Revision,
+    changes_what_it_says,
     fold,
+    fold_one,
     holders_at_withdrawals,
     next_number,
     withdrawn,
@@ -107,3 +109,46 @@ def test_a_claim_ended_by_a_withdrawal_is_released_at_the_reinstatement_and_each
     assert holders_at_withdrawals(reinstated, steps[:2]) == {1: "alice"}
     # A task queued when withdrawn has no release at its reinstatement: nobody held it.
     assert holders_at_withdrawals(reinstated, [step(1, Action.CLAIMED, "bob", 6_000)]) == {1: ""}
+
+
+WARNING = replace(TASK, task_id="t-w", kind="VISIT", offer_id=None, policy_id=None, policy_name=None,
+                  amount_fen=None, reason="Visit: the household's risk score reached tier red.")
+
+
+def moved(due_ms: int, priority: int = 50) -> CaseworkerTask:
+    """The warning published again by matching when a report dated earlier arrived late: REVISED, no number."""
+    return replace(WARNING, due_ms=due_ms, priority=priority, created_ms=9_000,
+                   reason=f"Due date moved: the score reached tier red earlier. {WARNING.reason}",
+                   revision=Revision(change="REVISED", number=None, at_ms=6_000 + due_ms,
+                                     reason="Due date moved: the score reached tier red earlier."))
+
+
+def test_a_warning_revised_without_a_number_is_applied_as_the_next_number_only_when_it_changes_the_task():
+    first = moved(1_500)
+    folded = fold([WARNING, first])
+    assert folded["t-w"].number == 1 and [n for n, _ in folded["t-w"].revisions] == [1]
+    assert folded["t-w"].task.due_ms == 1_500 and folded["t-w"].task.created_ms == 1_000
+    assert next_number(1, False, first.revision, changes_task=False) is None  # the same record read again
+    fold_one(folded, first)
+    assert folded["t-w"].number == 1 and len(folded["t-w"].revisions) == 1
+    fold_one(folded, moved(1_200, priority=80))  # another due date: applied
+    assert folded["t-w"].number == 2 and [n for n, _ in folded["t-w"].revisions] == [1, 2]
+    assert (folded["t-w"].task.due_ms, folded["t-w"].task.priority) == (1_200, 80)
+    fold_one(folded, first)  # not equal to what stands: matching says the first due date again
+    assert folded["t-w"].number == 3 and folded["t-w"].task.due_ms == 1_500
+
+
+def test_a_warning_revision_equal_to_what_stands_changes_nothing_and_its_reason_alone_is_a_change():
+    same = replace(WARNING, created_ms=9_000, revision=Revision(change="REVISED", number=None, at_ms=7_000,
+                                                                reason=WARNING.reason))
+    assert fold([WARNING, same])["t-w"].number == 0 and not fold([WARNING, same])["t-w"].revisions
+    reworded = replace(same, reason="Due date moved: one report arrived late.")
+    assert fold([WARNING, reworded])["t-w"].number == 1
+    assert changes_what_it_says(WARNING, reworded) and not changes_what_it_says(WARNING, same)
+
+
+def test_a_revision_without_a_number_does_not_reopen_a_withdrawn_task_but_a_withdrawal_without_one_still_closes():
+    assert next_number(4, False, revision(None, "WITHDRAWN"), changes_task=False) == 5
+    assert next_number(2, True, moved(1_500).revision) is None
+    folded = fold([WARNING, replace(WARNING, revision=revision(None, "WITHDRAWN")), moved(1_500)])
+    assert folded["t-w"].withdrawn and folded["t-w"].number == 1

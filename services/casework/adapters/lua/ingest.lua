@@ -1,6 +1,6 @@
 -- Take in one publication of a task: KEYS[1] task hash, KEYS[2] audit stream, KEYS[3] revisions stream.
 -- ARGV[3] JSON {fields = task and progress fields, receipt = receipt entry fields, revision = revision entry fields
--- or null, number = offer.revision.number (-1 when a withdrawal carries none), revised = the fields a revision
+-- or null, number = offer.revision.number (-1 when the publication carries none), revised = the fields a revision
 -- replaces, releaser = the actor of a reinstatement's release}. ARGV[2] is the publication's time: a reinstatement's
 -- release transition takes it. Returns 1 for a new task, 2 for a revision, withdrawal or reinstatement applied, 0
 -- when it changes nothing (domain/revisions.py, next_number and its module docstring, is the same rule).
@@ -25,12 +25,18 @@ if redis.call('EXISTS', KEYS[1]) == 0 then
   return 1
 end
 if d.revision == cjson.null then return 0 end
-local stored = redis.call('HMGET', KEYS[1], 'rev', 'change')
+local stored = redis.call('HMGET', KEYS[1], 'rev', 'change', 'due', 'priority', 'reason')
 -- A withdrawal closes the chain: only a higher number that is not a withdrawal reopens it.
 if stored[2] == 'WITHDRAWN' and d.revision.change == 'WITHDRAWN' then return 0 end
 local before = tonumber(stored[1] or '0')
 local number = tonumber(d.number)
-if number < 0 then number = before + 1 end
+if number < 0 then
+  -- A REVISED one without a number (a warning's moved deadline, perhaps published twice) is applied only when it
+  -- changes the due time, priority or reason that stand, and never reopens a withdrawn task.
+  if d.revision.change ~= 'WITHDRAWN' and (stored[2] == 'WITHDRAWN' or (stored[3] == d.fields.due
+      and stored[4] == d.fields.priority and stored[5] == d.fields.reason)) then return 0 end
+  number = before + 1
+end
 if number <= before then return 0 end
 local id = d.fields.id
 local t = load(KEYS[1])
