@@ -14,22 +14,22 @@ from typing import Any
 
 from services.core.codec import Event
 from services.matching.answers import answer_output, answered_again, kept
+from services.matching.deadlines_moved import moved_verifications, moved_warning
 from services.matching.domain.applications import Outcome, decide, remember_answer
 from services.matching.domain.catalogue.policy_catalogue import PolicyCatalogue
 from services.matching.domain.evaluation import PolicyOutcome, evaluate_event, evaluate_followed, evaluate_household
 from services.matching.domain.household import facts as f
 from services.matching.domain.household.benefits import Review, beneficiary_of, offered_again_id, policy_of
-from services.matching.domain.household.deadlines import qualified_on, reached_on
+from services.matching.domain.household.deadlines import deadline_base, qualified_on, reached_on
 from services.matching.domain.household.follow_up import Step, StepKind, follow_up
 from services.matching.domain.household.needs import reported
 from services.matching.domain.household.one_off import affected, one_off, remember
 from services.matching.domain.household.one_off import decide as decide_need
-from services.matching.domain.household.risk import RiskAssessment, RiskModel, assess
+from services.matching.domain.household.risk import RiskModel, assess
 from services.matching.domain.household.state import HouseholdState, from_registry, prune
 from services.matching.domain.household.vocabulary import REEVALUATION, REGISTRY
 from services.matching.messages import Application
 from services.matching.offers import (
-    REVISED,
     Output,
     absent_outcome,
     baseline_item,
@@ -186,12 +186,16 @@ class Matcher:
         the household's history only, never on when a message happened to be processed (again), and every
         member's report of one need recorded that day gives one deadline."""
         since = deadline_base(since) if since is not None else None
+        outcomes = list(outcomes)
         plan = follow_up(state, catalogue, outcomes, now.date(), followed, facts)
         outputs: list[Output] = []
         for step in plan.steps:
             state, output = _take(state, catalogue, step, now, trigger, evidence, subject, since)
             if output is not None:
                 outputs.append(output)
+        if followed:
+            state, moved = moved_verifications(state, catalogue, outcomes, now, trigger, evidence, subject)
+            outputs.extend(moved)
         return Result(state, tuple(outputs), suppressed=plan.suppressed)
 
     def _warn(self, result: Result, now: dt.datetime, since: dt.datetime) -> Result:
@@ -222,25 +226,6 @@ class Matcher:
         if len(outputs) == len(result.outputs):
             return result
         return Result(state, tuple(outputs), suppressed=result.suppressed)
-
-
-def moved_warning(state: HouseholdState, key: str, risk: RiskAssessment, now: dt.datetime,
-                  reached: dt.datetime | None) -> tuple[HouseholdState, Output | None]:
-    """The pending warning under `key` again (REVISED, same task id) when the day its tier was reached moved and
-    so its deadline; nothing when it stands (or was raised by a state that did not keep its deadline)."""
-    item = state.items.get(key)
-    if reached is None or item is None or item.offer_id not in state.pending_offers or risk.tier is None:
-        return state, None
-    raised = state.warnings_raised.get(risk.tier, 0) - 1
-    output = warning_output(state, risk, now, deadline_base(reached), max(raised, 0))
-    if output is None or output.id != item.offer_id or warning_item(output).due_at == item.due_at:
-        return state, None
-    day = reached.astimezone(dt.UTC).date().isoformat()
-    output = replace(output, value={**output.value, "change": REVISED,
-                                    "reason": f"Due date moved: the score reached tier {risk.tier} with the reports "
-                                              f"of {day} (one arrived late). {output.value['reason']}"})
-    moved = replace(warning_item(output), revision=item.revision + 1)
-    return replace(state, items={**state.items, key: moved}), output
 
 
 def _take(state: HouseholdState, catalogue: PolicyCatalogue, step: Step, now: dt.datetime, trigger: str | None,
@@ -296,13 +281,6 @@ def _state_outcomes(catalogue: PolicyCatalogue, state: HouseholdState, on: dt.da
     ordered = sorted(policies.values(), key=lambda p: catalogue.position(p.id))
     return evaluate_household(catalogue, f.household_facts(state, on), f.member_facts(state, on), on, trigger,
                               ordered)
-
-
-def deadline_base(recorded: dt.datetime) -> dt.datetime:
-    """Where a deadline's hours start: the end (UTC) of the day the trigger was recorded on. A task is never due
-    before its hours have passed, and reports recorded on one day count from one moment, whatever their order."""
-    day = recorded.astimezone(dt.UTC).date() if recorded.tzinfo else recorded.date()
-    return dt.datetime.combine(day + dt.timedelta(days=1), dt.time(0), dt.UTC)
 
 
 def _moment(value: Any, fallback: dt.datetime) -> dt.datetime:

@@ -14,7 +14,7 @@ from services.notification.domain.answers import Answer
 from services.notification.domain.consent import withdrawal_from_record
 from services.notification.domain.data_use import contact_use
 from services.notification.domain.reviews import REVIEW_PREFIX, decided, is_citizen_review, request_of
-from services.notification.domain.revisions import NEW, Amended, change_of, withdrawn
+from services.notification.domain.revisions import NEW, Amended, change_of, figure_stands, withdrawn
 from services.notification.ports import CitizenViews, ContactBook, DataUseLog, DeliveryJobs, OfferChains, OfferMemory
 from services.notification.reviews import ReviewStore
 
@@ -72,7 +72,7 @@ class InboundRecords:
             await self._data_use.evidence(str(offer["offer_id"]), [str(e) for e in task["evidence_event_ids"]],
                                           [str(t) for t in task.get("evidence_event_types") or ()])
         approved_for = await self._memory.remember_offer(offer)
-        if approved_for is None:
+        if approved_for is None or figure_stands(offer):
             return
         if change_of(offer) == NEW:
             await self._notify(offer, approved_for, approved=True)

@@ -25,6 +25,7 @@ from services.notification.domain.ids import notification_id
 from services.notification.domain.revisions import delivery_id
 from services.notification.wiring import Worker, citizen
 from tests.integration.notification_harness import (
+    SmsGatewayStub,
     contact_record,
     decision,
     offer_record,
@@ -79,6 +80,24 @@ async def verification_for_sms(config: Settings, redis: Redis, prefix: str
     await wait_for_contacts(redis, prefix, [person])
     offer = offer_record(person, route="VERIFICATION")
     return person, contact, offer, verification_task(offer)
+
+
+async def approved_and_told(config: Settings, redis: Redis, prefix: str, gateway: SmsGatewayStub
+                            ) -> tuple[str, dict[str, Any], dict[str, Any], dict[str, Any]]:
+    """A verification offer's task taken in, approved by a caseworker and told by SMS: (person, contact, offer,
+    task)."""
+    person, contact, offer, task = await verification_for_sms(config, redis, prefix)
+    await publish(config, [(TASKS.name, task)])
+
+    async def remembered() -> bool:
+        return await redis.get(f"{prefix}:verify:{offer['offer_id']}") is not None
+    await until(remembered, 30, "the task")
+    await publish(config, [(DECISIONS.name, decision(offer, "APPROVED"))])
+
+    async def told() -> bool:
+        return len(texts_to(gateway, contact["phone"])) == 1
+    await until(told, 30, "the approval SMS")
+    return person, contact, offer, task
 
 
 async def test_an_offer_told_withdrawn_and_made_again_is_told_again_as_the_offer_once_and_is_open(settings):
@@ -212,17 +231,7 @@ async def test_a_verification_offer_withdrawn_before_its_approval_is_told_with_t
 async def test_a_verification_offer_approved_and_told_before_its_withdrawal_is_told_again_when_made_again(
         settings):
     async with deployment(settings) as (_parts, gateway, config, redis, prefix):
-        person, contact, offer, task = await verification_for_sms(config, redis, prefix)
-        await publish(config, [(TASKS.name, task)])
-
-        async def remembered() -> bool:
-            return await redis.get(f"{prefix}:verify:{offer['offer_id']}") is not None
-        await until(remembered, 30, "the task")
-        await publish(config, [(DECISIONS.name, decision(offer, "APPROVED"))])
-
-        async def told() -> bool:
-            return len(texts_to(gateway, contact["phone"])) == 1
-        await until(told, 30, "the approval SMS")
+        person, contact, offer, task = await approved_and_told(config, redis, prefix, gateway)
         await publish(config, [(TASKS.name, task_of(task, withdrawal(offer, 1)))])
         inbox = RedisInbox(redis, prefix)
 
@@ -344,3 +353,19 @@ async def test_a_rebuild_of_verification_offers_made_again_sends_nothing_again_a
         for person, offer, amount in ((told_first, offer_a, 345_600), (approved_later, offer_b, 456_700)):
             view = await views.get(person, offer["offer_id"])
             assert view is not None and view.open and view.offer["amount_fen"] == amount
+
+
+async def test_a_verification_task_whose_deadline_moved_after_its_approval_tells_the_citizen_nothing_more(settings):
+    async with deployment(settings) as (_parts, gateway, config, redis, prefix):
+        _person, contact, offer, task = await approved_and_told(config, redis, prefix, gateway)
+        moved = revised(offer, 1, offer["amount_fen"])
+        moved["revision"]["reason"] = "Due date moved: the household qualified with the reports of 2026-11-05."
+        changed = revised(offer, 2, 345_600)
+        await publish(config, [(TASKS.name, task_of(task, moved)), (TASKS.name, task_of(task, changed))])
+
+        async def told_the_new_figure() -> bool:
+            return len(texts_to(gateway, contact["phone"])) >= 2
+        await until(told_the_new_figure, 30, "the revised figure")
+        await asyncio.sleep(1.5)  # a notice of the moved deadline, if any, would have reached the gateway by now
+        texts = texts_to(gateway, contact["phone"])
+        assert len(texts) == 2 and "3,456.00" in texts[1]["text"]

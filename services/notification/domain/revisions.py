@@ -25,6 +25,9 @@ reversed the withdrawal): REVISED, one revision above the withdrawal, no previou
   the publication's created_at) does not answer it;
 - anything else after a withdrawal (another withdrawal, an older or equal number, NEW) changes nothing.
 
+A revision with the figure unchanged (matching corrected a verification task's deadline) is remembered so that an
+approval tells the latest publication, and tells the citizen nothing (figure_stands).
+
 The live scripts (adapters/redis_chains.py, adapters/redis_citizen.py) apply this rule, and so does a rebuild, which
 reads the topics back through the same handlers.
 """
@@ -106,6 +109,14 @@ def offered_again(offer: Mapping[str, Any]) -> bool:
     revision = offer.get("revision") or {}
     return (change_of(offer) == REVISED and revision.get("previous_amount_fen") is None
             and str(revision.get("reason") or "").startswith(AGAIN))
+
+
+def figure_stands(offer: Mapping[str, Any]) -> bool:
+    """A revision that changes nothing the citizen is told: the same figure, neither withdrawn nor made again
+    (matching moved the caseworker's deadline: a report dated earlier arrived late). Remembered, never told."""
+    revision = offer.get("revision") or {}
+    return (change_of(offer) == REVISED and not offered_again(offer) and not received(offer)
+            and revision.get("previous_amount_fen") == offer.get("amount_fen"))
 
 
 def received(offer: Mapping[str, Any]) -> bool:

@@ -261,6 +261,31 @@ def test_a_warning_raised_before_an_earlier_dated_report_arrived_is_revised_to_t
     assert not [o for o in again.outputs if o.record == "caseworker_task" and o.value["risk_tier"]]
 
 
+def test_a_verification_decided_on_the_state_is_revised_to_the_deadline_of_the_day_the_household_qualified() -> None:
+    # Medical bills of 2,000 yuan settled on 1, 5 and 10 Nov: any two exceed half the household's yearly income,
+    # so it qualified for essential-expenditure assistance on 5 Nov. When the 5 Nov bill arrives last, the offer
+    # went out due from 10 Nov; its task is published again due from 5 Nov, the amount unchanged.
+    def bill(n: int, day: int) -> Event:
+        return Event(f"x-bill-{n}", "/departments/t", "medical_expense.settled",
+                     dt.datetime(2026, 11, day, 9, tzinfo=dt.UTC), "p2",
+                     {"settled_on": dt.date(2026, 11, day), "total_cost_fen": 400_000, "out_of_pocket_fen": 200_000})
+
+    bills = (bill(1, 1), bill(2, 5), bill(3, 10))
+
+    def hardship(order: tuple[Event, ...]) -> dict[str, tuple[Any, ...]]:
+        return {i: (offer["amount_fen"], output.value["due_at"]) for i, (offer, output) in newest(order).items()
+                if offer and offer["policy_id"] == "essential_expenditure_hardship" and live(output)}
+
+    in_their_days = hardship(bills)
+    assert in_their_days, "two bills exceed half the yearly income"
+    for order in itertools.permutations(bills):
+        assert hardship(order) == in_their_days, order
+    late = [o for o, _ in (newest((bills[0], bills[2], bills[1])).values())
+            if o and o["policy_id"] == "essential_expenditure_hardship"]
+    assert [(o["change"], o["revision"]["previous_amount_fen"] == o["amount_fen"]) for o in late] == [("REVISED", True)]
+    assert late[0]["revision"]["reason"].startswith("Due date moved:")
+
+
 def test_a_monthly_allowance_judged_at_a_hospital_stay_follows_the_facts_as_of_the_stay_in_either_order() -> None:
     # p2 (no income) is admitted critically ill on 14 Nov: in a marginal household (p1 earns 3,000 yuan) that is the
     # single-person allowance, but p1's pay rose on 1 Nov, which ends the marginal household.

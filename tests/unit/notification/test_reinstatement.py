@@ -13,7 +13,7 @@ import pytest
 from services.notification.adapters.citizen_pages import offer_model
 from services.notification.domain.answers import OfferState, OfferView, answer_stands
 from services.notification.domain.contact import Language
-from services.notification.domain.revisions import Follows, Notice, follows, offered_again
+from services.notification.domain.revisions import Follows, Notice, figure_stands, follows, offered_again
 from services.notification.rendering import MessageTemplates
 from tests.unit.notification.offers import NOW, offer
 
@@ -57,6 +57,14 @@ def test_the_offer_made_again_is_recognised_by_its_publication():
     assert offered_again(published("AGAIN", 2))
     assert not offered_again(published("REVISED", 2)) and not offered_again(offer())
     assert not offered_again(published("WITHDRAWN", 1))
+
+
+def test_a_revision_that_only_moves_the_caseworker_s_deadline_tells_the_citizen_nothing():
+    moved = published("REVISED", 2, amount=80_000)
+    moved["revision"]["reason"] = "Due date moved: the household qualified with the reports of 2026-11-05."
+    assert figure_stands(moved)
+    assert not figure_stands(published("REVISED", 2)) and not figure_stands(published("AGAIN", 2, amount=None))
+    assert not figure_stands(published("WITHDRAWN", 2)) and not figure_stands(offer())
 
 
 def test_an_answer_given_before_the_offer_was_made_again_does_not_answer_it():

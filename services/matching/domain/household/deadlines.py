@@ -52,3 +52,10 @@ def _report_days(state: HouseholdState) -> list[tuple[dt.date, dt.datetime]]:
         if event.member and event.reported_ms:
             latest[event.on] = max(latest.get(event.on, 0), event.reported_ms)
     return [(day, dt.datetime.fromtimestamp(ms / 1000, dt.UTC)) for day, ms in sorted(latest.items())]
+
+
+def deadline_base(recorded: dt.datetime) -> dt.datetime:
+    """Where a deadline's hours start: the end (UTC) of the day the trigger was recorded on. A task is never due
+    before its hours have passed, and reports recorded on one day count from one moment, whatever their order."""
+    day = recorded.astimezone(dt.UTC).date() if recorded.tzinfo else recorded.date()
+    return dt.datetime.combine(day + dt.timedelta(days=1), dt.time(0), dt.UTC)

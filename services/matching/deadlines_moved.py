@@ -1,0 +1,88 @@
+"""Deadlines corrected after the fact. A deadline counts from the day something first held on the household's dated
+history (a warning's tier reached, a state-decided benefit qualified for: domain/household/deadlines.py). A report
+dated earlier that arrives after the task went out moves that day earlier, so the pending task is published again
+(same task id, REVISED) with the deadline it would have had whatever the order its reports arrived in. A deadline
+only ever moves earlier: a later registry snapshot or a report that makes the first day later never relaxes one a
+caseworker already has. The citizen is told nothing of it: only the caseworker's deadline changes (the amount
+stays, revision.previous_amount_fen says so).
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections.abc import Iterable
+from dataclasses import replace
+
+from services.matching.domain.catalogue.policy_catalogue import PolicyCatalogue
+from services.matching.domain.evaluation import PolicyOutcome
+from services.matching.domain.household.benefits import beneficiary_of, benefit_key
+from services.matching.domain.household.deadlines import deadline_base, qualified_on
+from services.matching.domain.household.follow_up import Step, StepKind
+from services.matching.domain.household.risk import RiskAssessment
+from services.matching.domain.household.state import HouseholdState
+from services.matching.offers import (
+    REVISED,
+    Output,
+    item_of_output,
+    revision_output,
+    warning_item,
+    warning_output,
+)
+
+
+def moved_warning(state: HouseholdState, key: str, risk: RiskAssessment, now: dt.datetime,
+                  reached: dt.datetime | None) -> tuple[HouseholdState, Output | None]:
+    """The pending warning under `key` again (REVISED, same task id) when the day its tier was reached moved
+    earlier and so its deadline; nothing when it stands (or was raised by a state that did not keep its
+    deadline)."""
+    item = state.items.get(key)
+    if reached is None or item is None or item.offer_id not in state.pending_offers or risk.tier is None:
+        return state, None
+    raised = state.warnings_raised.get(risk.tier, 0) - 1
+    output = warning_output(state, risk, now, deadline_base(reached), max(raised, 0))
+    if output is None or output.id != item.offer_id or warning_item(output).due_at >= item.due_at:
+        return state, None
+    day = _day(reached)
+    output = replace(output, value={**output.value, "change": REVISED,
+                                    "reason": f"Due date moved: the score reached tier {risk.tier} with the reports "
+                                              f"of {day} (one arrived late). {output.value['reason']}"})
+    moved = replace(warning_item(output), revision=item.revision + 1)
+    return replace(state, items={**state.items, key: moved}), output
+
+
+def moved_verifications(state: HouseholdState, catalogue: PolicyCatalogue, outcomes: Iterable[PolicyOutcome],
+                        now: dt.datetime, trigger: str | None, evidence: tuple[str, ...], subject: str | None
+                        ) -> tuple[HouseholdState, list[Output]]:
+    """Each pending verification of a benefit decided on the state whose deadline moved earlier: its task again, REVISED
+    with the same amount and the new deadline (due sla_hours after the end of the day the beneficiary first
+    qualified on the dated history)."""
+    outputs: list[Output] = []
+    for outcome in outcomes:
+        policy = catalogue.policy(outcome.policy_id)
+        key = benefit_key(outcome.policy_id, outcome.person_id)
+        item = state.items.get(key)
+        if not (policy.follows_state and outcome.eligible and outcome.route.value == "VERIFICATION") \
+                or item is None or item.withdrawn or state.pending_offers.get(item.offer_id) != key \
+                or item.amount_fen != outcome.amount_fen or not item.due_at:
+            continue
+        first = qualified_on(catalogue, state, policy, outcome.person_id, now.date())
+        if first is None:
+            continue
+        due = deadline_base(first) + dt.timedelta(hours=outcome.sla_hours)
+        if int(due.timestamp()) >= item.due_at:
+            continue
+        step = Step(StepKind.REVISE, key, outcome.policy_id, outcome, replace(item, due_at=int(due.timestamp())),
+                    offer_id=item.offer_id)
+        output = revision_output(state, step, outcome, policy, now, trigger, evidence, subject)
+        said = (f"Due date moved: {'the beneficiary' if beneficiary_of(key) else 'the household'} qualified "
+                f"with the reports of {_day(first)} (one arrived late); the amount stays.")
+        offer = {**output.value["offer"], "revision": {**output.value["offer"]["revision"], "reason": said}}
+        output = replace(output, value={**output.value, "offer": offer, "reason": said})
+        state = replace(state, items={**state.items, key: replace(item_of_output(output, catalogue.definitions),
+                                                                  due_at=int(due.timestamp()))})
+        outputs.append(output)
+    return state, outputs
+
+
+def _day(moment: dt.datetime) -> str:
+    return moment.astimezone(dt.UTC).date().isoformat()
