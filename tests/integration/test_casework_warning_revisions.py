@@ -2,8 +2,9 @@
 (change REVISED, no offer and so no revision number, reason "Due date moved: ...") when a report dated earlier
 arrived after the warning went out, and may publish it twice. Against the real broker and Redis, through the live
 feed and through a rebuild from the topics: the revision takes the next number and moves the task's due time and
-queue score; the same record again changes nothing (one revision entry, one audit entry, counted as a duplicate);
-the rebuilt board equals the live one."""
+queue score (an escalated task stays with the supervisor, out of the due set); the same record again changes
+nothing (one revision entry, one audit entry, counted as a duplicate); the console says the due date moved; the
+rebuilt board equals the live one."""
 
 from __future__ import annotations
 
@@ -12,7 +13,7 @@ import datetime as dt
 from typing import Any
 
 from services.casework.domain.ordering import queue_score
-from tests.integration.test_casework import task_record
+from tests.integration.test_casework import SUE, task_record
 from tests.integration.test_casework_recovery import snapshot
 from tests.integration.test_casework_revisions import board, page, settled
 
@@ -71,7 +72,8 @@ async def test_warning_with_a_moved_deadline_is_revised_once_however_often_it_is
         "assist_casework_tasks_taken_in_total", {"outcome": outcome}) for outcome in ("new", "revised", "duplicate")}
     assert counted == {"new": 2, "revised": 1, "duplicate": 1}, counted
     html = await (await desk.client.get(f"/console/tasks/{task_id}?lang=en", headers=desk.auth(dora))).text()
-    assert earlier["reason"] in html
+    assert earlier["reason"] in html and "<td>Due date moved</td>" in html and "<h3>Due date moved ·" in html
+    assert "Amount revised" not in html and "Explanation before" not in html  # a warning has no offer
 
     await desk.outbox_empty()
     ids = [task_id, after["task_id"]]
@@ -89,3 +91,30 @@ async def test_warning_with_a_moved_deadline_is_revised_once_however_often_it_is
     assert f"d:{home}" in after_rebuild["queues"]
     assert await redis.xrange(keys.revisions(task_id)) == revisions_before and len(revisions_before) == 1
     assert await page(desk, dora, warning) == page_before
+
+
+async def test_escalated_warning_with_a_moved_deadline_stays_with_the_supervisor_out_of_the_due_set_live_and_rebuilt(
+        board):
+    desk, dora, home = board.desk, board.dora, board.home
+    redis, keys = desk.parts.redis, desk.parts.keys
+    region = f"r:{home[:2]}0000"
+    warning = task_record(home, priority=45, due_in=-dt.timedelta(hours=1), kind="PHONE_CHECK")
+    await desk.publish(warning)
+    await desk.queued(SUE, {warning["task_id"]})
+    assert (await settled(desk, SUE, warning, lambda p: p["escalated"]))["escalated"]
+    earlier = moved(warning, warning["due_at"] - dt.timedelta(hours=20), priority=65)
+    await desk.publish(earlier, earlier)
+    await settled(desk, dora, warning, lambda p: p["change"] == "REVISED")
+    await desk.outbox_empty()
+    task_id = warning["task_id"]
+    before = await snapshot(desk, [task_id])
+    fields = before[task_id]["hash"]
+    assert (fields["status"], fields["escalated"], fields["queue"], fields["rev"]) == ("QUEUED", "1", region, "1")
+    assert before[task_id]["in"] == {keys.queue(region): queue_score(65, due_ms(earlier))}
+    await desk.halt()
+
+    await redis.flushdb()
+    report = await desk.parts.rebuilder(desk.settings.kafka_bootstrap).ensure_built()
+    assert report is not None and report.inconsistent == 0
+    assert (await snapshot(desk, [task_id]))[task_id] == before[task_id]
+    assert len(await redis.xrange(keys.revisions(task_id))) == 1

@@ -97,7 +97,7 @@ _TEXT: dict[str, tuple[str, str]] = {
     "action.INFORMATION_REQUESTED": ("要求补充材料", "Information requested"),
     "action.REASSIGNED": ("重新指派", "Reassigned"), "action.ESCALATED": ("超时上报", "Escalated"),
     "action.REVISED": ("金额已调整", "Amount revised"), "action.WITHDRAWN": ("已撤回", "Withdrawn"),
-    "action.REINSTATED": ("撤回后重新提供", "Reinstated"),
+    "action.REINSTATED": ("撤回后重新提供", "Reinstated"), "action.DUE_MOVED": ("截止时间已调整", "Due date moved"),
     "done.claimed": ("已认领该任务", "You claimed the task"), "done.unclaimed": ("已放弃认领", "You released the task"),
     "done.approved": ("已批准，任务已办结", "Approved; the task is decided"),
     "done.rejected": ("已驳回，任务已办结", "Rejected; the task is decided"),

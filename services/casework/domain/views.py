@@ -86,6 +86,14 @@ class TaskPage:
                          if before.withdrawn and not r.withdrawn)
 
     @property
+    def deadline_moves(self) -> frozenset[int | None]:
+        """The numbers of the revisions of a task without an offer (a risk warning whose due date matching
+        moved): they change no amount and no explanation."""
+        if self.task.offer_id is not None:
+            return frozenset()
+        return frozenset(r.number for r in self.revisions if not r.withdrawn)
+
+    @property
     def withdrawal(self) -> Revision | None:
         last = self.revisions[-1] if self.revisions else None
         return last if last is not None and last.withdrawn else None
