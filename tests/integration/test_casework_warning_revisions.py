@@ -3,8 +3,8 @@
 arrived after the warning went out, and may publish it twice. Against the real broker and Redis, through the live
 feed and through a rebuild from the topics: the revision takes the next number and moves the task's due time and
 queue score (an escalated task stays with the supervisor, out of the due set); the same record again changes
-nothing (one revision entry, one audit entry, counted as a duplicate); the console says the due date moved; the
-rebuilt board equals the live one."""
+nothing (one revision entry, one audit entry, counted as a duplicate); the console says the due date moved (for a
+verification revised with its amount kept too); the rebuilt board equals the live one."""
 
 from __future__ import annotations
 
@@ -15,7 +15,7 @@ from typing import Any
 from services.casework.domain.ordering import queue_score
 from tests.integration.test_casework import SUE, task_record
 from tests.integration.test_casework_recovery import snapshot
-from tests.integration.test_casework_revisions import board, page, settled
+from tests.integration.test_casework_revisions import board, page, revised, settled
 
 __all__ = ["board"]  # the fixture, used by name
 
@@ -118,3 +118,21 @@ async def test_escalated_warning_with_a_moved_deadline_stays_with_the_supervisor
     assert report is not None and report.inconsistent == 0
     assert (await snapshot(desk, [task_id]))[task_id] == before[task_id]
     assert len(await redis.xrange(keys.revisions(task_id))) == 1
+
+
+async def test_verification_revised_with_its_amount_kept_reads_due_date_moved_on_the_console(board):
+    desk, dora, home = board.desk, board.dora, board.home
+    task = task_record(home, priority=50)
+    await desk.publish(task)
+    await desk.queued(dora, {task["task_id"]})
+    kept = revised(task, 1, task["offer"]["amount_fen"], priority=70)
+    kept["due_at"] = task["due_at"] - dt.timedelta(hours=24)
+    kept["offer"]["revision"]["reason"] = "Due date moved: the household qualified from an earlier day."
+    await desk.publish(kept)
+    body = await settled(desk, dora, task, lambda p: p["change"] == "REVISED")
+    assert [r["number"] for r in body["revisions"]] == [1] and body["offer"]["amount_fen"] == 200_000
+    html = await (await desk.client.get(f"/console/tasks/{task['task_id']}?lang=en",
+                                        headers=desk.auth(dora))).text()
+    assert "<td>Due date moved</td>" in html and "<h3>Due date moved ·" in html
+    assert "<td>Amount revised</td>" not in html and "<h3>Amount revised" not in html
+    assert "¥2,000.00 → ¥2,000.00" not in html and "Explanation before" in html  # an offer's explanations are still shown side by side

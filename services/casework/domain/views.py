@@ -87,11 +87,11 @@ class TaskPage:
 
     @property
     def deadline_moves(self) -> frozenset[int | None]:
-        """The numbers of the revisions of a task without an offer (a risk warning whose due date matching
-        moved): they change no amount and no explanation."""
-        if self.task.offer_id is not None:
-            return frozenset()
-        return frozenset(r.number for r in self.revisions if not r.withdrawn)
+        """The numbers of the revisions that moved the task's due date and no amount: any revision of a task
+        without an offer (a risk warning), an offer's revision that keeps its amount (not a reinstatement)."""
+        reinstatements = self.reinstatements
+        return frozenset(r.number for r in self.revisions if not r.withdrawn and r.number not in reinstatements and (
+            self.task.offer_id is None or (r.amount_fen is not None and r.amount_fen == r.previous_amount_fen)))
 
     @property
     def withdrawal(self) -> Revision | None:
