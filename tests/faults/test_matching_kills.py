@@ -13,8 +13,6 @@ import random
 import statistics
 from typing import Any
 
-import pytest
-
 from tests.faults.matching_run import Input, MatchingRun, Published, publish_input, seeded_input
 from tests.faults.outcome import Outcome
 
@@ -86,13 +84,6 @@ def differences(one: str, other: str | None, limit: int = 6) -> list[str]:
     return found
 
 
-# Known to fail on one check: the offers and tasks held and the final states now equal (short size: 0 lost, 0 extra,
-# 0 states, clean twice and killed), but about 14 of 2,150 deadlines still differ between two clean runs: a warning
-# (and an offer decided on the state) is raised at the report that completes it, and when a report dated earlier
-# arrives after that one, the day its tier was reached moves while the task is already out (a warning has no
-# revision to move its deadline). The figures go to the results table either way; remove the mark when it passes.
-@pytest.mark.xfail(reason="warning deadlines fixed before a late earlier report arrives (issue 9 point 2)",
-                   strict=False)
 async def test_killed_matching_worker_gives_the_outcome_of_a_clean_run(fault_stack, services, size, results):
     data = seeded_input(SEED, size.matching_households, size.matching_events)
     first = await matching_run(fault_stack, services, size, data, "clean-a", kills=0)
@@ -117,7 +108,7 @@ async def test_killed_matching_worker_gives_the_outcome_of_a_clean_run(fault_sta
     recovery = max(killed.recovery_seconds) if killed.recovery_seconds else None
     outcome = results.add(Outcome(
         "f matching SIGKILL", f"{len(data.households)} households, {len(data.events)} events, {killed.kills} kills",
-        "offers, tasks and states = clean run",
+        "offers, tasks, dues and states = clean run",
         f"clean {len(first.offers)} offers {len(first.tasks)} tasks, killed {len(killed.offers)} offers "
         f"{len(killed.tasks)} tasks; {len(faulted['states'])} states differ; {len(faulted['history'])} newest "
         f"revisions differ, {len(faulted['transient'])} ids offered and withdrawn in one run only; "
@@ -132,6 +123,7 @@ async def test_killed_matching_worker_gives_the_outcome_of_a_clean_run(fault_sta
     outcome.check(not faulted["lost"], f"{len(faulted['lost'])} records of the clean run are missing")
     outcome.check(not faulted["extra"], f"{len(faulted['extra'])} records the clean run did not publish")
     outcome.check(not faulted["states"], f"{len(faulted['states'])} households end in other states")
+    outcome.check(not faulted["dues"], f"{len(faulted['dues'])} tasks are due at other times")
     outcome.check(recovery is not None and recovery <= RECOVERY_MOST_SECONDS,
                   f"recovery took {recovery} s (at most {RECOVERY_MOST_SECONDS})")
     assert not deterministic.failures and not outcome.failures, \

@@ -66,7 +66,7 @@ async def test_a_worker_joining_and_leaving_mid_stream_gives_the_outcome_of_a_cl
     faulted = compared(clean, moved)
     outcome = results.add(Outcome(
         f"f matching rebalance ({leave})", f"{len(data.households)} households, {len(data.events)} events, a second "
-        f"worker joins and leaves ({leave})", "offers, tasks and states held = clean run",
+        f"worker joins and leaves ({leave})", "offers, tasks, dues and states held = clean run",
         f"clean {len(clean.offers)} offers {len(clean.tasks)} tasks, rebalanced {len(moved.offers)} offers "
         f"{len(moved.tasks)} tasks; {len(faulted['states'])} states differ; {len(faulted['history'])} newest "
         f"revisions differ, {len(faulted['transient'])} ids offered and withdrawn in one run only",
@@ -76,4 +76,5 @@ async def test_a_worker_joining_and_leaving_mid_stream_gives_the_outcome_of_a_cl
     outcome.check(not faulted["lost"], f"{len(faulted['lost'])} records of the clean run are missing")
     outcome.check(not faulted["extra"], f"{len(faulted['extra'])} records the clean run did not publish")
     outcome.check(not faulted["states"], f"{len(faulted['states'])} households end in other states")
+    outcome.check(not faulted["dues"], f"{len(faulted['dues'])} tasks are due at other times")
     assert not outcome.failures, "; ".join(outcome.failures)
