@@ -1,10 +1,10 @@
 """Deadlines corrected after the fact. A deadline counts from the day something first held on the household's dated
 history (a warning's tier reached, a state-decided benefit qualified for: domain/household/deadlines.py). A report
-dated earlier that arrives after the task went out moves that day earlier, so the pending task is published again
-(same task id, REVISED) with the deadline it would have had whatever the order its reports arrived in. A deadline
-only ever moves earlier: a later registry snapshot or a report that makes the first day later never relaxes one a
-caseworker already has. The citizen is told nothing of it: only the caseworker's deadline changes (the amount
-stays, revision.previous_amount_fen says so).
+dated on or before that day that arrives after the task went out can move the day (earlier, or later when it shows
+the household did not qualify then), so the pending task is published again (same task id, REVISED) with the
+deadline the whole dated history gives, whatever the order its reports arrived in. Only a report can move one: a
+registry snapshot or a decision does not. The citizen is told nothing of it: only the caseworker's deadline changes
+(the amount stays, revision.previous_amount_fen says so).
 """
 
 from __future__ import annotations
@@ -15,10 +15,10 @@ from dataclasses import replace
 
 from services.matching.domain.catalogue.policy_catalogue import PolicyCatalogue
 from services.matching.domain.evaluation import PolicyOutcome
-from services.matching.domain.household.benefits import beneficiary_of, benefit_key
-from services.matching.domain.household.deadlines import deadline_base, qualified_on
+from services.matching.domain.household.benefits import Item, beneficiary_of, benefit_key
+from services.matching.domain.household.deadlines import deadline_base, qualified_on, reached_on
 from services.matching.domain.household.follow_up import Step, StepKind
-from services.matching.domain.household.risk import RiskAssessment
+from services.matching.domain.household.risk import RiskAssessment, RiskModel
 from services.matching.domain.household.state import HouseholdState
 from services.matching.offers import (
     REVISED,
@@ -30,17 +30,21 @@ from services.matching.offers import (
 )
 
 
-def moved_warning(state: HouseholdState, key: str, risk: RiskAssessment, now: dt.datetime,
-                  reached: dt.datetime | None) -> tuple[HouseholdState, Output | None]:
-    """The pending warning under `key` again (REVISED, same task id) when the day its tier was reached moved
-    earlier and so its deadline; nothing when it stands (or was raised by a state that did not keep its
-    deadline)."""
+def moved_warning(state: HouseholdState, key: str, risk: RiskAssessment, model: RiskModel, min_score: int,
+                  now: dt.datetime, dated: dt.date) -> tuple[HouseholdState, Output | None]:
+    """The pending warning under `key` again (REVISED, same task id) when a report dated `dated` moved the day its
+    tier was reached and so its deadline; nothing when it stands (or was raised by a state that did not
+    keep its deadline)."""
     item = state.items.get(key)
-    if reached is None or item is None or item.offer_id not in state.pending_offers or risk.tier is None:
+    if item is None or item.offer_id not in state.pending_offers or risk.tier is None or risk.task is None \
+            or not may_move(item, risk.task.sla_hours, dated):
+        return state, None
+    reached = reached_on(state, model, min_score, now.date())
+    if reached is None:
         return state, None
     raised = state.warnings_raised.get(risk.tier, 0) - 1
     output = warning_output(state, risk, now, deadline_base(reached), max(raised, 0))
-    if output is None or output.id != item.offer_id or warning_item(output).due_at >= item.due_at:
+    if output is None or output.id != item.offer_id or warning_item(output).due_at == item.due_at:
         return state, None
     day = _day(reached)
     output = replace(output, value={**output.value, "change": REVISED,
@@ -51,9 +55,9 @@ def moved_warning(state: HouseholdState, key: str, risk: RiskAssessment, now: dt
 
 
 def moved_verifications(state: HouseholdState, catalogue: PolicyCatalogue, outcomes: Iterable[PolicyOutcome],
-                        now: dt.datetime, trigger: str | None, evidence: tuple[str, ...], subject: str | None
-                        ) -> tuple[HouseholdState, list[Output]]:
-    """Each pending verification of a benefit decided on the state whose deadline moved earlier: its task again, REVISED
+                        now: dt.datetime, trigger: str | None, evidence: tuple[str, ...], subject: str | None,
+                        dated: dt.date) -> tuple[HouseholdState, list[Output]]:
+    """Each pending verification of a benefit decided on the state whose deadline moved: its task again, REVISED
     with the same amount and the new deadline (due sla_hours after the end of the day the beneficiary first
     qualified on the dated history)."""
     outputs: list[Output] = []
@@ -63,13 +67,14 @@ def moved_verifications(state: HouseholdState, catalogue: PolicyCatalogue, outco
         item = state.items.get(key)
         if not (policy.follows_state and outcome.eligible and outcome.route.value == "VERIFICATION") \
                 or item is None or item.withdrawn or state.pending_offers.get(item.offer_id) != key \
-                or item.amount_fen != outcome.amount_fen or not item.due_at:
+                or item.amount_fen != outcome.amount_fen or not item.due_at \
+                or not may_move(item, outcome.sla_hours, dated):
             continue
         first = qualified_on(catalogue, state, policy, outcome.person_id, now.date())
         if first is None:
             continue
         due = deadline_base(first) + dt.timedelta(hours=outcome.sla_hours)
-        if int(due.timestamp()) >= item.due_at:
+        if int(due.timestamp()) == item.due_at:
             continue
         step = Step(StepKind.REVISE, key, outcome.policy_id, outcome, replace(item, due_at=int(due.timestamp())),
                     offer_id=item.offer_id)
@@ -82,6 +87,14 @@ def moved_verifications(state: HouseholdState, catalogue: PolicyCatalogue, outco
                                                                   due_at=int(due.timestamp()))})
         outputs.append(output)
     return state, outputs
+
+
+def may_move(item: Item, sla_hours: int, dated: dt.date) -> bool:
+    """Whether a report dated `dated` can move the task's deadline: the day its hours count from is at
+    most the day before their start (deadline_base), and a report changes nothing about the days before its own,
+    so one dated on or after that start cannot (the test that spares the evaluation on most reports)."""
+    start = dt.datetime.fromtimestamp(item.due_at, dt.UTC) - dt.timedelta(hours=sla_hours)
+    return dated < start.date()
 
 
 def _day(moment: dt.datetime) -> str:

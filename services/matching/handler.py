@@ -92,9 +92,10 @@ class Matcher:
         if follow:
             outcomes = [*outcomes, *evaluate_followed(catalogue, household, members, today)]
         result = self._follow(updated, catalogue, _in_catalogue_order(catalogue, outcomes), now, event.id,
-                              (event.id,), event.subject, follow, (household, members), since=event.time)
+                              (event.id,), event.subject, follow, (household, members), since=event.time,
+                              dated=occurred)
         result = self._decide_again(result, catalogue, event, occurred, now)
-        return self._warn(result, now, event.time)
+        return self._warn(result, now, event.time, occurred)
 
     def _decide_again(self, result: Result, catalogue: PolicyCatalogue, event: Event, occurred: dt.date,
                       now: dt.datetime) -> Result:
@@ -180,11 +181,12 @@ class Matcher:
     def _follow(self, state: HouseholdState, catalogue: PolicyCatalogue, outcomes: Iterable[PolicyOutcome],
                 now: dt.datetime, trigger: str | None, evidence: tuple[str, ...], subject: str | None = None,
                 followed: bool = False, facts: tuple[f.Facts, Mapping[str, f.Facts]] | None = None,
-                since: dt.datetime | None = None) -> Result:
+                since: dt.datetime | None = None, dated: dt.date | None = None) -> Result:
         """`since`: when what triggered the outcomes was recorded (the event's time, the registry record's
         as_of, the decision's time): deadlines count from the end of that day (deadline_base), so they depend on
         the household's history only, never on when a message happened to be processed (again), and every
-        member's report of one need recorded that day gives one deadline."""
+        member's report of one need recorded that day gives one deadline. `dated`: the day of the event applied,
+        which may move a pending verification's deadline earlier (deadlines_moved.py)."""
         since = deadline_base(since) if since is not None else None
         outcomes = list(outcomes)
         plan = follow_up(state, catalogue, outcomes, now.date(), followed, facts)
@@ -193,12 +195,12 @@ class Matcher:
             state, output = _take(state, catalogue, step, now, trigger, evidence, subject, since)
             if output is not None:
                 outputs.append(output)
-        if followed:
-            state, moved = moved_verifications(state, catalogue, outcomes, now, trigger, evidence, subject)
+        if followed and dated is not None:
+            state, moved = moved_verifications(state, catalogue, outcomes, now, trigger, evidence, subject, dated)
             outputs.extend(moved)
         return Result(state, tuple(outputs), suppressed=plan.suppressed)
 
-    def _warn(self, result: Result, now: dt.datetime, since: dt.datetime) -> Result:
+    def _warn(self, result: Result, now: dt.datetime, since: dt.datetime, dated: dt.date) -> Result:
         """Every tier the household's score reaches raises its task once while it is pending, lowest first: a
         score reached by one report or by two gives the same warnings, whatever order the reports came in. A
         pending warning is due from the day the score reached its tier; a report dated earlier arriving after the
@@ -212,11 +214,11 @@ class Matcher:
                 continue
             key = warning_policy(tier.name)
             assessed = replace(risk, tier=tier.name, task=tier.task)
-            reached = reached_on(state, self.risk_model, tier.min_score, now.date())
             if key in state.pending_offers.values():
-                state, output = moved_warning(state, key, assessed, now, reached)
+                state, output = moved_warning(state, key, assessed, self.risk_model, tier.min_score, now, dated)
             else:
                 raised = state.warnings_raised.get(tier.name, 0)
+                reached = reached_on(state, self.risk_model, tier.min_score, now.date())
                 output = warning_output(state, assessed, now, deadline_base(reached or since), raised)
                 if output is not None:
                     state = replace(f.record_offer(state, output.id, key, warning_item(output)),

@@ -1,6 +1,7 @@
 """Where deadlines count from when what brought a task about is the household's state, not one report: a warning
 from the day the household's score first reached its tier, an offer decided on the state from the day the household
-first qualified for it, each from the latest report recorded that day (its time). Named by the dated history the
+first qualified for it (the registry record's day counts as one), each from the latest report recorded that day
+(its time). Named by the dated history the
 household holds, so the order its members' reports arrived in does not move a deadline.
 
 Pure: no I/O.
@@ -33,8 +34,12 @@ def reached_on(state: HouseholdState, model: RiskModel, min_score: int, today: d
 def qualified_on(catalogue: PolicyCatalogue, state: HouseholdState, policy: Policy, person: str | None,
                  today: dt.date) -> dt.datetime | None:
     """When the beneficiary (`person`, None for the household) first qualified for `policy` (decided on `today`)
-    on the household's facts as of a reported day; None when on none of them."""
-    for day, reported in _report_days(state):
+    on the household's facts as of a reported day or the registry record's day; None when on none of them."""
+    days = dict(_report_days(state))
+    if state.registry_as_of is not None:
+        registry = dt.datetime.combine(state.registry_as_of, dt.time(0), dt.UTC)
+        days[state.registry_as_of] = max(days.get(state.registry_as_of, registry), registry)
+    for day, reported in sorted(days.items()):
         past = as_of(state, day)
         if person is not None and person not in past.members:
             continue
