@@ -225,10 +225,25 @@ class MatchingRun:
         self.worker.start()
         await self.wait_ready()
         for _ in range(1200):  # at most 60 s
+            await self.supervise()
             if await self.processed() > 0:
                 break
             await asyncio.sleep(0.05)
         return time.monotonic() - killed
+
+    async def supervise(self, seconds: float = 0.0) -> None:
+        """For `seconds` (at least one look), start the worker again when it stopped itself (exit 70: a stalled
+        partition, or an offset that never came back after a seek), as its supervisor does in production."""
+        deadline = time.monotonic() + seconds
+        for _ in range(int(seconds / 0.5) + 1):
+            assert self.worker is not None
+            if not self.worker.running:
+                self.restarts += 1
+                self.worker.start()
+                await self.wait_ready()
+            if time.monotonic() >= deadline:
+                return
+            await asyncio.sleep(min(0.5, max(0.0, deadline - time.monotonic())))
 
     async def settled(self, households: set[str], seconds: float = 240) -> None:
         """Wait until the group has committed everything on its inputs and the outputs stop growing."""
@@ -237,10 +252,7 @@ class MatchingRun:
         steady = 0
         while time.monotonic() < deadline:
             assert self.worker is not None
-            if not self.worker.running:  # it stopped itself (a stalled partition): start it again
-                self.restarts += 1
-                self.worker.start()
-                await self.wait_ready()
+            await self.supervise()
             lag = await group_lag(self.stack.bootstrap, self.app_id, (EVENTS.name, MATCHING_INBOX.name))
             ends = (sum((await end_offsets(self.stack.bootstrap, OFFERS.name, OFFERS.partitions)).values()),
                     sum((await end_offsets(self.stack.bootstrap, TASKS.name, TASKS.partitions)).values()))

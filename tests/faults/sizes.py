@@ -1,4 +1,5 @@
-"""How big each scenario runs: `full` (./run faults) or `short` (./run faults --short, in CI)."""
+"""How big each scenario runs: `full` (./run faults), `short` (./run faults --short, in CI) or `large`
+(ASSIST_FAULTS_SIZE=large: the matching comparisons at 100,000 events and 10 kills, about half an hour)."""
 
 from __future__ import annotations
 
@@ -35,11 +36,19 @@ FULL = Size("full", rate_per_second=100, warm_seconds=10, outage_seconds=15, aft
             casework_tasks=500, inbox_offers=100, provider_offers=300, kill_offers=120, kill_tasks=1000,
             poison_records=2000, matching_households=2000, matching_events=20_000, matching_kills=6,
             matching_publish_seconds=60.0)
+LARGE = Size("large", rate_per_second=100, warm_seconds=10, outage_seconds=15, after_seconds=40, redis_events=200,
+             casework_tasks=500, inbox_offers=100, provider_offers=300, kill_offers=120, kill_tasks=1000,
+             poison_records=2000, matching_households=10_000, matching_events=100_000, matching_kills=10,
+             matching_publish_seconds=300.0)
 SHORT = Size("short", rate_per_second=40, warm_seconds=4, outage_seconds=6, after_seconds=25, redis_events=40,
              casework_tasks=80, inbox_offers=20, provider_offers=40, kill_offers=30, kill_tasks=200,
              poison_records=300)
 
 
 def chosen() -> Size:
-    """ASSIST_FAULTS_SIZE=short|full (default full)."""
-    return SHORT if os.environ.get("ASSIST_FAULTS_SIZE", "full") == "short" else FULL
+    """ASSIST_FAULTS_SIZE=short|full|large (default full)."""
+    name = os.environ.get("ASSIST_FAULTS_SIZE", "full")
+    sizes = {size.name: size for size in (SHORT, FULL, LARGE)}
+    if name not in sizes:
+        raise ValueError(f"ASSIST_FAULTS_SIZE={name!r}: one of {', '.join(sizes)}")
+    return sizes[name]

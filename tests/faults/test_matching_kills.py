@@ -32,7 +32,7 @@ async def matching_run(stack: Any, services: Any, size: Any, data: Input, label:
     started = loop.time()
     try:
         for moment in moments:
-            await asyncio.sleep(max(1.0, started + moment - loop.time()))
+            await run.supervise(max(1.0, started + moment - loop.time()))
             recoveries.append(await run.kill_and_restart())
         await publishing
         await run.settled(set(data.first_members()))
@@ -112,8 +112,8 @@ async def test_killed_matching_worker_gives_the_outcome_of_a_clean_run(fault_sta
         f"clean {len(first.offers)} offers {len(first.tasks)} tasks, killed {len(killed.offers)} offers "
         f"{len(killed.tasks)} tasks; {len(faulted['states'])} states differ; {len(faulted['history'])} newest "
         f"revisions differ, {len(faulted['transient'])} ids offered and withdrawn in one run only; "
-        f"inbox {first.inbox_messages} → "
-        f"{killed.inbox_messages} messages; {killed.restarts} restarts after a stall; recovery median "
+        f"inbox {first.inbox_messages} → {killed.inbox_messages} messages; {killed.restarts} restarts after the "
+        f"worker stopped itself; recovery median "
         f"{statistics.median(killed.recovery_seconds) if killed.recovery_seconds else 0:.1f} s",
         lost=len(faulted["lost"]), extra=len(faulted["extra"]), duplicates=killed.duplicates(),
         recovery_seconds=recovery, details={**{k: v[:10] for k, v in faulted.items()},

@@ -61,6 +61,7 @@ from services.matching.adapters.batches import Outbox, batches, handling, withhe
 from services.matching.adapters.continuity import Admission, Continuity
 from services.matching.adapters.faust_stores import FaustStores
 from services.matching.adapters.messages import decode_message, reevaluation_headers
+from services.matching.adapters.read_offsets import held_read_offsets
 from services.matching.progress import PartitionProgress
 from services.matching.runtime import MatchingRuntime
 from services.matching.service import MatchingService, Routing
@@ -118,6 +119,7 @@ def attach(app: faust.App, runtime: MatchingRuntime, service: MatchingService, s
     faults = test_faults_enabled()
     progress = PartitionProgress(runtime.metrics, stall_seconds(STALL_SECONDS))
     continuity = Continuity(frozenset(t.name for t in MATCHING_INPUTS if not t.compacted))
+    read_offsets = held_read_offsets(app)
 
     def taken(event: Any) -> None:
         message = event.message
@@ -143,11 +145,15 @@ def attach(app: faust.App, runtime: MatchingRuntime, service: MatchingService, s
                 runtime.metrics.seeks.labels(message.topic).inc()
                 log.warning("%s:%d@%d came before @%d, which never reached the agent: seeking back to it",
                             message.topic, message.partition, message.offset, verdict.seek_to)
+                read_offsets.hold(message.tp, verdict.seek_to)  # else the message there is dropped again
                 await app.consumer.seek(message.tp, verdict.seek_to)
             elif verdict.missing is not None:
                 await missing_for_good(message, verdict.missing)
             return False
-        return verdict.admission is Admission.HANDLE
+        if verdict.admission is Admission.HANDLE:
+            read_offsets.release(message.tp)
+            return True
+        return False
 
     async def missing_for_good(message: Any, missing: int) -> None:
         """A missing offset that every seek back failed to bring: gone from the broker (given up on, counted),
