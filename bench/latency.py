@@ -42,7 +42,7 @@ from services.core.codec import Contract, decode_record, load_contract
 from services.core.identity import Pseudonymiser
 from services.core.kafka import durable_producer
 from services.core.settings import PROJECT_ROOT, load_settings
-from services.core.topics import OFFERS, TASKS
+from services.core.topics import EVENTS, MATCHING_INBOX, OFFERS, TASKS
 from services.intake.adapters.redis_seen import pooled_redis
 from services.simulator.adapters.registry import RegistryPublisher
 from services.simulator.departments import department_of
@@ -53,6 +53,8 @@ RESULTS = PROJECT_ROOT / "bench" / "results" / "latency.json"
 TARGET_P99_MS = 100.0
 API_CHECKS = 20
 """Tasks of each rate also read through GET /api/v1/tasks/{id}."""
+HOPS = frozenset({EVENTS.name, MATCHING_INBOX.name})
+"""Topics an event crosses on its way to an offer, read for their record timestamps only."""
 WATCHED = 2000
 """Tasks looked up per poll, oldest first (tasks reach casework about in order)."""
 
@@ -74,6 +76,14 @@ class Observed:
     """Tasks still to read through the API in this rate."""
     api_checked: int = 0
     api_problems: list[str] = field(default_factory=list)
+    written: dict[str, dict[str, float]] = field(default_factory=dict)
+    """Where each event was written, by topic, then event id: the record's timestamp (its producer's clock at the
+    send), on this loop's clock. Tells which hop the time went to."""
+    clock_offset: float = field(default_factory=lambda: asyncio.get_running_loop().time() - time.time())
+    """loop.time() - time.time(): turns a record timestamp (wall clock) into this loop's clock."""
+
+    def stamp(self, topic: str, event_id: str, timestamp_ms: int) -> None:
+        self.written.setdefault(topic, {}).setdefault(event_id, timestamp_ms / 1000 + self.clock_offset)
 
 
 async def read_outputs(consumer: AIOKafkaConsumer, contract: Contract, seen: Observed, stop: asyncio.Event) -> None:
@@ -85,8 +95,15 @@ async def read_outputs(consumer: AIOKafkaConsumer, contract: Contract, seen: Obs
             for r in records:
                 if r.value is None:
                     continue
+                if tp.topic in HOPS:
+                    event_id = next((bytes(v).decode() for k, v in r.headers or [] if k == "ce_id"), None)
+                    if event_id in seen.planned:
+                        seen.stamp(tp.topic, event_id, r.timestamp)
+                    continue
                 if tp.topic == OFFERS.name:
                     trigger = decode_record(contract, "offer", r.value).get("trigger_event_id")
+                    if trigger in seen.planned:
+                        seen.stamp(OFFERS.name, trigger, r.timestamp)
                     if trigger in seen.answered or trigger in seen.planned:
                         if trigger in seen.offers:
                             seen.further_offers += 1
@@ -181,7 +198,21 @@ def figures(seen: Observed, ids: list[str]) -> dict[str, Any]:
             "offer_from_202": asdict(latencies(seen.offers, seen.answered)),
             "offer_from_send": asdict(latencies(seen.offers, seen.planned)),
             "task_on_topic_from_202": asdict(latencies(seen.tasks_on_topic, seen.answered)),
-            "task_in_casework_from_202": asdict(latencies(seen.tasks_visible, seen.answered))}
+            "task_in_casework_from_202": asdict(latencies(seen.tasks_visible, seen.answered)),
+            "hops": hops(seen, ids)}
+
+
+def hops(seen: Observed, ids: list[str]) -> dict[str, Any]:
+    """The offer's way through the pipeline, hop by hop, from the record timestamps of each topic it crossed:
+    intake writing the event (send → record on assist.events), matching's routing hop (→ its household's inbox),
+    the household hop (→ the offer on assist.offers), and the reader (→ the offer read here)."""
+    events, inbox = seen.written.get(EVENTS.name, {}), seen.written.get(MATCHING_INBOX.name, {})
+    offers = seen.written.get(OFFERS.name, {})
+
+    def between(later: dict[str, float], earlier: dict[str, float]) -> dict[str, Any]:
+        return asdict(Latency.of(later[i] - earlier[i] for i in ids if i in later and i in earlier and i in offers))
+    return {"send_to_events": between(events, seen.planned), "routing_hop": between(inbox, events),
+            "household_hop": between(offers, inbox), "offer_read": between(seen.offers, offers)}
 
 
 async def one_rate(pipeline: Pipeline, session: aiohttp.ClientSession, stream: Iterator[dict[str, Any]],
@@ -245,7 +276,8 @@ async def measure(pipeline: Pipeline, population: Any, contract: Contract, strea
     consumer = AIOKafkaConsumer(bootstrap_servers=settings.kafka_bootstrap, group_id=None, enable_auto_commit=False,
                                 fetch_max_wait_ms=20, isolation_level="read_committed")
     await consumer.start()
-    partitions = [TopicPartition(t.name, p) for t in (OFFERS, TASKS) for p in range(t.partitions)]
+    partitions = [TopicPartition(t.name, p) for t in (OFFERS, TASKS, EVENTS, MATCHING_INBOX)
+                  for p in range(t.partitions)]
     consumer.assign(partitions)
     await consumer.seek_to_end(*partitions)
     for tp in partitions:
@@ -304,9 +336,11 @@ async def measure(pipeline: Pipeline, population: Any, contract: Contract, strea
 
 def line(r: dict[str, Any]) -> str:
     o, t = r["offer_from_202"], r["task_in_casework_from_202"]
+    ways = "  ".join(f"{name} p50 {h['p50_ms']} p99 {h['p99_ms']}" for name, h in r["hops"].items())
     return (f"{r['rate']:>7,.0f}/s  accepted {r['accepted']:>6,}/{r['planned']:<6,}  offers {o['count']:>5,} "
             f"p50 {o['p50_ms']} p99 {o['p99_ms']} max {o['max_ms']} ms  tasks {t['count']:>5,} p50 {t['p50_ms']} "
-            f"p99 {t['p99_ms']} max {t['max_ms']} ms  {'kept up' if r['sustained'] else r['why']}")
+            f"p99 {t['p99_ms']} max {t['max_ms']} ms  {'kept up' if r['sustained'] else r['why']}\n"
+            f"         hops (ms): {ways}")
 
 
 def main() -> None:

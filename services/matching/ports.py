@@ -65,8 +65,13 @@ class WaitingEvents(Protocol):
     def hold(self, person_id: bytes, value: bytes, headers: Headers) -> None:
         """Hold one more event (its bytes and headers as they arrived)."""
 
-    def release(self, person_id: bytes) -> list[tuple[bytes, Headers]]:
-        """The person's held events in arrival order, forgotten by the store."""
+    def held(self, person_id: bytes) -> list[tuple[bytes, Headers]]:
+        """The person's held events in arrival order."""
+
+    def forget(self, person_id: bytes) -> None:
+        """Forget the person's held events: only once they were delivered to the household. A store's own state
+        is written at once and outlives a crash; the records a crash cut off are not, so events forgotten before
+        their delivery were lost when the worker died in between."""
 
 
 class EventReader(Protocol):

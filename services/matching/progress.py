@@ -86,3 +86,26 @@ class PartitionProgress:
         """On a rebalance (a faust signal's receiver): positions start again from what was committed."""
         self.processed.clear()
         self._seen.clear()
+
+
+@dataclass
+class RecoveryProgress:
+    """faust's table recovery (reading the changelogs after an assignment) that stops moving. The agents wait for
+    it by design, so the partition check above does not judge anything meanwhile; the offsets recovered so far say
+    whether it moves."""
+
+    stall_seconds: float = STALL_SECONDS
+    clock: Callable[[], float] = time.monotonic
+    _since: tuple[int, float] | None = None
+
+    def observe(self, recovered: int) -> str | None:
+        """`recovered`: the changelog offsets read so far, summed; why recovery is stalled, else None."""
+        now = self.clock()
+        if self._since is None or self._since[0] != recovered:
+            self._since = (recovered, now)
+            return None
+        waited = now - self._since[1]
+        return f"table recovery has not moved for {waited:.0f} s" if waited >= self.stall_seconds else None
+
+    def finished(self) -> None:
+        self._since = None

@@ -149,14 +149,20 @@ class MatchingService:
 
     def index(self, person: bytes | None, household: bytes | None) -> list[Record]:
         """A membership change (household None: the person left); the events that waited for the person go to
-        the household's inbox."""
+        the household's inbox. They stay held until `delivered` says they reached it (a crash before sends them
+        again; the household recognises an event it has)."""
         if not person:
             raise ContractError([FieldError("key", "a membership needs the person id as its key")])
         self.memberships.put(person, household or None)
         if not household:
             return []
         return [(MATCHING_INBOX.name, household, value, self.reader.inbox_headers(headers))
-                for value, headers in self.waiting.release(person)]
+                for value, headers in self.waiting.held(person)]
+
+    def delivered(self, person: bytes | None) -> None:
+        """What `index` sent for the person reached the household's inbox: the events held for them are done."""
+        if person:
+            self.waiting.forget(person)
 
     def handle(self, household_id: bytes | None, position: Position, message: Message) -> list[Record]:
         """What a message to a household sends; its new state is stored first, with those records."""

@@ -30,6 +30,11 @@ class Size:
     """SIGKILLs of the matching worker at random points of one run."""
     matching_publish_seconds: float = 20.0
     """How long the events of a matching run are spread over (kills land within it)."""
+    matching_settle_seconds: float = 240.0
+    """How long a matching run may take, after its last event was published, to process its backlog."""
+    rebalance_households: int = 150
+    rebalance_events: int = 1500
+    """The rebalance comparisons' input (small enough for CI: three runs of it take under three minutes)."""
 
 
 FULL = Size("full", rate_per_second=100, warm_seconds=10, outage_seconds=15, after_seconds=40, redis_events=200,
@@ -39,7 +44,8 @@ FULL = Size("full", rate_per_second=100, warm_seconds=10, outage_seconds=15, aft
 LARGE = Size("large", rate_per_second=100, warm_seconds=10, outage_seconds=15, after_seconds=40, redis_events=200,
              casework_tasks=500, inbox_offers=100, provider_offers=300, kill_offers=120, kill_tasks=1000,
              poison_records=2000, matching_households=10_000, matching_events=100_000, matching_kills=10,
-             matching_publish_seconds=300.0)
+             matching_publish_seconds=300.0, matching_settle_seconds=1500.0,
+             rebalance_households=10_000, rebalance_events=100_000)
 SHORT = Size("short", rate_per_second=40, warm_seconds=4, outage_seconds=6, after_seconds=25, redis_events=40,
              casework_tasks=80, inbox_offers=20, provider_offers=40, kill_offers=30, kill_tasks=200,
              poison_records=300)

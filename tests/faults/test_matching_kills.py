@@ -35,7 +35,7 @@ async def matching_run(stack: Any, services: Any, size: Any, data: Input, label:
             await run.supervise(max(1.0, started + moment - loop.time()))
             recoveries.append(await run.kill_and_restart())
         await publishing
-        await run.settled(set(data.first_members()))
+        await run.settled(set(data.first_members()), size.matching_settle_seconds)
         published = await run.published(data.first_members())
         published.restarts = run.restarts
     finally:

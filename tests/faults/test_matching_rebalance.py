@@ -15,14 +15,11 @@ from tests.faults.outcome import Outcome
 from tests.faults.processes import free_port
 from tests.faults.test_matching_kills import SEED, compared, matching_run
 
-REBALANCE_HOUSEHOLDS = 150
-REBALANCE_EVENTS = 1500
-"""Small enough for CI: three runs of this input take under three minutes."""
 
-
-async def rebalanced_run(stack: Any, services: Any, data: Any, seconds: float, label: str, leave: str) -> Published:
+async def rebalanced_run(stack: Any, services: Any, size: Any, data: Any, label: str, leave: str) -> Published:
     """One worker, a second one of the same group joining after a third of the stream and leaving (`leave`:
     'stop' or 'kill') after two thirds."""
+    seconds = size.matching_publish_seconds
     run = MatchingRun(stack, services, label)
     await run.start()
     publishing = asyncio.create_task(publish_input(stack.bootstrap, data, seconds))
@@ -41,7 +38,7 @@ async def rebalanced_run(stack: Any, services: Any, data: Any, seconds: float, l
         else:
             second.stop()
         await publishing
-        await run.settled(set(data.first_members()))
+        await run.settled(set(data.first_members()), size.matching_settle_seconds)
         return await run.published(data.first_members())
     finally:
         if not publishing.done():
@@ -59,10 +56,9 @@ async def rebalanced_run(stack: Any, services: Any, data: Any, seconds: float, l
 @pytest.mark.parametrize("leave", ["stop", "kill"])
 async def test_a_worker_joining_and_leaving_mid_stream_gives_the_outcome_of_a_clean_run(fault_stack, services, size,
                                                                                        results, leave):
-    data = seeded_input(SEED, REBALANCE_HOUSEHOLDS, REBALANCE_EVENTS)
-    seconds = size.matching_publish_seconds
+    data = seeded_input(SEED, size.rebalance_households, size.rebalance_events)
     clean = await matching_run(fault_stack, services, size, data, f"rebalance-clean-{leave}", kills=0)
-    moved = await rebalanced_run(fault_stack, services, data, seconds, f"rebalance-{leave}", leave)
+    moved = await rebalanced_run(fault_stack, services, size, data, f"rebalance-{leave}", leave)
     faulted = compared(clean, moved)
     outcome = results.add(Outcome(
         f"f matching rebalance ({leave})", f"{len(data.households)} households, {len(data.events)} events, a second "

@@ -46,16 +46,29 @@ def health(port: int) -> tuple[int, dict[str, str]]:
         return 0, {}
 
 
+async def each_once(probe: Any, identify: Callable[[ConsumerRecord[bytes, bytes]], Any], count: int,
+                    timeout: float = 40.0) -> dict[Any, ConsumerRecord[bytes, bytes]]:
+    """Records by what `identify` names them (None: not wanted), once `count` distinct ones are there or `timeout`
+    seconds have passed; a record published twice (a dead letter written again after a redelivery) appears once."""
+    found: dict[Any, ConsumerRecord[bytes, bytes]] = {}
+    loop = asyncio.get_running_loop()
+    deadline = loop.time() + timeout
+    while len(found) < count and loop.time() < deadline:
+        for r in await probe.collect(lambda r: identify(r) is not None, 1, timeout=max(0.1, deadline - loop.time())):
+            found[identify(r)] = r
+    return found
+
+
 async def letters_at(probe: Any, positions: list[RecordMetadata], timeout: float = 40.0
                      ) -> dict[tuple[str, int, int], ConsumerRecord[bytes, bytes]]:
     """The dead letters of the records at `positions` (by topic, partition, offset), once each is there or
     `timeout` seconds have passed; a record dead-lettered twice appears once."""
     wanted = from_position(*positions)
-    found: dict[tuple[str, int, int], ConsumerRecord[bytes, bytes]] = {}
-    loop = asyncio.get_running_loop()
-    deadline = loop.time() + timeout
-    while len(found) < len(positions) and loop.time() < deadline:
-        for r in await probe.collect(wanted, 1, timeout=max(0.1, deadline - loop.time())):
-            found[(header(r.headers, "dlq_source_topic") or "", int(header(r.headers, "dlq_source_partition") or -1),
-                   int(header(r.headers, "dlq_source_offset") or -1))] = r
-    return found
+
+    def position(r: ConsumerRecord[bytes, bytes]) -> tuple[str, int, int] | None:
+        if not wanted(r):
+            return None
+        return (header(r.headers, "dlq_source_topic") or "", int(header(r.headers, "dlq_source_partition") or -1),
+                int(header(r.headers, "dlq_source_offset") or -1))
+
+    return await each_once(probe, position, len(positions), timeout)

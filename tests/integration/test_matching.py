@@ -80,6 +80,22 @@ async def test_job_loss_below_line_asks_caseworker_to_verify_subsistence_allowan
     assert offers_of(employment, hid)[0]["person_id"] == earner
 
 
+async def test_an_event_before_its_persons_registry_record_waits_for_it_and_is_then_decided(worker, probe):
+    tasks = await probe(TASKS.name)
+    hid, earner = ids("h"), ids("p")
+    await publish(events=[job_lost(earner, 200_000)])
+    for _ in range(60):  # held: no household is known for the person yet
+        if "assist_matching_events_waiting_for_registry_total 1.0" in await asyncio.to_thread(worker.metrics):
+            break
+        await asyncio.sleep(0.5)
+    else:
+        raise AssertionError("the event was not held for its person")
+    await publish(registry=[household(hid, [member(earner, "1980-01-01", 200_000)])])
+    found = await tasks.collect(lambda r: r.key == hid.encode() and b"subsistence_allowance" in r.value, 1)
+    verify = [t for t in tasks_of(found, hid) if t["kind"] == "VERIFY_ELIGIBILITY" and t["offer"]]
+    assert [t["offer"]["policy_id"] for t in verify] == ["subsistence_allowance"]
+
+
 async def test_replayed_event_creates_no_second_offer(worker, probe):
     tasks = await probe(TASKS.name)
     hid, earner = ids("h"), ids("p")

@@ -8,12 +8,14 @@ import asyncio
 import uuid
 from pathlib import Path
 
+from aiokafka import ConsumerRecord
+
 from services.core.codec import encode_event, encode_record, header
 from services.core.kafka import durable_producer
 from services.core.process import EXIT_TASK_DIED
 from services.core.topics import EVENTS, MATCHING_DLQ, REGISTRY, TASKS
 from services.matching.adapters.agent_failures import FAULT_HEADER, TEST_FAULTS
-from tests.integration.loop_probes import from_position, health, produce
+from tests.integration.loop_probes import each_once, from_position, health, produce
 from tests.integration.matching_harness import BOOTSTRAP, CONTRACT, MatchingWorker, household, member, publish
 from tests.integration.test_matching import job_lost
 from tests.integration.test_matching import worker as matching_worker
@@ -55,10 +57,17 @@ async def test_poison_messages_go_to_the_matching_dead_letters_and_the_valid_one
     [garbled_registry] = await produce(settings, REGISTRY.name, [(b"h-garbled", b"\x02\x00\xff", [])])
     # Events are dead-lettered where the household agent read them (re-keyed by household), so found by id.
     at_position = from_position(positions[2], garbled_registry)
-    dead = await dlq.collect(lambda r: header(r.headers, "ce_id") in (garbage_id, year_one_id) or at_position(r), 4,
-                             timeout=60)
-    by_id = {header(r.headers, "ce_id"): r for r in dead if not at_position(r)}
-    letters = {header(r.headers, "dlq_source_topic"): r for r in dead if at_position(r)}
+
+    def identity(r: ConsumerRecord[bytes, bytes]) -> tuple[str, str | None] | None:
+        if at_position(r):
+            return "source", header(r.headers, "dlq_source_topic")
+        return ("id", header(r.headers, "ce_id")) if header(r.headers, "ce_id") in (garbage_id, year_one_id) else None
+
+    dead = await each_once(dlq, identity, 4, timeout=60)
+    missing = {("id", garbage_id), ("id", year_one_id), ("source", EVENTS.name), ("source", REGISTRY.name)} - set(dead)
+    assert not missing, f"no dead letter for {missing} within 60 s; worker log:\n{worker.log.read_text()[-4000:]}"
+    by_id = {i: r for (kind, i), r in dead.items() if kind == "id"}
+    letters = {t: r for (kind, t), r in dead.items() if kind == "source"}
     garbage, year_one_letter = by_id[garbage_id], by_id[year_one_id]
     assert garbage.value == b"\xff\xff garbage" and "data" in header(garbage.headers, "dlq_reason")
     assert header(year_one_letter.headers, "dlq_reason")

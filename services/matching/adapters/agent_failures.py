@@ -9,6 +9,9 @@ Test hook (documented, off unless set): with ASSIST_MATCHING_TEST_FAULTS=1 a mes
 kill an agent any more, so the tests use it to prove the path from a dead agent to a non-zero exit.
 `assist_test_fault: agent-stalls` holds the household agent without an error, as a stream that stopped does, to
 prove that a stalled partition shows on /healthz, /readyz and the metrics (after ASSIST_MATCHING_STALL_SECONDS).
+ASSIST_MATCHING_TEST_UNFETCHED=<topic> leaves that topic's partitions as a client that never fetched them since
+their assignment knows them: no highwater, no records handed over (`never_fetched`), to prove that what waits on
+them is still seen.
 """
 
 from __future__ import annotations
@@ -36,6 +39,7 @@ class InjectedFault(Exception):
 STALL_HOOK_SECONDS = 3600.0
 """How long the `agent-stalls` test hook holds the household agent (it stands for a stream that stopped)."""
 STALL_SECONDS_SETTING = "ASSIST_MATCHING_STALL_SECONDS"
+UNFETCHED_SETTING = "ASSIST_MATCHING_TEST_UNFETCHED"
 
 
 def test_faults_enabled() -> bool:
@@ -75,3 +79,24 @@ def stopping_supervisor(on_death: Callable[[str, BaseException | None], None]) -
 def _agent_name(service: Any) -> str:
     agent = getattr(service, "agent", None)
     return str(getattr(agent, "name", service)).rsplit(".", 1)[-1]
+
+
+def never_fetched(consumer: Any) -> None:
+    """The test hook above, on faust's consumer, when its setting names a topic (and test faults are on)."""
+    topic = os.environ.get(UNFETCHED_SETTING) if test_faults_enabled() else None
+    if not topic:
+        return
+    highwater: Callable[[Any], int | None] = consumer.highwater
+    getmany: Callable[..., Any] = consumer._getmany
+
+    def no_highwater(tp: Any) -> int | None:
+        return None if tp.topic == topic else highwater(tp)
+
+    async def fetching(active_partitions: Any, **kwargs: Any) -> Any:
+        if active_partitions is not None:
+            active_partitions = {tp for tp in active_partitions if tp.topic != topic}
+        return await getmany(active_partitions=active_partitions, **kwargs)
+
+    consumer.highwater = no_highwater
+    consumer._getmany = fetching
+    log.warning("test hook: %s is never fetched", topic)

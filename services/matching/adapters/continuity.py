@@ -3,8 +3,8 @@
 Why: in a graceful rebalance (a second worker joins and leaves) the fault suite saw faust-streaming pass over
 messages: assist.events/4@304 and assist.matching.households/0@236 and @238 never reached an agent while the
 offsets after them did, and faust committed past them (its consumer counts an offset it never delivered as done
-when the ones after it are: the gap filling of faust-streaming/faust #606, and a commit that may skip one offset
-after the committed one). Households ended without those events, and nothing was logged.
+when the ones after it are: the gap filling of faust-streaming/faust #606, replaced by fetched_gaps.py, and a commit
+that may skip one offset after the committed one). Households ended without those events, and nothing was logged.
 
 Where it comes from: during a rebalance faust resumes fetching a partition before it seeks it to the committed
 offset, and its consumer drops a message whose offset is below the last one it passed on (its read offset), so
@@ -74,8 +74,8 @@ class Continuity:
     _missing: dict[Partition, _Missing] = field(default_factory=dict)
 
     def admit(self, topic: str, partition: int, offset: int, committed: int | None) -> Verdict:
-        """What to do with the message at `offset`; `committed`: the group's committed offset there (the next one
-        to read), known after an assignment, else None (the first message sets where the partition stands)."""
+        """What to do with the message at `offset`; `committed`: where reading the partition starts (the group's
+        committed offset there, else its earliest one), or None when not known (the first message sets it)."""
         if topic not in self.checked:
             return Verdict(Admission.HANDLE)
         tp = (topic, partition)

@@ -52,6 +52,7 @@ from services.matching.adapters.agent_failures import (
     FAULT_HEADER,
     STALL_HOOK_SECONDS,
     InjectedFault,
+    never_fetched,
     stall_seconds,
     stopping_supervisor,
     test_faults_enabled,
@@ -60,7 +61,9 @@ from services.matching.adapters.agent_failures import (
 from services.matching.adapters.batches import Outbox, batches, handling, withheld
 from services.matching.adapters.continuity import Admission, Continuity
 from services.matching.adapters.faust_stores import FaustStores
+from services.matching.adapters.fetched_gaps import fetched_gaps
 from services.matching.adapters.messages import decode_message, reevaluation_headers
+from services.matching.adapters.partition_watch import watch
 from services.matching.adapters.read_offsets import held_read_offsets
 from services.matching.progress import PartitionProgress
 from services.matching.runtime import MatchingRuntime
@@ -73,11 +76,14 @@ ATTEMPTS = 3  # a message whose handling raises is tried this often (a table set
 RETRY_PAUSE_SECONDS = 1.0
 METADATA_WAIT_SECONDS = 60.0
 PRODUCER_LINGER_SECONDS = 0.005
+FETCH_BYTES_PER_PARTITION = 64 * 1024
+"""What one fetch takes of a partition at most (faust's default is 1 MiB). The worker hands each fetch's records to
+its agents before it fetches again, so under a backlog one fetch of 1 MiB per partition (about 3,000 inbox messages
+each, 24 partitions: minutes of work) left a partition drained early waiting for minutes with messages on the
+broker: the stall check saw it stop and restarted the worker, which lost the uncommitted work and began again on
+the same backlog (seen with 100,000 events and 10 kills). 64 KiB is a few seconds of work for all partitions."""
 T = TypeVar("T")
 PROMETHEUS_TEXT = "text/plain; version=0.0.4"  # aiohttp sets the charset itself
-WATCH_SECONDS = 5.0
-"""How often each partition's progress is compared with its highwater."""
-READ = frozenset(t.name for t in MATCHING_INPUTS)
 
 
 def faust_app(settings: Settings) -> faust.App:
@@ -98,6 +104,7 @@ def faust_app(settings: Settings) -> faust.App:
         # the worker's time); a batch waits at most this long more for its deliveries.
         producer_linger=PRODUCER_LINGER_SECONDS,
         consumer_auto_offset_reset="earliest",
+        consumer_max_fetch_size=FETCH_BYTES_PER_PARTITION,
         processing_guarantee="at_least_once",
         table_cleanup_interval=3600,
         # A crashed worker's partitions move on after 10 s rather than faust's default minute.
@@ -120,6 +127,9 @@ def attach(app: faust.App, runtime: MatchingRuntime, service: MatchingService, s
     progress = PartitionProgress(runtime.metrics, stall_seconds(STALL_SECONDS))
     continuity = Continuity(frozenset(t.name for t in MATCHING_INPUTS if not t.compacted))
     read_offsets = held_read_offsets(app)
+    gaps = fetched_gaps(app, frozenset(t.name for t in MATCHING_INPUTS if t.compacted))
+    if faults:
+        never_fetched(app.consumer)
 
     def taken(event: Any) -> None:
         message = event.message
@@ -137,8 +147,7 @@ def attach(app: faust.App, runtime: MatchingRuntime, service: MatchingService, s
             # _resume_streams), so what comes meanwhile is from wherever the fetch stood: fetched again after the seek.
             message.acked = True
             return False
-        committed = service.commits.committed(message.topic, message.partition)
-        verdict = continuity.admit(message.topic, message.partition, message.offset, committed)
+        verdict = continuity.admit(message.topic, message.partition, message.offset, await reading_starts(message))
         if verdict.admission is Admission.HOLD:
             message.acked = True  # never recorded as done, so never committed: it is fetched again after the seek
             if verdict.seek_to is not None:
@@ -154,6 +163,23 @@ def attach(app: faust.App, runtime: MatchingRuntime, service: MatchingService, s
             read_offsets.release(message.tp)
             return True
         return False
+
+    starts: dict[Any, int] = {}
+
+    async def reading_starts(message: Any) -> int | None:
+        """Where the partition's reading starts: its committed offset, or with none (a partition the group never
+        committed on) its earliest one, where the consumer starts (auto_offset_reset). Not the first message that
+        came: faust may drop the first ones while it rebalances, and a worker killed before its first commit on a
+        partition went on from the first message its restart admitted, past the ones before for good."""
+        committed = service.commits.committed(message.topic, message.partition)
+        if committed is not None or message.topic not in continuity.checked:
+            return committed
+        if message.tp not in starts:
+            starts[message.tp] = (await app.consumer.earliest_offsets(message.tp)).get(message.tp, 0)
+        return starts[message.tp]
+
+    def forget_starts(*args: object, **kwargs: object) -> None:
+        starts.clear()
 
     async def missing_for_good(message: Any, missing: int) -> None:
         """A missing offset that every seek back failed to bring: gone from the broker (given up on, counted),
@@ -241,10 +267,17 @@ def attach(app: faust.App, runtime: MatchingRuntime, service: MatchingService, s
             with withheld(batch):
                 outbox = Outbox(app, outputs)
                 admitted_events = [event for event in batch if await admitted(event)]
+                released = []
                 for event in admitted_events:
                     taken(event)
-                    await outbox.send(await handled(event, index) or [])
+                    records = await handled(event, index)
+                    if records:
+                        released.append(event)
+                        await outbox.send(records)
                 await outbox.deliver()
+                for event in released:
+                    with handling(event):
+                        service.delivered(event.key)
                 for event in admitted_events:
                     done(event)
             yield None
@@ -297,43 +330,7 @@ def attach(app: faust.App, runtime: MatchingRuntime, service: MatchingService, s
     async def notice_date_changes() -> None:
         await runtime.reevaluate_if_due(inbox_sender(inbox))
 
-    @app.timer(interval=WATCH_SECONDS)
-    async def watch_partitions() -> None:
-        recovery = getattr(app.tables, "recovery", None)  # TableManager has it; its type does not say so
-        if not runtime.catalogue_ready.is_set() or getattr(recovery, "in_recovery", False):
-            progress.waiting_by_design()
-            return
-        consumer = app.consumer
-        assigned = {(tp.topic, tp.partition): tp for tp in consumer.assignment() if tp.topic in READ}
-        # What faust committed per partition: a stalled commit holds back the records attached to the offsets after
-        # it, so it counts as a stall as much as stopped processing.
-        known = {key: service.commits.committed(*key) for key in assigned}
-        committed = {key: offset for key, offset in known.items() if offset is not None}
-        stalled = progress.observe(assigned, lambda key: consumer.highwater(assigned[key]), committed)
-        if stalled:
-            # A graceful restart clears such a stall (seen in the fault suite); /healthz says why meanwhile.
-            died("partition stalled: " + "; ".join(stalled), None)
-
-    @app.page("/healthz")
-    async def healthz(web_view: Any, request: Any) -> Any:
-        """Failing once an agent or the catalogue feed died, or a partition stopped moving with messages waiting
-        (a restart is what clears such a stall)."""
-        health = runtime.health
-        if health.ok and not progress.stalled:
-            return web_view.json({"status": "ok"})
-        reason = health.failure or "; ".join(progress.stalled)
-        return web_view.json({"status": "failing", "reason": reason}, status=503)
-
-    @app.page("/readyz")
-    async def readyz(web_view: Any, request: Any) -> Any:
-        """Ready: a catalogue decides today, the worker has partitions and none is stalled."""
-        checks = {"catalogue": "ok" if runtime.catalogue_ready.is_set() else "no catalogue decides today",
-                  "partitions": "; ".join(progress.stalled) or (
-                      "ok" if any(tp.topic in READ for tp in app.consumer.assignment())
-                      else "no partitions assigned (yet)")}
-        ready = all(v == "ok" for v in checks.values()) and runtime.health.ok
-        return web_view.json({"status": "ready" if ready else "not ready", "checks": checks},
-                             status=200 if ready else 503)
+    watch(app, runtime, service, progress, died)
 
     @app.page("/metrics")
     async def metrics_page(web_view: Any, request: Any) -> Any:
@@ -349,6 +346,9 @@ def attach(app: faust.App, runtime: MatchingRuntime, service: MatchingService, s
     app.on_partitions_revoked.connect(runtime.partitions_revoked)
     app.on_partitions_revoked.connect(progress.revoked)
     app.on_partitions_revoked.connect(continuity.reset)
+    app.on_partitions_revoked.connect(gaps.reset)
+    app.on_partitions_revoked.connect(read_offsets.reset)
+    app.on_partitions_revoked.connect(forget_starts)
     app.on_partitions_revoked.connect(stores.memberships.forget_cached)
     app.on_partitions_revoked.connect(stores.households.forget_cached)
 

@@ -111,8 +111,12 @@ class TableWaiting:
     def hold(self, person_id: bytes, value: bytes, headers: Headers) -> None:
         self.table[person_id] = [*self.table.get(person_id, []), waiting_entry(value, headers)]
 
-    def release(self, person_id: bytes) -> list[tuple[bytes, Headers]]:
-        return unwait(self.table.pop(person_id, []))
+    def held(self, person_id: bytes) -> list[tuple[bytes, Headers]]:
+        return unwait(self.table.get(person_id, []))
+
+    def forget(self, person_id: bytes) -> None:
+        if person_id in self.table:
+            del self.table[person_id]
 
 
 def waiting_entry(value: bytes, headers: Iterable[tuple[str, bytes]]) -> list[Any]:

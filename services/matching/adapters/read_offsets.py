@@ -30,6 +30,11 @@ class HeldReadOffsets(defaultdict[Any, int | None]):
     def release(self, tp: Any) -> None:
         self._held.pop(tp, None)
 
+    def reset(self, *args: object, **kwargs: object) -> None:
+        """On a rebalance (a faust signal's receiver): faust sets every read offset from the committed ones next
+        (with `update`, past `__setitem__`), so a hold of the generation before means nothing any more."""
+        self._held.clear()
+
     def __setitem__(self, tp: Any, offset: int | None) -> None:
         held = self._held.get(tp)
         if held is not None and offset is not None and offset > held:

@@ -46,5 +46,8 @@ class MemoryWaiting:
     def hold(self, person_id: bytes, value: bytes, headers: Headers) -> None:
         self.values.setdefault(person_id, []).append((value, headers))
 
-    def release(self, person_id: bytes) -> list[tuple[bytes, Headers]]:
-        return self.values.pop(person_id, [])
+    def held(self, person_id: bytes) -> list[tuple[bytes, Headers]]:
+        return list(self.values.get(person_id, []))
+
+    def forget(self, person_id: bytes) -> None:
+        self.values.pop(person_id, None)

@@ -6,7 +6,7 @@ from __future__ import annotations
 from prometheus_client import CollectorRegistry
 
 from services.matching.metrics import MatchingMetrics
-from services.matching.progress import PartitionProgress
+from services.matching.progress import PartitionProgress, RecoveryProgress
 
 INBOX = ("assist.matching.households", 3)
 IDLE = ("assist.matching.households", 4)
@@ -98,3 +98,24 @@ def test_a_partition_idle_for_long_is_not_stalled_the_moment_a_message_arrives()
     clock.now += 120
     assert progress.observe([IDLE], highwaters.get, {}) == [
         "assist.matching.households/4 has not moved for 125 s with 3 records waiting"]
+
+
+def test_a_table_recovery_that_does_not_move_is_stalled_after_the_stall_time() -> None:
+    clock = Clock()
+    recovery = RecoveryProgress(stall_seconds=120, clock=clock)
+    assert recovery.observe(10) is None
+    clock.now += 100
+    assert recovery.observe(500) is None
+    clock.now += 119
+    assert recovery.observe(500) is None
+    clock.now += 1
+    assert recovery.observe(500) == "table recovery has not moved for 120 s"
+
+
+def test_a_finished_recovery_counts_again_from_the_next_one() -> None:
+    clock = Clock()
+    recovery = RecoveryProgress(stall_seconds=120, clock=clock)
+    recovery.observe(500)
+    clock.now += 200
+    recovery.finished()
+    assert recovery.observe(500) is None

@@ -48,3 +48,11 @@ def test_a_released_read_offset_rises_again():
     offsets.release("tp")
     offsets["tp"] = 9
     assert offsets["tp"] == 9 and offsets["other"] is None
+
+
+def test_a_rebalance_releases_every_hold():
+    offsets = HeldReadOffsets({})
+    offsets.hold("tp", 5)
+    offsets.reset()
+    offsets["tp"] = 9
+    assert offsets["tp"] == 9

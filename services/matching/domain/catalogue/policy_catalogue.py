@@ -8,7 +8,7 @@ problem, each as "origin:line policy <id>: <where>: <problem>".
 from __future__ import annotations
 
 import datetime as dt
-from collections.abc import Mapping
+from collections.abc import KeysView, Mapping
 from dataclasses import dataclass, field
 from types import MappingProxyType
 
@@ -111,8 +111,9 @@ class PolicyCatalogue:
     def policy(self, policy_id: str) -> Policy:
         return self._by_id[policy_id]
 
-    def policy_ids(self) -> frozenset[str]:
-        return frozenset(self._by_id)
+    def policy_ids(self) -> KeysView[str]:
+        """The ids of its policies (a view: read on every message, never copied)."""
+        return self._by_id.keys()
 
     def resolve(self, name: str, region: str | None, urban: bool, on_date: dt.date) -> Number:
         """A parameter's value for a region, urban or rural, on a date."""

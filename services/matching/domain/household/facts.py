@@ -82,21 +82,21 @@ def apply_event(state: HouseholdState, event_type: str, subject: str, data: Mapp
     change = kind.change
     if change == Change.INCOME:
         record = replace(record, previous_income_fen=member.monthly_income_fen)
-        if not _superseded(state, subject, occurred_on, change):
+        if not _superseded(state, record, change):
             members[subject] = replace(member, monthly_income_fen=amount)
     elif change == Change.DEATH:
         record = replace(record, previous_income_fen=member.monthly_income_fen)
         del members[subject]
         deceased = deceased | {subject}
     elif change == Change.DISABILITY:
-        if not _superseded(state, subject, occurred_on, change):
+        if not _superseded(state, record, change):
             members[subject] = replace(member, disability_grade=int(detail))
     elif change == Change.SPENDING and kind.spending is not None:
         expenditures = (*expenditures, Expenditure(occurred_on, kind.spending, amount, event_id))
     elif change == Change.EMERGENCY:
         destroyed = bool(data["home_destroyed"])
         record = replace(record, home_destroyed=destroyed)
-        if emergency is None or occurred_on >= emergency.on:
+        if emergency is None or (occurred_on, event_id) >= (emergency.on, emergency.event_id):
             emergency = Emergency(occurred_on, detail, str(data["place_district"]), destroyed, event_id)
     changed = replace(state, members=members, expenditures=expenditures, last_emergency=emergency, deceased=deceased)
     return _record(changed, record)
@@ -108,8 +108,17 @@ def _beyond_history(state: HouseholdState, on: dt.date) -> bool:
     return on < max(e.on for e in state.recent_events) - dt.timedelta(days=HISTORY_DAYS)
 
 
-def _superseded(state: HouseholdState, subject: str, on: dt.date, change: Change) -> bool:
-    return any(e.subject == subject and changes(e.type, change) and e.on > on for e in state.recent_events)
+def _superseded(state: HouseholdState, event: RecordedEvent, change: Change) -> bool:
+    """Whether a change of the same kind to the same member comes after `event` in the dated history: a later
+    day, or the same day reported later, so the order reports arrive in never decides (one_off.as_of reads the
+    history in this order too)."""
+    return any(e.subject == event.subject and changes(e.type, change) and in_history_order(e) > in_history_order(event)
+               for e in state.recent_events)
+
+
+def in_history_order(event: RecordedEvent) -> tuple[dt.date, int, str]:
+    """Where an event stands in the household's dated history: its day, then when it was reported, then its id."""
+    return event.on, event.reported_ms, event.event_id
 
 
 def _record(state: HouseholdState, record: RecordedEvent) -> HouseholdState:

@@ -18,6 +18,7 @@ from __future__ import annotations
 
 import datetime as dt
 from collections.abc import Callable, Iterable, Mapping
+from collections.abc import Set as AbstractSet
 from dataclasses import dataclass
 from enum import StrEnum
 from functools import partial
@@ -155,7 +156,7 @@ def _follow_received(state: HouseholdState, reviewed: bool, revised: bool, key: 
     return steps
 
 
-def _gone(state: HouseholdState, pending: Mapping[str, str], known: frozenset[str],
+def _gone(state: HouseholdState, pending: Mapping[str, str], known: AbstractSet[str],
           catalogue: PolicyCatalogue) -> list[Step]:
     """Withdrawals and reviews for beneficiaries who died or left the household."""
     steps: list[Step] = []

@@ -20,7 +20,7 @@ from services.matching.domain.catalogue.policy import Policy
 from services.matching.domain.catalogue.policy_catalogue import PolicyCatalogue
 from services.matching.domain.evaluation import PolicyOutcome, evaluate_event
 from services.matching.domain.household.event_kinds import Change, changes, kind_of
-from services.matching.domain.household.facts import event_facts, household_facts, member_facts
+from services.matching.domain.household.facts import event_facts, household_facts, in_history_order, member_facts
 from services.matching.domain.household.needs import Need
 from services.matching.domain.household.state import Emergency, HouseholdState, Member
 
@@ -111,7 +111,7 @@ def _members_on(state: HouseholdState, day: dt.date) -> dict[str, Member]:
         return dict(state.members)
     members = dict(state.registered)
     since = state.registry_as_of
-    for event in sorted(state.recent_events, key=lambda e: (e.on, e.event_id)):
+    for event in sorted(state.recent_events, key=in_history_order):
         if not event.member or event.on > day or (since is not None and event.on < since):
             continue
         member = members.get(event.subject)
