@@ -191,6 +191,22 @@ def test_income_change_dated_before_an_applied_one_does_not_override_it() -> Non
     assert "ev-old" in state.applied_event_ids()
 
 
+def test_an_income_change_s_previous_income_follows_the_dated_history_whatever_order_the_reports_came_in() -> None:
+    lost_on, cut_on = TODAY - dt.timedelta(days=10), TODAY
+    loss = ("job.lost", "p-mother", {"lost_on": lost_on, "unemployment_registered": True,
+                                     "previous_monthly_income_fen": 300_000}, "ev-lost", lost_on)
+    cut = ("income.changed", "p-mother", {"effective_on": cut_on, "monthly_income_fen": 0}, "ev-cut", cut_on)
+
+    def previous(*reports: tuple[Any, ...]) -> dict[str, int]:
+        state = household()
+        for report in reports:
+            state = apply_event(state, *report)
+        return {e.event_id: e.previous_income_fen for e in state.recent_events}
+
+    # The job loss came first in its days: the later cut to nothing is no drop, in either order of arrival.
+    assert previous(loss, cut) == previous(cut, loss) == {"ev-lost": 300_000, "ev-cut": 0}
+
+
 def test_disability_certification_sets_grade() -> None:
     state = apply_event(household(), "disability.certified", "p-mother",
                         {"certified_on": TODAY, "category": "PHYSICAL", "grade": 1}, "ev-1", TODAY)

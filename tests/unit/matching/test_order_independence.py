@@ -8,7 +8,6 @@ import datetime as dt
 import itertools
 from typing import Any
 
-import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
@@ -348,8 +347,6 @@ def test_a_verification_s_deadline_follows_the_dated_history_whatever_order_same
         assert _held((PAY, *order), offers=True) == in_their_days, [e.id for e in order]
 
 
-@pytest.mark.xfail(strict=True, reason="a job loss reported after a later-dated income report of the same member "
-                                       "raises a risk warning that the reports in their days' order do not leave")
 def test_the_warnings_held_follow_the_dated_history_whatever_order_a_member_s_reports_came_in() -> None:
     in_their_days = _held((PAY, LOST, DISABILITY, NO_INCOME), offers=False)
     for order in itertools.permutations((LOST, DISABILITY, NO_INCOME)):

@@ -8,7 +8,7 @@ from __future__ import annotations
 import datetime as dt
 import hashlib
 import json
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import replace
 from typing import Any
 
@@ -81,11 +81,12 @@ def apply_event(state: HouseholdState, event_type: str, subject: str, data: Mapp
     deceased = state.deceased
     change = kind.change
     if change == Change.INCOME:
-        record = replace(record, previous_income_fen=member.monthly_income_fen)
+        record = replace(record, previous_income_fen=_income_before(state, record, member.monthly_income_fen))
         if not _superseded(state, record, change):
             members[subject] = replace(member, monthly_income_fen=amount)
+        state = _income_follows(state, record)
     elif change == Change.DEATH:
-        record = replace(record, previous_income_fen=member.monthly_income_fen)
+        record = replace(record, previous_income_fen=_income_before(state, record, member.monthly_income_fen))
         del members[subject]
         deceased = deceased | {subject}
     elif change == Change.DISABILITY:
@@ -114,6 +115,38 @@ def _superseded(state: HouseholdState, event: RecordedEvent, change: Change) -> 
     history in this order too)."""
     return any(e.subject == event.subject and changes(e.type, change) and in_history_order(e) > in_history_order(event)
                for e in state.recent_events)
+
+
+def _income_before(state: HouseholdState, event: RecordedEvent, current: int) -> int:
+    """The subject's income just before `event` in the dated history, so an income drop or an earner's death
+    weighs the same whatever order the reports came in: the income the latest earlier change set; with none, the
+    income before the first later change; with neither, the member's income now."""
+    earlier = _income_events(state, event.subject, lambda e: in_history_order(e) < in_history_order(event))
+    if earlier:
+        return max(earlier, key=in_history_order).amount_fen
+    later = _income_events(state, event.subject, lambda e: in_history_order(e) > in_history_order(event))
+    return min(later, key=in_history_order).previous_income_fen if later else current
+
+
+def _income_follows(state: HouseholdState, event: RecordedEvent) -> HouseholdState:
+    """The state with the change that follows `event` in the subject's dated history (one that arrived before
+    it) counting its drop from `event`'s income."""
+    later = _income_events(state, event.subject, lambda e: in_history_order(e) > in_history_order(event))
+    if not later:
+        return state
+    following = min(later, key=in_history_order)
+    if following.previous_income_fen == event.amount_fen:
+        return state
+    events = tuple(replace(e, previous_income_fen=event.amount_fen) if e is following else e
+                   for e in state.recent_events)
+    return replace(state, recent_events=events)
+
+
+def _income_events(state: HouseholdState, subject: str, where: Callable[[RecordedEvent], bool]
+                   ) -> list[RecordedEvent]:
+    return [e for e in state.recent_events
+            if e.subject == subject and e.member and (changes(e.type, Change.INCOME) or changes(e.type, Change.DEATH))
+            and where(e)]
 
 
 def in_history_order(event: RecordedEvent) -> tuple[dt.date, int, str]:

@@ -43,8 +43,9 @@ class RecordedEvent:
     """An applied event, kept for sliding windows (risk signals) and to recognise a redelivered event id.
 
     `member` tells whether the subject was a living member when the event arrived; `amount_fen` is the event's
-    money (out-of-pocket cost, term fees, new income); `previous_income_fen` the subject's income before a job
-    loss, income change or death; `detail` the severity, disability grade, housing-loss reason or age reached.
+    money (out-of-pocket cost, term fees, new income); `previous_income_fen` the subject's income just before a
+    job loss, income change or death in the dated history (facts.in_history_order), not in arrival order;
+    `detail` the severity, disability grade, housing-loss reason or age reached.
     """
 
     event_id: str
