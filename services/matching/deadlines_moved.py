@@ -15,9 +15,10 @@ from dataclasses import replace
 
 from services.matching.domain.catalogue.policy_catalogue import PolicyCatalogue
 from services.matching.domain.evaluation import PolicyOutcome
-from services.matching.domain.household.benefits import Item, beneficiary_of, benefit_key
+from services.matching.domain.household.benefits import Item, beneficiary_of, benefit_key, policy_of
 from services.matching.domain.household.deadlines import deadline_base, qualified_on, reached_on
 from services.matching.domain.household.follow_up import Step, StepKind
+from services.matching.domain.household.one_off import for_a_period, judged_at
 from services.matching.domain.household.risk import RiskAssessment, RiskModel
 from services.matching.domain.household.state import HouseholdState
 from services.matching.offers import (
@@ -64,29 +65,72 @@ def moved_verifications(state: HouseholdState, catalogue: PolicyCatalogue, outco
     for outcome in outcomes:
         policy = catalogue.policy(outcome.policy_id)
         key = benefit_key(outcome.policy_id, outcome.person_id)
-        item = state.items.get(key)
-        if not (policy.follows_state and outcome.eligible and outcome.route.value == "VERIFICATION") \
-                or item is None or item.withdrawn or state.pending_offers.get(item.offer_id) != key \
-                or item.amount_fen != outcome.amount_fen or not item.due_at \
-                or not may_move(item, outcome.sla_hours, dated):
+        item = _pending_verification(state, key, outcome, dated)
+        if not (policy.follows_state and outcome.eligible) or item is None:
             continue
         first = qualified_on(catalogue, state, policy, outcome.person_id, now.date())
         if first is None:
             continue
-        due = deadline_base(first) + dt.timedelta(hours=outcome.sla_hours)
-        if int(due.timestamp()) == item.due_at:
-            continue
-        step = Step(StepKind.REVISE, key, outcome.policy_id, outcome, replace(item, due_at=int(due.timestamp())),
-                    offer_id=item.offer_id)
-        output = revision_output(state, step, outcome, policy, now, trigger, evidence, subject)
         said = (f"Due date moved: {'the beneficiary' if beneficiary_of(key) else 'the household'} qualified "
                 f"with the reports of {_day(first)} (one arrived late); the amount stays.")
-        offer = {**output.value["offer"], "revision": {**output.value["offer"]["revision"], "reason": said}}
-        output = replace(output, value={**output.value, "offer": offer, "reason": said})
-        state = replace(state, items={**state.items, key: replace(item_of_output(output, catalogue.definitions),
-                                                                  due_at=int(due.timestamp()))})
-        outputs.append(output)
+        state, output = _moved(state, catalogue, key, item, outcome, first, said, now, trigger, evidence, subject)
+        outputs.extend(() if output is None else (output,))
     return state, outputs
+
+
+def moved_judgements(state: HouseholdState, catalogue: PolicyCatalogue, now: dt.datetime, trigger: str | None,
+                     evidence: tuple[str, ...], subject: str | None, dated: dt.date
+                     ) -> tuple[HouseholdState, list[Output]]:
+    """Each pending verification of a benefit judged at its events for a longer period (one_off.for_a_period)
+    whose deadline moved: due from the report of the earliest event it qualifies at on the dated history (one
+    dated earlier arrived late, or a late change of facts made another the earliest), REVISED, same amount."""
+    outputs: list[Output] = []
+    for key, item in list(state.items.items()):
+        if policy_of(key) not in catalogue.policy_ids() or item.withdrawn \
+                or state.pending_offers.get(item.offer_id) != key:
+            continue
+        policy = catalogue.policy(policy_of(key))
+        if not for_a_period(policy):
+            continue
+        judged = judged_at(catalogue, state, policy, beneficiary_of(key), item.benefit_period)
+        if judged is None or _pending_verification(state, key, judged[1], dated) is None:
+            continue
+        need, outcome = judged
+        said = f"Due date moved: qualified at the report of {_day(need.time)} (one dated earlier arrived late)."
+        state, output = _moved(state, catalogue, key, item, outcome, need.time, said, now, trigger, evidence,
+                               subject)
+        outputs.extend(() if output is None else (output,))
+    return state, outputs
+
+
+def _pending_verification(state: HouseholdState, key: str, outcome: PolicyOutcome, dated: dt.date) -> Item | None:
+    """The pending verification under `key`, if a report dated `dated` can move its deadline with the amount
+    `outcome` keeps."""
+    item = state.items.get(key)
+    if outcome.route.value != "VERIFICATION" or item is None or item.withdrawn \
+            or state.pending_offers.get(item.offer_id) != key or item.amount_fen != outcome.amount_fen \
+            or not item.due_at or not may_move(item, outcome.sla_hours, dated):
+        return None
+    return item
+
+
+def _moved(state: HouseholdState, catalogue: PolicyCatalogue, key: str, item: Item, outcome: PolicyOutcome,
+           counted_from: dt.datetime, said: str, now: dt.datetime, trigger: str | None, evidence: tuple[str, ...],
+           subject: str | None) -> tuple[HouseholdState, Output | None]:
+    """The pending verification's task again (REVISED, same amount) due sla_hours after deadline_base(counted_from);
+    nothing when that is its deadline already."""
+    due = deadline_base(counted_from) + dt.timedelta(hours=outcome.sla_hours)
+    if int(due.timestamp()) == item.due_at:
+        return state, None
+    step = Step(StepKind.REVISE, key, outcome.policy_id, outcome, replace(item, due_at=int(due.timestamp())),
+                offer_id=item.offer_id)
+    output = revision_output(state, step, outcome, catalogue.policy(outcome.policy_id), now, trigger, evidence,
+                             subject)
+    offer = {**output.value["offer"], "revision": {**output.value["offer"]["revision"], "reason": said}}
+    output = replace(output, value={**output.value, "offer": offer, "reason": said})
+    state = replace(state, items={**state.items, key: replace(item_of_output(output, catalogue.definitions),
+                                                              due_at=int(due.timestamp()))})
+    return state, output
 
 
 def may_move(item: Item, sla_hours: int, dated: dt.date) -> bool:

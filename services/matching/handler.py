@@ -14,7 +14,7 @@ from typing import Any
 
 from services.core.codec import Event
 from services.matching.answers import answer_output, answered_again, kept
-from services.matching.deadlines_moved import moved_verifications, moved_warning
+from services.matching.deadlines_moved import moved_judgements, moved_verifications, moved_warning
 from services.matching.domain.applications import Outcome, decide, remember_answer
 from services.matching.domain.catalogue.policy_catalogue import PolicyCatalogue
 from services.matching.domain.evaluation import PolicyOutcome, evaluate_event, evaluate_followed, evaluate_household
@@ -23,7 +23,7 @@ from services.matching.domain.household.benefits import Review, beneficiary_of, 
 from services.matching.domain.household.deadlines import deadline_base, qualified_on, reached_on
 from services.matching.domain.household.follow_up import Step, StepKind, follow_up
 from services.matching.domain.household.needs import reported
-from services.matching.domain.household.one_off import affected, one_off, remember
+from services.matching.domain.household.one_off import affected, for_a_period, judged_at, one_off, remember
 from services.matching.domain.household.one_off import decide as decide_need
 from services.matching.domain.household.risk import RiskModel, assess
 from services.matching.domain.household.state import HouseholdState, from_registry, prune
@@ -95,6 +95,10 @@ class Matcher:
                               (event.id,), event.subject, follow, (household, members), since=event.time,
                               dated=occurred)
         result = self._decide_again(result, catalogue, event, occurred, now)
+        assert result.state is not None
+        state, moved = moved_judgements(result.state, catalogue, now, event.id, (event.id,), event.subject, occurred)
+        if moved:
+            result = Result(state, (*result.outputs, *moved), suppressed=result.suppressed)
         return self._warn(result, now, event.time, occurred)
 
     def _decide_again(self, result: Result, catalogue: PolicyCatalogue, event: Event, occurred: dt.date,
@@ -241,6 +245,9 @@ def _take(state: HouseholdState, catalogue: PolicyCatalogue, step: Step, now: dt
         before = state.items.get(step.key)
         first = qualified_on(catalogue, state, policy, outcome.person_id, now.date()) \
             if policy.follows_state and step.outcome is not None else None
+        judged = judged_at(catalogue, state, policy, outcome.person_id, outcome.benefit_period) \
+            if for_a_period(policy) and step.outcome is not None else None
+        first = judged[0].time if judged is not None else first
         decided = before is not None and not before.withdrawn and (
             step.key in state.declined or policy_of(step.key) in state.declined)
         output = offer_output(state, outcome, now, trigger, evidence, subject,

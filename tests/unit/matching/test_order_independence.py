@@ -351,3 +351,44 @@ def test_the_warnings_held_follow_the_dated_history_whatever_order_a_member_s_re
     in_their_days = _held((PAY, LOST, DISABILITY, NO_INCOME), offers=False)
     for order in itertools.permutations((LOST, DISABILITY, NO_INCOME)):
         assert _held((PAY, *order), offers=False) == in_their_days, [e.id for e in order]
+
+
+def _stay(event_id: str, day: int, reported: dt.datetime) -> Event:
+    return Event(event_id, "/departments/health/t", "hospitalisation.discharged", reported, "p2",
+                 {"discharged_on": dt.date(2026, 11, day), "diagnosis_category": "CRITICAL", "total_cost_fen": 100_000,
+                  "out_of_pocket_fen": 50_000})
+
+
+# Seen in a rebalance comparison: a monthly allowance judged at a member's stay in hospital was due from the report
+# of whichever qualifying stay was processed first. p1's pay falls on 25 Nov (the household becomes marginal); p2
+# leaves hospital critically ill on 26 and 27 Nov, the earlier stay reported last.
+CUT = Event("i-cut", "/departments/t", "income.changed", _at(10, 25), "p1",
+            {"effective_on": dt.date(2026, 11, 25), "monthly_income_fen": 300_000})
+EARLIER_STAY, LATER_STAY = _stay("s-26", 26, _at(9, 28)), _stay("s-27", 27, _at(12, 27))
+
+
+def _allowances(order: tuple[Event, ...]) -> dict[str, tuple[Any, ...]]:
+    return {i: (offer["amount_fen"], output.value.get("due_at")) for i, (offer, output)
+            in newest(order, income=900_000).items()
+            if offer and offer["policy_id"] == "marginal_single_person_inclusion" and live(output)}
+
+
+def test_an_allowance_judged_at_stays_in_hospital_is_due_from_the_earliest_qualifying_stay_in_any_order() -> None:
+    in_their_days = _allowances((CUT, EARLIER_STAY, LATER_STAY))
+    (due,) = [due for _, due in in_their_days.values()]
+    assert due == dt.datetime(2026, 12, 9, tzinfo=dt.UTC), "240 hours from the end of the day the 26 Nov stay came"
+    for order in itertools.permutations((CUT, EARLIER_STAY, LATER_STAY)):
+        assert _allowances(order) == in_their_days, [e.id for e in order]
+
+
+def test_an_earlier_stay_reported_after_the_allowance_went_out_moves_its_deadline() -> None:
+    state = MATCHER.on_registry(None, registry(income=900_000), CATALOGUE, NOW).state
+    for event in (CUT, LATER_STAY):
+        assert state is not None
+        state = MATCHER.on_event(state, event, CATALOGUE, NOW).state
+    assert state is not None
+    moved = [o for o in MATCHER.on_event(state, EARLIER_STAY, CATALOGUE, NOW).outputs
+             if (o.value.get("offer") or {}).get("policy_id") == "marginal_single_person_inclusion"]
+    assert [(o.value["change"], o.value["offer"]["amount_fen"] == o.value["offer"]["revision"]["previous_amount_fen"])
+            for o in moved] == [("REVISED", True)]
+    assert moved[0].value["reason"].startswith("Due date moved:")

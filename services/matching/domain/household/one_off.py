@@ -16,7 +16,7 @@ import datetime as dt
 from collections.abc import Iterable
 from dataclasses import replace
 
-from services.matching.domain.catalogue.policy import Policy
+from services.matching.domain.catalogue.policy import BenefitPeriod, Policy
 from services.matching.domain.catalogue.policy_catalogue import PolicyCatalogue
 from services.matching.domain.evaluation import PolicyOutcome, evaluate_event
 from services.matching.domain.household.event_kinds import Change, changes, kind_of
@@ -65,20 +65,40 @@ def _on_its_day(catalogue: PolicyCatalogue, state: HouseholdState, need: Need,
 def _first_eligible(catalogue: PolicyCatalogue, state: HouseholdState, outcome: PolicyOutcome,
                     at: Need) -> PolicyOutcome:
     """A policy reading the event for a longer period (one offer per beneficiary and period, whichever of its
-    events qualifies): the outcome of the earliest report (day, time, event id) it qualifies at, else `outcome`
-    (the one at report `at`)."""
+    events qualifies): the outcome of the earliest report it qualifies at, else `outcome` (the one at report
+    `at`)."""
     policy = catalogue.policy(outcome.policy_id)
-    order = (at.on, at.time, at.event_id)
-    for need in sorted(state.needs, key=lambda n: (n.on, n.time, n.event_id)):
-        if outcome.eligible and (need.on, need.time, need.event_id) >= order:
-            break  # none before qualifies: `outcome` is the earliest
+    found = judged_at(catalogue, state, policy, outcome.person_id, outcome.benefit_period,
+                      before=history_order(at) if outcome.eligible else None)
+    return found[1] if found is not None else outcome
+
+
+def for_a_period(policy: Policy) -> bool:
+    """Whether `policy` is judged at its events for a longer period than the need (a monthly allowance judged at
+    a member's stay in hospital): one offer per beneficiary and period, whichever of its events qualifies."""
+    return not policy.follows_state and policy.benefit_period != BenefitPeriod.EVENT
+
+
+def judged_at(catalogue: PolicyCatalogue, state: HouseholdState, policy: Policy, person_id: str | None,
+              benefit_period: str, before: tuple[dt.date, dt.datetime, str] | None = None
+              ) -> tuple[Need, PolicyOutcome] | None:
+    """The earliest report (day, time, event id; `before` one at most) at which `policy` qualifies the
+    beneficiary for the period, with its outcome: what its offer is made at and where its deadline counts from,
+    whatever order the reports arrived in. None when no report does."""
+    for need in sorted(state.needs, key=history_order):
+        if before is not None and history_order(need) >= before:
+            break
         if policy not in catalogue.policies_for(need.type, state.region, state.district):
             continue
         for found in _on_its_day(catalogue, state, need, [policy]):
-            if found.eligible and found.person_id == outcome.person_id \
-                    and found.benefit_period == outcome.benefit_period:
-                return found
-    return outcome
+            if found.eligible and found.person_id == person_id and found.benefit_period == benefit_period:
+                return need, found
+    return None
+
+
+def history_order(need: Need) -> tuple[dt.date, dt.datetime, str]:
+    """Where a need's report stands in the household's dated history: its day, its time, its event id."""
+    return need.on, need.time, need.event_id
 
 
 def affected(state: HouseholdState, event_type: str, on: dt.date, event_id: str, member: bool) -> list[Need]:
@@ -88,7 +108,7 @@ def affected(state: HouseholdState, event_type: str, on: dt.date, event_id: str,
     if not member or kind is None or kind.change not in FACT_CHANGES:
         return []
     chosen: dict[str, Need] = {}
-    for need in sorted(state.needs, key=lambda n: (n.on, n.time, n.event_id)):
+    for need in sorted(state.needs, key=history_order):
         if need.on >= on and need.event_id != event_id:
             chosen.setdefault(need.name, need)
     return list(chosen.values())
