@@ -169,10 +169,14 @@ class MatchingService:
         if not household_id:
             raise ContractError([FieldError("key", "a household message needs the household id as its key")])
         runtime = self.runtime
-        stored = StoredHousehold.load(self.households.get(household_id))
+        raw = self.households.get(household_id)
+        stored = StoredHousehold.load(raw)
         replayed = stored.replayed(position)
-        if replayed is not None:
+        if replayed is not None and raw is not None:
             runtime.metrics.replayed.inc()
+            # Stored again: the store may have kept the first write while its changelog record was cut off by a
+            # crash; a worker restoring the partition from the changelog would miss the message's changes.
+            self.households.put(household_id, raw)
             return replayed
         now = runtime.now()
         catalogue = runtime.versions.active(now.date())

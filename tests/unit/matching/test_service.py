@@ -57,8 +57,8 @@ class At:
     offset: int
 
 
-def service() -> MatchingService:
-    households = MemoryHouseholds()
+def service(households: MemoryHouseholds | None = None) -> MatchingService:
+    households = households or MemoryHouseholds()
     runtime = MatchingRuntime(Matcher(load_risk_model((PROJECT_ROOT / "policies" / "risk.yaml").read_text())),
                               CONTRACT, MatchingMetrics(CollectorRegistry()),
                               CatalogueFeed("127.0.0.1:1", CONTRACT, "national-demo"), households, now=lambda: NOW)
@@ -154,6 +154,27 @@ def test_a_household_message_is_stored_with_what_it_sent_and_a_replay_sends_the_
     stored = matching.households.get(b"h1")
     assert stored is not None and "e1" in from_dict(stored["state"]).applied_event_ids()
     assert matching.handle(b"h1", At(MATCHING_INBOX.name, 0, 9), message) == first
+
+
+def test_a_replayed_message_stores_its_household_again_so_its_changelog_has_what_a_crash_cut_off() -> None:
+    class Written(MemoryHouseholds):
+        def __init__(self) -> None:
+            super().__init__()
+            self.keys: list[bytes] = []
+
+        def put(self, household_id: bytes, stored: dict[str, typing.Any]) -> None:
+            self.keys.append(household_id)
+            super().put(household_id, stored)
+
+    households = Written()
+    matching = service(households)
+    matching.handle(b"h1", At(REGISTRY.name, 0, 7), RegistryRecord(registry()))
+    value, headers = event_wire()
+    message = decode_message(CONTRACT, MATCHING_INBOX.name, value, headers)
+    matching.handle(b"h1", At(MATCHING_INBOX.name, 0, 9), message)
+    stored, households.keys = households.get(b"h1"), []
+    matching.handle(b"h1", At(MATCHING_INBOX.name, 0, 9), message)
+    assert households.keys == [b"h1"] and households.get(b"h1") == stored
 
 
 def test_messages_for_a_household_the_registry_has_not_introduced_change_nothing() -> None:
