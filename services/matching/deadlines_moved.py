@@ -90,7 +90,7 @@ def moved_judgements(state: HouseholdState, catalogue: PolicyCatalogue, now: dt.
                 or state.pending_offers.get(item.offer_id) != key:
             continue
         policy = catalogue.policy(policy_of(key))
-        if not for_a_period(policy):
+        if not for_a_period(policy) or not item.due_at or not may_move(item, policy.sla_hours, dated):
             continue
         judged = judged_at(catalogue, state, policy, beneficiary_of(key), item.benefit_period)
         if judged is None or _pending_verification(state, key, judged[1], dated) is None:
