@@ -85,4 +85,17 @@ class Outbox:
         pending, self._pending = self._pending, []
         if pending:
             await asyncio.gather(*pending)
-        await self._app.producer.flush()
+        await delivered_so_far(self._app.producer)
+
+
+async def delivered_so_far(producer: Any) -> None:
+    """What faust's producer buffered until now (this batch's table changelogs) is handed to the client and
+    delivered. Not faust's `flush`, which waits until the buffer is empty: under a backlog the other agents keep
+    adding their changelogs to it, and an agent waiting for an empty buffer waited for all of them (the router's
+    partitions stood still for 36 s while the household agent worked, and the stall check stopped the worker). The
+    buffer sends in order, so once as many messages as it held were sent, this batch's were."""
+    buffer = producer.buffer
+    await buffer.flush_atmost(buffer.size)
+    client = getattr(producer, "_producer", None)  # the aiokafka producer: faust has no public handle on it
+    if client is not None:
+        await client.flush()
