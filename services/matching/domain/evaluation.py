@@ -15,6 +15,7 @@ from dataclasses import dataclass, field
 from functools import cached_property
 from typing import Any
 
+from services.matching.domain.catalogue.judgements import Judgement
 from services.matching.domain.catalogue.policy import AmountPeriod, BenefitPeriod, EventMembers, Policy, Route, Scope
 from services.matching.domain.catalogue.policy_catalogue import PolicyCatalogue
 from services.matching.domain.explanation import Explanation, explain_outcome
@@ -180,27 +181,47 @@ def _evaluate(catalogue: PolicyCatalogue, policies: Iterable[Policy], scope: Fac
 
 def evaluate_policy(catalogue: PolicyCatalogue, policy: Policy, scope: FactScope,
                     person_id: str | None) -> PolicyOutcome:
-    """One policy in one scope. Every condition is evaluated (no short cut), so the explanation is complete."""
+    """One policy in one scope. Every condition is evaluated (no short cut), so the explanation is complete. A
+    judgement on facts judged before is recalled (catalogue/judgements.py)."""
+    judgements = catalogue.judgements
+    key = judgements.key(policy, scope, scope.on_date)
+    judged = judgements.recall(key)
+    if judged is None:
+        judged = _judge(policy, scope, person_id)
+        judgements.keep(key, judged)
+    eligible = judged.eligible
     try:
-        holds = [truth(c.expression.scalar(scope)) for c in policy.conditions]
-        eligible = all(holds)
-        amount_fen = _amount(policy.amount, scope) if eligible and policy.amount is not None else None
-        district = _text(policy.district.scalar(scope)) if policy.district is not None else None
-        need = _text(policy.referral_need.scalar(scope)) if policy.referral_need is not None and eligible else None
-        review = truth(policy.review_when.scalar(scope)) if policy.review_when is not None else not eligible
-        review_values = policy.review_when.render(scope) if review and policy.review_when is not None else None
+        review_values = policy.review_when.render(scope) if judged.review and policy.review_when is not None \
+            else None
     except (MissingFact, TypeError, ValueError, ArithmeticError) as error:
-        who = f" for member {person_id}" if person_id else ""
-        raise EvaluationError(f"policy {policy.id}{who}: {error}") from error
+        raise EvaluationError(f"policy {policy.id}{_for(person_id)}: {error}") from error
+    holds, amount_fen = list(judged.holds), judged.amount_fen
     return PolicyOutcome(
         policy_id=policy.id, policy_version=catalogue.version, policy_name=policy.name, tier=policy.tier,
         scope=policy.scope, person_id=person_id, eligible=eligible, amount_fen=amount_fen,
         amount_period=policy.amount_period, route=policy.route, priority=policy.priority,
         sla_hours=policy.sla_hours, benefit_period=_benefit_period(policy, scope),
-        district=district or str(scope.get("household.district", "")), referral_need=need,
+        district=judged.district or str(scope.get("household.district", "")), referral_need=judged.referral_need,
         explain_with=lambda: explain_outcome(policy, catalogue.version, scope, holds, amount_fen, catalogue.wording),
-        review=review,
+        review=judged.review,
         review_values=review_values)
+
+
+def _judge(policy: Policy, scope: FactScope, person_id: str | None) -> Judgement:
+    try:
+        holds = tuple(truth(c.expression.scalar(scope)) for c in policy.conditions)
+        eligible = all(holds)
+        amount_fen = _amount(policy.amount, scope) if eligible and policy.amount is not None else None
+        district = _text(policy.district.scalar(scope)) if policy.district is not None else None
+        need = _text(policy.referral_need.scalar(scope)) if policy.referral_need is not None and eligible else None
+        review = truth(policy.review_when.scalar(scope)) if policy.review_when is not None else not eligible
+    except (MissingFact, TypeError, ValueError, ArithmeticError) as error:
+        raise EvaluationError(f"policy {policy.id}{_for(person_id)}: {error}") from error
+    return Judgement(holds, amount_fen, district, need, review)
+
+
+def _for(person_id: str | None) -> str:
+    return f" for member {person_id}" if person_id else ""
 
 
 def _amount(amount: Expression, scope: FactScope) -> int:

@@ -13,6 +13,7 @@ from dataclasses import dataclass, field
 from types import MappingProxyType
 
 from services.matching.domain.catalogue.checks import check_catalogue
+from services.matching.domain.catalogue.judgements import Judgements
 from services.matching.domain.catalogue.labels import NO_WORDING, CatalogueWording
 from services.matching.domain.catalogue.parameters import Number, Parameter
 from services.matching.domain.catalogue.place_index import place_of
@@ -53,6 +54,11 @@ class PolicyCatalogue:
     _followed: dict[tuple[str | None, str | None], tuple[Policy, ...]] = field(
         default_factory=dict, repr=False, compare=False)
     """followed() by (region, district), filled as households are evaluated."""
+    judgements: Judgements = field(init=False, repr=False, compare=False)
+    """Its policies' judgements by the facts they read (judgements.py), filled as households are evaluated."""
+
+    def __post_init__(self) -> None:
+        object.__setattr__(self, "judgements", Judgements(self.parameters, self.definitions))
 
     @staticmethod
     def of(name: str, version: str, effective_from: dt.date, parameters: Mapping[str, Parameter],
