@@ -12,7 +12,7 @@ import dataclasses
 import datetime as dt
 from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field
-from functools import cached_property
+from functools import cached_property, lru_cache
 from typing import Any
 
 from services.matching.domain.catalogue.judgements import Judgement
@@ -237,12 +237,19 @@ def _text(value: Any) -> str | None:
 
 
 def _benefit_period(policy: Policy, scope: FactScope) -> str:
-    if policy.benefit_period == BenefitPeriod.EVENT and "event.need" in scope:
-        return str(scope["event.need"])  # named by the need, not by whichever report of it came first
-    if policy.benefit_period == BenefitPeriod.EVENT and "event.id" in scope:
-        return str(scope["event.id"])
-    if policy.benefit_period == BenefitPeriod.YEAR:
-        return f"{scope.on_date.year:04d}"
-    if policy.benefit_period == BenefitPeriod.ONCE:
+    period = policy.benefit_period
+    if period == BenefitPeriod.EVENT:
+        if "event.need" in scope:
+            return str(scope["event.need"])  # named by the need, not by whichever report of it came first
+        if "event.id" in scope:
+            return str(scope["event.id"])
+    if period == BenefitPeriod.ONCE:
         return "once"
-    return f"{scope.on_date.year:04d}-{scope.on_date.month:02d}"
+    year, month = _periods_of(scope.on_date)
+    return year if period == BenefitPeriod.YEAR else month
+
+
+@lru_cache(maxsize=64)
+def _periods_of(day: dt.date) -> tuple[str, str]:
+    """The year and month a day's benefits are named by (evaluated for every outcome: kept per day)."""
+    return f"{day.year:04d}", f"{day.year:04d}-{day.month:02d}"

@@ -43,8 +43,10 @@ def qualified_on(catalogue: PolicyCatalogue, state: HouseholdState, policy: Poli
         past = as_of(state, day)
         if person is not None and person not in past.members:
             continue
-        outcomes = evaluate_household(catalogue, household_facts(past, today), member_facts(past, today), today,
-                                      policies=[policy])
+        members = member_facts(past, today)
+        if person is not None:  # the beneficiary's outcome reads the household's facts and theirs only
+            members = {person: members[person]}
+        outcomes = evaluate_household(catalogue, household_facts(past, today), members, today, policies=[policy])
         if any(o.eligible and o.person_id == person for o in outcomes):
             return reported
     return None
