@@ -119,3 +119,38 @@ def test_a_finished_recovery_counts_again_from_the_next_one() -> None:
     clock.now += 200
     recovery.finished()
     assert recovery.observe(500) is None
+
+
+def test_a_partition_held_behind_the_workers_backlog_is_not_stalled_while_the_worker_gets_through_it() -> None:
+    clock, metrics = Clock(), MatchingMetrics(CollectorRegistry())
+    progress = PartitionProgress(metrics, stall_seconds=30, clock=clock)
+    busy, held = ("assist.matching.households", 1), ("assist.events", 2)
+    highwaters = {busy: 20_000, held: 400}
+    committed = {busy: 0, held: 100}
+    for _ in range(12):  # 60 s: the busy partition moves 250 records/s, the held one waits behind it
+        assert progress.observe([busy, held], highwaters.get, committed) == []
+        clock.now += 5
+        committed[busy] += 1_250
+    assert sample(metrics, "assist_matching_oldest_unprocessed_age_seconds", held) == 55
+    assert sample(metrics, "assist_matching_partition_stalled", held) == 0
+
+
+def test_a_partition_that_stays_still_once_the_rest_of_the_backlog_is_through_is_stalled() -> None:
+    clock, metrics = Clock(), MatchingMetrics(CollectorRegistry())
+    progress = PartitionProgress(metrics, stall_seconds=30, clock=clock)
+    busy, stuck = ("assist.matching.households", 1), ("assist.matching.households", 2)
+    highwaters = {busy: 2_000, stuck: 3_609}
+    committed = {busy: 0, stuck: 100}
+    found: list[str] = []
+    started = clock.now
+    for _ in range(60):  # the busy partition drains in 40 s, then only the stuck one waits
+        found = progress.observe([busy, stuck], highwaters.get, committed)
+        if found:
+            break
+        clock.now += 5
+        committed[busy] = min(2_000, committed[busy] + 250)
+    waited = clock.now - started
+    assert found == [f"assist.matching.households/2 has not moved for {waited:.0f} s with 3509 records waiting"]
+    assert 40 + 30 <= waited <= 120
+    assert sample(metrics, "assist_matching_partition_stalled", stuck) == 1
+    assert sample(metrics, "assist_matching_partition_stalled", busy) == 0
