@@ -14,7 +14,7 @@ its buffer takes them: under a backlog a busy agent (the household agent loading
 others' partitions, and one partition's records can sit behind thousands of others'. Such a partition moves once the
 worker gets through what waits before it; a stopped one never does. So a partition is stalled when nothing on the
 worker moved for the stall time, or when it waited longer than STARVED_FACTOR times what the worker needs, at the
-rate it moved over the stall time, for all it had waiting when that wait began (once the backlog is through, a
+rate it moved over the stall time, for the most it had waiting during that wait (once the backlog is through, a
 stopped partition is the one thing left not moving, and the first rule finds it). With the stall time alone, the
 worker of a clean fault-suite run of 100,000 events stopped itself five times on such pauses of 30 s."""
 
@@ -46,7 +46,8 @@ class PartitionProgress:
     _moves: list[tuple[float, int]] = field(default_factory=list)
     """(when, records the worker's positions moved by since the observation before), over the last stall time."""
     _backlog: dict[Partition, int] = field(default_factory=dict)
-    """Records waiting on the worker when each partition's present wait began."""
+    """The most records waiting on the worker during each partition's present wait (records arriving meanwhile
+    may be handed over before the partition's own)."""
 
     def taken(self, topic: str, partition: int, offset: int) -> None:
         """An agent took the message at `offset` from its stream: on a partition nothing is known of yet, that is
@@ -78,7 +79,7 @@ class PartitionProgress:
                    for tp, (position, high) in positions.items()}
         rate = self._rate(now, {tp: position for tp, (position, _) in positions.items()})
         total = sum(waiting.values())
-        self._backlog = {tp: self._backlog[tp] if tp in self._backlog and self._seen[tp].since < now else total
+        self._backlog = {tp: max(self._backlog.get(tp, 0), total) if self._seen[tp].since < now else total
                          for tp in assigned}
         ages = {tp: now - self._seen[tp].since if waiting[tp] else 0.0 for tp in assigned}
         judged = [tp for tp in assigned if waiting[tp] and ages[tp] >= self._allowed(rate, self._backlog[tp])]
@@ -107,7 +108,7 @@ class PartitionProgress:
 
     def _allowed(self, rate: float, backlog: int) -> float:
         """How long a partition may wait without moving: the stall time when nothing on the worker moves, else
-        STARVED_FACTOR times what the worker needs at `rate` for the `backlog` that waited when its wait began."""
+        STARVED_FACTOR times what the worker needs at `rate` for the most it had waiting during that wait."""
         return max(self.stall_seconds, STARVED_FACTOR * backlog / rate) if rate else self.stall_seconds
 
     @property

@@ -154,3 +154,18 @@ def test_a_partition_that_stays_still_once_the_rest_of_the_backlog_is_through_is
     assert 40 + 30 <= waited <= 120
     assert sample(metrics, "assist_matching_partition_stalled", stuck) == 1
     assert sample(metrics, "assist_matching_partition_stalled", busy) == 0
+
+
+def test_a_partition_held_behind_records_that_arrived_after_its_wait_began_is_not_stalled() -> None:
+    clock, metrics = Clock(), MatchingMetrics(CollectorRegistry())
+    progress = PartitionProgress(metrics, stall_seconds=30, clock=clock)
+    flood, held = ("assist.events", 1), ("assist.matching.households", 4)
+    highwaters = {flood: 10, held: 112}
+    committed = {flood: 0, held: 100}
+    assert progress.observe([flood, held], highwaters.get, committed) == []
+    for _ in range(12):  # 10,000 events arrive at once and are routed at 200/s while the 12 records wait
+        clock.now += 5
+        highwaters[flood] = 10_010
+        committed[flood] += 1_000
+        assert progress.observe([flood, held], highwaters.get, committed) == []
+    assert sample(metrics, "assist_matching_oldest_unprocessed_age_seconds", held) == 60
