@@ -89,13 +89,21 @@ class Outbox:
 
 
 async def delivered_so_far(producer: Any) -> None:
-    """What faust's producer buffered until now (this batch's table changelogs) is handed to the client and
-    delivered. Not faust's `flush`, which waits until the buffer is empty: under a backlog the other agents keep
-    adding their changelogs to it, and an agent waiting for an empty buffer waited for all of them (the router's
-    partitions stood still for 36 s while the household agent worked, and the stall check stopped the worker). The
-    buffer sends in order, so once as many messages as it held were sent, this batch's were."""
+    """What faust's producer buffered until now (this batch's table changelogs) is delivered. Each buffered message
+    is a future that faust resolves once the broker acknowledged it, so the batch waits for exactly those.
+
+    Not faust's `flush` (nor its `flush_atmost`), for two reasons. They wait for a sign after each message sent with a
+    timeout of 0.1 s and return when it passes, delivered or not: with the event loop busy in another agent's batch
+    for longer than that, a batch was acked, and its offsets committed, before its changelogs left, and a worker
+    killed then could leave a changelog without the batch's household writes, and the partition restored from it on
+    another worker would lack events whose offsets were committed (unit test with a slow buffer; the large
+    rebalance comparison of 2026-12-03 ended with 10 households lacking an event, which this would explain). And
+    `flush` waits until the buffer is empty, which other agents keep refilling under a backlog (the router's
+    partitions stood still for 36 s). The client's flush then covers what the buffer handed over before them."""
     buffer = producer.buffer
-    await buffer.flush_atmost(buffer.size)
+    buffered = [m for m in list(getattr(buffer.pending, "_queue", ())) if isinstance(m, asyncio.Future)]
+    if buffered:
+        await asyncio.gather(*buffered)
     client = getattr(producer, "_producer", None)  # the aiokafka producer: faust has no public handle on it
     if client is not None:
         await client.flush()
