@@ -16,9 +16,9 @@ from services.notification.domain.answers import OfferState
 from services.notification.domain.link import Signer
 from services.notification.wiring import Citizen, citizen
 from tests.browser.screenshots import screenshot_path
-from tests.integration.applications_harness import answer_record, application_contract, publish_catalogue
-from tests.integration.notification_harness import contact_record, forget_keys, offer_record, unique
-from tests.integration.test_notification_revisions import revised
+from tests.integration.casework.applications_harness import answer_record, application_contract, publish_catalogue
+from tests.integration.notification.notification_harness import contact_record, forget_keys, offer_record, unique
+from tests.integration.notification.test_notification_revisions import revised
 
 pytestmark = pytest.mark.integration  # the answer goes to the real broker, views live in the real Redis
 KEY = "browser-test-link-key"

@@ -21,7 +21,8 @@ from services.notification.domain.link import Signer
 from services.notification.domain.reviews import MAX_REASON_CHARS, review_task_id
 from services.notification.wiring import Citizen, citizen
 from tests.browser.screenshots import screenshot_path
-from tests.integration.notification_harness import (
+from tests.integration.casework.test_casework_reviews import not_eligible
+from tests.integration.notification.notification_harness import (
     contact_record,
     forget_keys,
     offer_record,
@@ -29,8 +30,7 @@ from tests.integration.notification_harness import (
     running_worker,
     unique,
 )
-from tests.integration.test_casework_reviews import not_eligible
-from tests.integration.test_notification_recovery import until
+from tests.integration.notification.test_notification_recovery import until
 
 pytestmark = pytest.mark.integration  # the withdrawal and the request go to the real broker, views to real Redis
 KEY = "browser-test-link-key"

@@ -13,14 +13,14 @@ from playwright.async_api import Browser, Page, expect
 
 from services.core.settings import load_settings
 from tests.browser.screenshots import screenshot_path
-from tests.integration.applications_harness import (
+from tests.integration.casework.applications_harness import (
     answer_record,
     application_contract,
     publish_answers,
     publish_catalogue,
 )
-from tests.integration.test_casework import ALICE, PASSWORD, Desk, open_desk, task_record
-from tests.integration.test_casework_revisions import revised, settled
+from tests.integration.casework.test_casework import ALICE, PASSWORD, Desk, open_desk, task_record
+from tests.integration.casework.test_casework_revisions import revised, settled
 
 
 @pytest.fixture

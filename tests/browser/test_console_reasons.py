@@ -11,7 +11,7 @@ from playwright.async_api import Browser, expect
 
 from tests.browser.screenshots import screenshot_path
 from tests.browser.test_console import log_in
-from tests.integration.test_casework import ALICE, Desk, open_desk, task_record
+from tests.integration.casework.test_casework import ALICE, Desk, open_desk, task_record
 from tests.unit.core.test_reasons import explanation_of
 
 pytestmark = pytest.mark.integration

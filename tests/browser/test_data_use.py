@@ -30,9 +30,9 @@ from services.vault.service import Vault
 from services.vault.wiring import vault_parts
 from tests.browser.screenshots import screenshot_path
 from tests.browser.test_console import log_in
-from tests.integration.notification_harness import forget_keys, offer_record, running_worker, unique
-from tests.integration.test_casework import ALICE, open_desk, task_record
-from tests.integration.test_notification_recovery import until
+from tests.integration.casework.test_casework import ALICE, open_desk, task_record
+from tests.integration.notification.notification_harness import forget_keys, offer_record, running_worker, unique
+from tests.integration.notification.test_notification_recovery import until
 
 CONTRACT = load_contract()
 KEY = "browser-data-use-link-key"

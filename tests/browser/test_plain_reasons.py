@@ -13,7 +13,7 @@ from services.notification.domain.link import Signer
 from tests.browser.screenshots import screenshot_path
 from tests.browser.test_citizen_page import KEY
 from tests.browser.test_citizen_page import site as site  # the citizen site on the real broker and Redis
-from tests.integration.notification_harness import contact_record, offer_record, unique
+from tests.integration.notification.notification_harness import contact_record, offer_record, unique
 from tests.unit.core.test_reasons import explanation_of
 
 pytestmark = pytest.mark.integration

@@ -28,7 +28,7 @@ from services.matching.adapters.catalogue_feed import publish_catalogue
 from tests.faults.processes import Service, Services, free_port, wait_until_answers
 from tests.faults.records import CONTRACT, read_topic
 from tests.faults.stack import FaultStack
-from tests.integration.matching_harness import catalogue_text
+from tests.integration.matching.matching_harness import catalogue_text
 
 DISTRICT = "510107"
 TODAY = dt.date.today()

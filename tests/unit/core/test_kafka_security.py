@@ -1,5 +1,5 @@
 """The ASSIST_KAFKA_* security settings become aiokafka's client options and faust's credentials; settings that
-cannot work are refused naming the setting. The real broker's side is tests/integration/test_kafka_security.py."""
+cannot work are refused naming the setting. The real broker's side is tests/integration/core/test_kafka_security.py."""
 
 from __future__ import annotations
 
