@@ -37,7 +37,7 @@ from typing import Any
 
 from services.core.codec import Event
 from services.core.settings import PROJECT_ROOT
-from services.matching.domain.catalogue.policy import Policy, Scope
+from services.matching.domain.catalogue.policy import BenefitPeriod, Policy, Scope
 from services.matching.domain.catalogue.policy_catalogue import PolicyCatalogue, load_catalogue
 from services.matching.domain.household.facts import household_facts, member_facts
 from services.matching.domain.household.risk import load_risk_model
@@ -95,8 +95,9 @@ class Scenario:
     after: tuple[Step, ...] = ()
 
 
-Key = tuple[str, str]
-"""(beneficiary: person id or household id, policy id)"""
+Key = tuple[str, str, str]
+"""(beneficiary: person id or household id, policy id, need): the need names a one-off benefit's period (a
+hospital bill, an emergency), of which a beneficiary may have several open at once; "" for any other policy."""
 FactsSeen = tuple[str, str]
 
 
@@ -129,7 +130,7 @@ class View:
         for output in outputs:
             value = output.value
             if output.record == "caseworker_task" and value["kind"] == "REVIEW":
-                key = (value["person_id"] or self.household_id, value["review"]["policy_id"])
+                key = (value["person_id"] or self.household_id, value["review"]["policy_id"], "")
                 if value["change"] == "WITHDRAWN":
                     if self.reviews.pop(key, None) is None:
                         self.protocol.append(f"review withdrawn that was not open: {key}")
@@ -144,7 +145,8 @@ class View:
             self._read_offer(offer, task_id)
 
     def _read_offer(self, offer: dict[str, Any], task_id: str | None) -> None:
-        key = (offer["person_id"] or self.household_id, offer["policy_id"])
+        one_off = CATALOGUE.policy(offer["policy_id"]).benefit_period == BenefitPeriod.EVENT
+        key = (offer["person_id"] or self.household_id, offer["policy_id"], offer["benefit_period"] if one_off else "")
         change = offer["change"]
         number = (offer["revision"] or {}).get("number", 0)
         if change == "NEW" and offer["offer_id"] in self.known:
@@ -238,7 +240,7 @@ def start(household_id: str, spec: Household, catalogue: PolicyCatalogue) -> Run
     assert result.state is not None
     run = Run(household_id, spec, result.state, View(household_id), present)
     for policy in spec.benefits:
-        run.view.received[(household_id, policy)] = Received(None, True)
+        run.view.received[(household_id, policy, "")] = Received(None, True)
     run.view.read(result.outputs)
     run.messages = 1
     return run
@@ -346,7 +348,7 @@ def _keys_of(view: View, policy_id: str) -> set[Key]:
 
 def _compare(run: Run, policy: Policy, beneficiary: str, expected: tuple[bool, int | None, bool]) -> list[str]:
     eligible, amount, review = expected
-    view, key = run.view, (beneficiary, policy.id)
+    view, key = run.view, (beneficiary, policy.id, "")
     person = None if beneficiary == run.household_id else beneficiary
     said = (f"{run.household_id} {policy.id} for {beneficiary}: vectorised eligible={eligible} amount={amount} "
             f"review={review}; stream")

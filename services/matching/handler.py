@@ -19,7 +19,7 @@ from services.matching.domain.applications import Outcome, decide, remember_answ
 from services.matching.domain.catalogue.policy_catalogue import PolicyCatalogue
 from services.matching.domain.evaluation import PolicyOutcome, evaluate_event, evaluate_followed, evaluate_household
 from services.matching.domain.household import facts as f
-from services.matching.domain.household.benefits import Review, beneficiary_of, offered_again_id, policy_of
+from services.matching.domain.household.benefits import Review, beneficiary_of, offered_again_id
 from services.matching.domain.household.deadlines import deadline_base, qualified_on, reached_on
 from services.matching.domain.household.follow_up import Step, StepKind, follow_up
 from services.matching.domain.household.needs import reported
@@ -248,8 +248,9 @@ def _take(state: HouseholdState, catalogue: PolicyCatalogue, step: Step, now: dt
         judged = judged_at(catalogue, state, policy, outcome.person_id, outcome.benefit_period) \
             if for_a_period(policy) and step.outcome is not None else None
         first = judged[0].time if judged is not None else first
-        decided = before is not None and not before.withdrawn and (
-            step.key in state.declined or policy_of(step.key) in state.declined)
+        # An offer not withdrawn and no longer pending was decided (declined, rejected, or accepted and since
+        # ended by an exit review): a decision ends an id for good, so the offer made again needs a new one.
+        decided = before is not None and not before.withdrawn and before.offer_id not in state.pending_offers
         output = offer_output(state, outcome, now, trigger, evidence, subject,
                               deadline_base(first) if first is not None else since,
                               offer_id=offered_again_id(before) if before is not None and decided else None)
@@ -335,8 +336,8 @@ def _settle_review(state: HouseholdState, key: str, action: str, today: dt.date)
     reviews = {**state.reviews, key: Review(review.task_id, seen, open=False)}
     if action != "APPROVED":
         return replace(state, reviews=reviews)
-    items = {k: i for k, i in state.items.items() if k != key}
-    return replace(state, reviews=reviews, receiving=state.receiving - {key}, items=items)
+    # The item stays: an offer made again for the key takes a new id derived from the ended one (_take).
+    return replace(state, reviews=reviews, receiving=state.receiving - {key})
 
 
 _SETTLING = frozenset({"APPROVED", "REJECTED", "ACCEPTED", "DECLINED"})

@@ -172,3 +172,30 @@ def test_changed_households_include_newly_eligible_and_exclude_unchanged_member_
     after = PopulationOutcome("m", Scope.MEMBER, np.array([True, True, False, True]), np.array([5, 7, 0, 6]))
     rows = changed_households(before, after, np.array([0, 1, 1, 2], dtype=np.int32))
     assert rows.tolist() == [1, 2]
+
+
+def certified(person: str, grade: int, event_id: str, on: dt.date = dt.date(2026, 11, 18)) -> Event:
+    return Event(event_id, "/departments/disabled_persons_federation/t", "disability.certified", NOW, person,
+                 {"certified_on": on, "category": "PHYSICAL", "grade": grade})
+
+
+def test_a_benefit_ended_by_an_approved_review_is_offered_again_under_a_new_id_when_the_facts_return():
+    # Found by the oracle (seed 1): the offer made again took the accepted offer's id, a duplicate NEW that
+    # every consumer drops, so the person was never told.
+    loaded = MATCHER.on_registry(None, household(incomes=(0, 0), benefits=(), grades=(None, 1)), CATALOGUE, NOW)
+    [first] = [o.value for o in loaded.outputs if o.record == "offer" and o.value["policy_id"] == NURSING]
+    state = state_of(MATCHER.on_decision(state_of(loaded), {"action": "ACCEPTED", "offer_id": first["offer_id"],
+                                                            "policy_id": NURSING}, NOW))
+    ids = [first["offer_id"]]
+    for round_ in range(2):
+        lowered_on, raised_on = dt.date(2026, 11, 2 + 4 * round_), dt.date(2026, 11, 4 + 4 * round_)
+        lower = MATCHER.on_event(state, certified("p1", 4, f"e-lower-{round_}", lowered_on), CATALOGUE, NOW)
+        [task] = [t for t in reviews(lower) if t["review"]["policy_id"] == NURSING]
+        ended = MATCHER.on_decision(state_of(lower), {"action": "APPROVED", "task_id": task["task_id"]}, NOW)
+        assert f"{NURSING}@p1" not in state_of(ended).receiving
+        again = MATCHER.on_event(state_of(ended), certified("p1", 1, f"e-higher-{round_}", raised_on), CATALOGUE, NOW)
+        [offer] = [o.value for o in again.outputs if o.record == "offer" and o.value["policy_id"] == NURSING]
+        assert offer["change"] == "NEW" and offer["offer_id"] not in ids
+        ids.append(offer["offer_id"])
+        state = state_of(MATCHER.on_decision(state_of(again), {"action": "ACCEPTED", "offer_id": offer["offer_id"],
+                                                               "policy_id": NURSING}, NOW))

@@ -178,3 +178,29 @@ def test_a_decline_no_longer_holds_once_the_offer_was_made_again():
     assert task["change"] == "REVISED" and task["offer"]["amount_fen"] == 72_000
     assert task["task_id"] == made_again["task_id"] and task["offer"]["offer_id"] == made_again["offer"]["offer_id"]
     assert task["offer"]["revision"]["number"] == 2
+
+
+def medical_bill(person: str, event_id: str, on: dt.date) -> Event:
+    return Event(event_id, "/departments/healthcare_security/t", "medical_expense.settled", NOW, person,
+                 {"settled_on": on, "total_cost_fen": 600_000, "out_of_pocket_fen": 300_000})
+
+
+def test_a_declined_need_of_a_member_who_died_since_is_decided_again_without_failing():
+    # Found by the oracle (seed 3): deciding the need again looked the dead member's facts up among the living
+    # members and raised, so the report that arrived late would have been dead-lettered.
+    state = state_of(MATCHER.on_registry(None, family(0), CATALOGUE, NOW))
+    billed = MATCHER.on_event(state, medical_bill("p-spouse", "e-bill", dt.date(2026, 11, 10)), CATALOGUE, NOW)
+    [offer] = offers_for(billed, "medical_assistance")
+    declined = MATCHER.on_decision(state_of(billed), {"action": "DECLINED", "offer_id": offer["offer_id"],
+                                                      "policy_id": "medical_assistance"}, NOW, CATALOGUE)
+    gone = MATCHER.on_event(state_of(declined), Event("e-death", "/departments/civil_registry/t",
+                                                      "death.registered", NOW, "p-spouse",
+                                                      {"died_on": dt.date(2026, 11, 15)}), CATALOGUE, NOW)
+    late = Event("e-late", "/departments/human_resources/t", "income.changed", NOW, "p-earner",
+                 {"effective_on": dt.date(2026, 11, 5), "monthly_income_fen": 10_000})
+    again = MATCHER.on_event(state_of(gone), late, CATALOGUE, NOW)
+    assert "e-late" in state_of(again).applied_event_ids()
+    # The facts the decline was made on changed (a member died, the earner's income as of the bill's day), so
+    # the need is offered again, under a new id: the declined one is ended for good.
+    [made_again] = offers_for(again, "medical_assistance")
+    assert made_again["change"] == "NEW" and made_again["offer_id"] != offer["offer_id"]

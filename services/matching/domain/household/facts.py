@@ -196,7 +196,10 @@ def apply_decision(state: HouseholdState, action: str, policy_id: str | None, of
     pending = {o: p for o, p in state.pending_offers.items() if o != offer_id}
     declined = {k: f for k, f in state.declined.items() if k != key}
     if action in ACCEPTING:
-        return replace(state, receiving=state.receiving | {key}, pending_offers=pending, declined=declined)
+        # A benefit granted again starts afresh: an exit review settled on an earlier grant no longer holds it back.
+        reviews = {k: r for k, r in state.reviews.items() if k != key or r.open}
+        return replace(state, receiving=state.receiving | {key}, pending_offers=pending, declined=declined,
+                       reviews=reviews)
     return replace(state, pending_offers=pending, declined={**declined, key: fingerprint},
                    receiving=state.receiving - {key})
 

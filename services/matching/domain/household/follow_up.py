@@ -81,7 +81,8 @@ def follow_up(state: HouseholdState, catalogue: PolicyCatalogue, outcomes: Itera
             return whole_fingerprint
         found = prints.get(person)
         if found is None:
-            found = prints[person] = fingerprint(household, members[person])
+            # A beneficiary who died or left has no facts of their own now, as when a decision was remembered.
+            found = prints[person] = fingerprint(household, members.get(person))
         return found
 
     pending = {key: offer for offer, key in state.pending_offers.items()}
