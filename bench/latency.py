@@ -11,11 +11,12 @@ while the pipeline keeps up (bench/open_loop.sustained), up to --ceiling, or hal
 it did not keep up with; then half of the highest sustained rate is run, where the target is p99 <= 100 ms. No
 rate starts after --budget seconds of sweeping, so a slow machine ends the sweep early instead of running long.
 
-Measured per event: planned send time, the 202's arrival; per offer (read from assist.offers, matched by
-trigger_event_id) and per task (read from assist.tasks, matched by the latest of its evidence_event_ids sent in
-the run) when it appeared. A task counts as visible in casework once its hash is in the casework store, polled
-every --poll-ms for all waiting tasks at once (one pipelined round trip); the first tasks of each rate are also
-read through GET /api/v1/tasks/{id}, which must answer them with the same evidence.
+Measured per event: planned send time, the 202's arrival; per offer (read from assist.offers) and per task (read
+from assist.tasks) when it appeared, matched to the event whose handling made it (header assist_cause), else to an
+offer's trigger_event_id or the latest of a task's evidence_event_ids sent in the run. A task counts as visible
+in casework once its hash is in the casework store, polled every --poll-ms for all waiting tasks at once (one
+pipelined round trip); the first tasks of each rate are also read through GET /api/v1/tasks/{id}, which must
+answer them with the same evidence.
 """
 
 from __future__ import annotations
@@ -44,6 +45,7 @@ from services.core.kafka import durable_producer
 from services.core.settings import PROJECT_ROOT, load_settings
 from services.core.topics import EVENTS, MATCHING_INBOX, OFFERS, TASKS
 from services.intake.adapters.redis_seen import pooled_redis
+from services.matching.stored import CAUSE_HEADER
 from services.simulator.adapters.registry import RegistryPublisher
 from services.simulator.departments import department_of
 from services.simulator.population import generate_population
@@ -100,8 +102,13 @@ async def read_outputs(consumer: AIOKafkaConsumer, contract: Contract, seen: Obs
                     if event_id in seen.planned:
                         seen.stamp(tp.topic, event_id, r.timestamp)
                     continue
+                cause = next((bytes(v).decode() for k, v in r.headers or [] if k == CAUSE_HEADER), None)
                 if tp.topic == OFFERS.name:
-                    trigger = decode_record(contract, "offer", r.value).get("trigger_event_id")
+                    # Timed from the report whose handling made the offer: a need decided again at a later report
+                    # keeps the need's event as trigger_event_id, and timing it from that event's 202 measured the
+                    # gap between two reports of one household (seconds), not the pipeline.
+                    trigger = cause if cause in seen.planned else \
+                        decode_record(contract, "offer", r.value).get("trigger_event_id")
                     if trigger in seen.planned:
                         seen.stamp(OFFERS.name, trigger, r.timestamp)
                     if trigger in seen.answered or trigger in seen.planned:
@@ -113,7 +120,8 @@ async def read_outputs(consumer: AIOKafkaConsumer, contract: Contract, seen: Obs
                     task = decode_record(contract, "caseworker_task", r.value)
                     evidence = [e for e in task.get("evidence_event_ids") or [] if e in seen.planned]
                     if evidence:
-                        trigger = max(evidence, key=lambda e: seen.planned[e])
+                        trigger = cause if cause is not None and cause in evidence else \
+                            max(evidence, key=lambda e: seen.planned[e])
                         seen.tasks_on_topic.setdefault(trigger, now)
                         seen.waiting_tasks.setdefault(task["task_id"], (trigger, list(evidence)))
 

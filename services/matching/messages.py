@@ -67,3 +67,8 @@ Message = RegistryRecord | CaseworkDecision | ChangeEvent | Reevaluation | Appli
 LABELS: dict[type[Any], str] = {RegistryRecord: "registry", CaseworkDecision: "decision", ChangeEvent: "event",
                                 Reevaluation: "reevaluate", Application: "application"}
 """The metrics label of each message type (bounded)."""
+
+
+def cause_of(message: Message) -> str | None:
+    """The id of the change event a message is (an event or an application), else None."""
+    return message.event.id if isinstance(message, ChangeEvent | Application) else None

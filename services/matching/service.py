@@ -34,6 +34,7 @@ from services.matching.messages import (
     Message,
     Reevaluation,
     RegistryRecord,
+    cause_of,
 )
 from services.matching.metrics import priority_band
 from services.matching.ports import Commits, EventReader, HouseholdStore, Memberships, NothingCommitted, WaitingEvents
@@ -182,7 +183,7 @@ class MatchingService:
         catalogue = runtime.versions.active(now.date())
         assert catalogue is not None, "the household agent starts only once a catalogue decides today"
         result = HANDLERS[type(message)](runtime.matcher, stored.state, message, catalogue, now)
-        records = stored.outgoing(runtime.contract, result)
+        records = stored.outgoing(runtime.contract, result, cause_of(message))
         if result.state is not None:
             self.households.put(household_id, stored.store(result.state, position, records, self.commits.committed))
             runtime.population_changed(result.state)

@@ -28,6 +28,7 @@ SENT_KEPT_MAX = 64
 """What the last messages sent, per household, at most (the oldest go first): a bound for a group that commits
 nothing for long."""
 
+CAUSE_HEADER = "assist_cause"
 Committed = Callable[[str, int], "int | None"]
 """The group's committed offset (the next to read) on a topic's partition, None when not known."""
 
@@ -59,11 +60,14 @@ class StoredHousehold:
         entry = self.sent.get(message_id(message))
         return None if entry is None else [_decode(r) for r in entry[1]]
 
-    def outgoing(self, contract: Contract, result: Result) -> list[Record]:
-        """Encoded offers and tasks of `result`, plus membership changes when the composition changed."""
+    def outgoing(self, contract: Contract, result: Result, cause: str | None = None) -> list[Record]:
+        """Encoded offers and tasks of `result`, plus membership changes when the composition changed. `cause`:
+        the id of the change event whose handling made them (header assist_cause), which may differ from an
+        offer's trigger_event_id: a need decided again at a later report keeps the need's event as its trigger."""
+        caused = [(CAUSE_HEADER, cause.encode())] if cause is not None else []
         records: list[Record] = [
             (o.topic, o.key.encode(), encode_record(contract, o.record, o.value),
-             [("assist_record", o.record.encode()), ("assist_id", o.id.encode())])
+             [("assist_record", o.record.encode()), ("assist_id", o.id.encode()), *caused])
             for o in result.outputs
         ]
         if result.state is not None:

@@ -43,6 +43,7 @@ from services.matching.messages import (
 from services.matching.metrics import MatchingMetrics
 from services.matching.runtime import MatchingRuntime
 from services.matching.service import HANDLERS, WAITING_MAX, MatchingService
+from services.matching.stored import CAUSE_HEADER
 from tests.unit.matching.memory_stores import MemoryHouseholds, MemoryMemberships, MemoryWaiting
 from tests.unit.matching.test_handler import NOW, job_lost, registry
 
@@ -154,6 +155,17 @@ def test_a_household_message_is_stored_with_what_it_sent_and_a_replay_sends_the_
     stored = matching.households.get(b"h1")
     assert stored is not None and "e1" in from_dict(stored["state"]).applied_event_ids()
     assert matching.handle(b"h1", At(MATCHING_INBOX.name, 0, 9), message) == first
+
+
+def test_offers_and_tasks_name_the_change_event_whose_handling_made_them() -> None:
+    matching = service()
+    loaded = matching.handle(b"h1", At(REGISTRY.name, 0, 7), RegistryRecord(registry()))
+    assert all(CAUSE_HEADER not in dict(headers) for *_, headers in loaded)  # a registry record is no event
+    value, headers = event_wire()
+    records = matching.handle(b"h1", At(MATCHING_INBOX.name, 0, 9), decode_message(CONTRACT, MATCHING_INBOX.name,
+                                                                                  value, headers))
+    made = [dict(h) for t, _, _, h in records if t in (OFFERS.name, TASKS.name)]
+    assert made and all(h[CAUSE_HEADER] == b"e1" for h in made)
 
 
 def test_a_replayed_message_stores_its_household_again_so_its_changelog_has_what_a_crash_cut_off() -> None:
