@@ -122,7 +122,7 @@ class View:
     protocol: list[str] = field(default_factory=list)
     """Records that made no sense to a consumer (a revision of nothing, ...)."""
     known: set[str] = field(default_factory=set)
-    """Every offer id published: a second NEW of one is a duplicate to consumers, never told."""
+    """Every offer and review task id published: a second NEW of one is a duplicate to consumers, never told."""
     withdrawn: dict[str, tuple[Key, int]] = field(default_factory=dict)
     """Offer ids withdrawn (and their last revision): a higher revision that is not a withdrawal reopens one."""
 
@@ -134,7 +134,10 @@ class View:
                 if value["change"] == "WITHDRAWN":
                     if self.reviews.pop(key, None) is None:
                         self.protocol.append(f"review withdrawn that was not open: {key}")
+                elif value["task_id"] in self.known:
+                    self.protocol.append(f"NEW of a review task id already published (never seen in casework): {key}")
                 else:
+                    self.known.add(value["task_id"])
                     self.reviews[key] = value["task_id"]
                     self.settled.pop(key, None)
                 continue

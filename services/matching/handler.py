@@ -19,7 +19,7 @@ from services.matching.domain.applications import Outcome, decide, remember_answ
 from services.matching.domain.catalogue.policy_catalogue import PolicyCatalogue
 from services.matching.domain.evaluation import PolicyOutcome, evaluate_event, evaluate_followed, evaluate_household
 from services.matching.domain.household import facts as f
-from services.matching.domain.household.benefits import Review, beneficiary_of, offered_again_id
+from services.matching.domain.household.benefits import Review, beneficiary_of, derived_id, offered_again_id
 from services.matching.domain.household.deadlines import deadline_base, qualified_on, reached_on
 from services.matching.domain.household.follow_up import Step, StepKind, follow_up
 from services.matching.domain.household.needs import reported
@@ -274,11 +274,17 @@ def _take(state: HouseholdState, catalogue: PolicyCatalogue, step: Step, now: dt
             items[step.key] = item_of_output(output, catalogue.definitions)
         return replace(state, items=items, pending_offers=pending), output
     reviews = dict(state.reviews)
+    previous = reviews.get(step.key)
     if step.kind == StepKind.REVIEW:
+        spent = previous.spent if previous is not None else ()
         task_id = review_task_id(state, step.key, step.fingerprint)
-        reviews[step.key] = Review(task_id, step.fingerprint)
+        while task_id in spent:  # the facts of a review withdrawn or decided: a new task, named by the one it follows
+            task_id = derived_id("t-", task_id, "raised again")
+        reviews[step.key] = Review(task_id, step.fingerprint, spent=spent)
     else:
-        task_id = reviews.pop(step.key).task_id
+        assert previous is not None
+        task_id = previous.task_id
+        reviews[step.key] = replace(previous, open=False, withdrawn=True, spent=(*previous.spent, task_id)[-16:])
     return replace(state, reviews=reviews), review_output(state, step, outcome, task_id, now, evidence, since)
 
 
@@ -333,7 +339,8 @@ def _settle_review(state: HouseholdState, key: str, action: str, today: dt.date)
     person = beneficiary_of(key)
     seen = review.fingerprint if person is not None and person not in state.members \
         else f.benefit_fingerprint(state, key, today)
-    reviews = {**state.reviews, key: Review(review.task_id, seen, open=False)}
+    reviews = {**state.reviews, key: replace(review, fingerprint=seen, open=False,
+                                              spent=(*review.spent, review.task_id)[-16:])}
     if action != "APPROVED":
         return replace(state, reviews=reviews)
     # The item stays: an offer made again for the key takes a new id derived from the ended one (_take).

@@ -192,7 +192,12 @@ def review_output(state: HouseholdState, step: Step, outcome: PolicyOutcome, tas
 
 
 def review_task_id(state: HouseholdState, key: str, facts_print: str) -> str:
-    return task_id_of(derived_id("r-", state.household_id, key, facts_print), "REVIEW")
+    """A review's id names the benefit key, the facts it was raised on and the offer the benefit was granted by:
+    a benefit ended, offered again and granted again is reviewed under a new id (casework keeps a decided task
+    decided). A benefit the registry lists has no such offer."""
+    item = state.items.get(key)
+    grant = (item.offer_id,) if item is not None and item.benefit_period != RECEIVED_PERIOD else ()
+    return task_id_of(derived_id("r-", state.household_id, key, facts_print, *grant), "REVIEW")
 
 
 def absent_outcome(policy: Policy, version: str, key: str, item: Item | None, state: HouseholdState,

@@ -144,7 +144,20 @@ def test_a_review_is_withdrawn_when_the_household_qualifies_again():
     back = MATCHER.on_event(state_of(raised), income_changed("p0", 0, "e-lost"), CATALOGUE, NOW)
     [withdrawn] = reviews(back)
     assert withdrawn["task_id"] == task["task_id"] and withdrawn["change"] == "WITHDRAWN"
-    assert DIBAO not in state_of(back).reviews
+    assert not state_of(back).reviews[DIBAO].open
+
+
+def test_a_review_raised_again_after_its_withdrawal_is_a_new_task():
+    # The same facts again gave the withdrawn task's id, and casework keeps a withdrawn task withdrawn: nobody
+    # would have reviewed the household.
+    loaded = MATCHER.on_registry(None, household(), CATALOGUE, NOW)
+    raised = MATCHER.on_event(state_of(loaded), income_changed("p0", 400_000, "e-job"), CATALOGUE, NOW)
+    [task] = reviews(raised)
+    back = MATCHER.on_event(state_of(raised), income_changed("p0", 0, "e-lost"), CATALOGUE, NOW)
+    rises = Event("e-job-again", "/departments/human_resources/t", "income.changed", NOW, "p0",
+                  {"effective_on": dt.date(2026, 11, 19), "monthly_income_fen": 400_000})
+    [again] = reviews(MATCHER.on_event(state_of(back), rises, CATALOGUE, NOW))
+    assert again["change"] == "NEW" and again["task_id"] != task["task_id"]
 
 
 def test_a_rising_standard_revises_the_amount_received_through_the_reevaluation_path():
@@ -179,18 +192,20 @@ def certified(person: str, grade: int, event_id: str, on: dt.date = dt.date(2026
                  {"certified_on": on, "category": "PHYSICAL", "grade": grade})
 
 
-def test_a_benefit_ended_by_an_approved_review_is_offered_again_under_a_new_id_when_the_facts_return():
+def test_a_benefit_ended_by_an_approved_review_is_offered_and_reviewed_again_under_new_ids_when_the_facts_return():
     # Found by the oracle (seed 1): the offer made again took the accepted offer's id, a duplicate NEW that
     # every consumer drops, so the person was never told.
     loaded = MATCHER.on_registry(None, household(incomes=(0, 0), benefits=(), grades=(None, 1)), CATALOGUE, NOW)
     [first] = [o.value for o in loaded.outputs if o.record == "offer" and o.value["policy_id"] == NURSING]
     state = state_of(MATCHER.on_decision(state_of(loaded), {"action": "ACCEPTED", "offer_id": first["offer_id"],
                                                             "policy_id": NURSING}, NOW))
-    ids = [first["offer_id"]]
+    ids, review_ids = [first["offer_id"]], []
     for round_ in range(2):
         lowered_on, raised_on = dt.date(2026, 11, 2 + 4 * round_), dt.date(2026, 11, 4 + 4 * round_)
         lower = MATCHER.on_event(state, certified("p1", 4, f"e-lower-{round_}", lowered_on), CATALOGUE, NOW)
         [task] = [t for t in reviews(lower) if t["review"]["policy_id"] == NURSING]
+        assert task["change"] == "NEW" and task["task_id"] not in review_ids  # a decided task stays decided
+        review_ids.append(task["task_id"])
         ended = MATCHER.on_decision(state_of(lower), {"action": "APPROVED", "task_id": task["task_id"]}, NOW)
         assert f"{NURSING}@p1" not in state_of(ended).receiving
         again = MATCHER.on_event(state_of(ended), certified("p1", 1, f"e-higher-{round_}", raised_on), CATALOGUE, NOW)
@@ -199,3 +214,19 @@ def test_a_benefit_ended_by_an_approved_review_is_offered_again_under_a_new_id_w
         ids.append(offer["offer_id"])
         state = state_of(MATCHER.on_decision(state_of(again), {"action": "ACCEPTED", "offer_id": offer["offer_id"],
                                                                "policy_id": NURSING}, NOW))
+
+
+def test_a_review_raised_again_on_the_facts_of_a_rejected_one_is_a_new_task():
+    def income(amount: int, event_id: str, day: int) -> Event:
+        return Event(event_id, "/departments/human_resources/t", "income.changed", NOW, "p0",
+                     {"effective_on": dt.date(2026, 11, day), "monthly_income_fen": amount})
+
+    state = state_of(MATCHER.on_registry(None, household(), CATALOGUE, NOW))
+    seen: list[str] = []
+    for amount, event_id, day in ((400_000, "e-1", 10), (500_000, "e-2", 12), (400_000, "e-3", 14)):
+        raised = MATCHER.on_event(state, income(amount, event_id, day), CATALOGUE, NOW)
+        [task] = reviews(raised)
+        assert task["change"] == "NEW" and task["task_id"] not in seen
+        seen.append(task["task_id"])
+        state = state_of(MATCHER.on_decision(state_of(raised), {"action": "REJECTED", "task_id": task["task_id"]},
+                                             NOW))

@@ -96,6 +96,11 @@ FOUND = {
         (Step("medical", 2, 331_582), Step("medical", 2, 291_354), Step("medical", 0, 79_596),
          Step("school", 3, 257_865), Step("job_lost", 0, 78_320), Step("income", 4, 160_000)),
         (Step("job_lost", 1, 5_825), Step("decide", 4, 281_579), Step("death", 2, 7_056))),
+    "a review withdrawn on a move, raised again on the move back: under the withdrawn task id": Scenario(
+        Household("510000", True, 0, (P(dt.date(1979, 9, 17), 100_000, 3),), ("subsistence_allowance",)),
+        (Step("job_lost", 1, 143_293), Step("decide", 3, 127_721), Step("move_region", 0, 265_691),
+         Step("school", 4, 317_314), Step("income", 1, 40_000)),
+        (Step("move_region", 2, 232_655), Step("school", 0, 264_034), Step("income", 2, 20_000))),
 }
 
 

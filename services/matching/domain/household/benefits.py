@@ -82,11 +82,16 @@ class Item:
 
 @dataclass(frozen=True)
 class Review:
-    """An exit review raised for a received benefit: its task, the facts it was raised on, whether it is open."""
+    """An exit review raised for a received benefit: its task, the facts it was raised on, whether it is open.
+    `withdrawn`: its task was withdrawn (the household qualified again), so it holds nothing back; `spent`: the ids
+    of this key's review tasks withdrawn or decided, which a review raised again never takes (casework keeps such a
+    task as it is)."""
 
     task_id: str
     fingerprint: str
     open: bool = True
+    withdrawn: bool = False
+    spent: tuple[str, ...] = ()
 
 
 def item_row(item: Item) -> list[object]:
@@ -103,9 +108,12 @@ def item_of(row: list[object]) -> Item:
 
 
 def review_row(review: Review) -> list[object]:
-    return [review.task_id, review.fingerprint, int(review.open)]
+    extra = [int(review.withdrawn), list(review.spent)] if review.withdrawn or review.spent else []
+    return [review.task_id, review.fingerprint, int(review.open), *extra]
 
 
 def review_of(row: list[object]) -> Review:
-    task_id, fingerprint, is_open = row
-    return Review(str(task_id), str(fingerprint), bool(is_open))
+    task_id, fingerprint, is_open, *extra = row
+    withdrawn, spent = (bool(extra[0]), tuple(str(i) for i in extra[1])) if len(extra) == 2 \
+        and isinstance(extra[1], list) else (False, ())
+    return Review(str(task_id), str(fingerprint), bool(is_open), withdrawn, spent)

@@ -137,7 +137,7 @@ def _follow_received(state: HouseholdState, reviewed: bool, revised: bool, key: 
     item = state.items.get(key)
     review = state.reviews.get(key)
     if reviewed and outcome.review:
-        if review is None or (not review.open and review.fingerprint != facts_print()):
+        if review is None or review.withdrawn or (not review.open and review.fingerprint != facts_print()):
             reasons = [outcome.explanation["summary"]]
             if outcome.review_values is not None:
                 reasons.append(f"The review threshold is met: {outcome.review_values}.")
@@ -172,7 +172,7 @@ def _gone(state: HouseholdState, pending: Mapping[str, str], known: AbstractSet[
             steps.append(Step(StepKind.WITHDRAW, key, policy_id, None, item, reasons=why, offer_id=item.offer_id))
         elif key in state.receiving and policy.reviewed:
             review = state.reviews.get(key)
-            if review is None or (not review.open and review.fingerprint != GONE):
+            if review is None or review.withdrawn or (not review.open and review.fingerprint != GONE):
                 steps.append(Step(StepKind.REVIEW, key, policy_id, None, item, True, why, GONE))
     return steps
 
